@@ -1,0 +1,105 @@
+"""The `kpibot` command line: run, demo, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+
+log = logging.getLogger("kpibot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kpibot", description="KPI check-in bot for sales teams")
+    p.add_argument("--config", help="path to config.toml (default: ./config.toml if present)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (long polling)")
+    demo = sub.add_parser("demo", help="offline demo: no token, no network")
+    demo.add_argument("--out", default="kpibot-demo", help="folder for the demo's files")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="bring the schema up to date")
+    db_sub.add_parser("current", help="show the schema revision")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"kpibot: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, [settings.token or ""])
+    try:
+        if args.command == "run":
+            settings.require_token()
+            return asyncio.run(run(settings))
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(Path(args.out)))
+        if args.command == "db":
+            return db_command(settings, args.db_command)
+    except ConfigError as exc:
+        print(f"kpibot: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def db_command(settings: Settings, command: str) -> int:
+    """Run a database command."""
+    from kpi import migrate
+    from kpi.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    if command == "upgrade":
+        migrate.upgrade(engine)
+    print(f"schema at {migrate.current_revision(engine)} (head {migrate.head_revision()})")
+    engine.dispose()
+    return 0
+
+
+async def run(settings: Settings) -> int:
+    """Run the bot until SIGINT or SIGTERM: migrate, drain the inbox, poll."""
+    from bot.app import build_application
+    from bot.polling import InboxPoller
+    from handlers.menu import publish_commands
+    from kpi import migrate
+    from kpi.db import Database
+
+    db = Database(settings.database_url)
+    migrate.upgrade(db.engine)
+    app = build_application(settings, db=db)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    poller = InboxPoller(app, db, timeout=settings.telegram.poll_timeout)
+    async with app:
+        await app.bot.delete_webhook()
+        await publish_commands(app.bot)
+        await app.start()
+        drained = await poller.drain()
+        log.info("bot @%s running; %d stored updates handled", app.bot.username, drained)
+        poll_task = asyncio.create_task(poller.run(stop))
+        await stop.wait()
+        poll_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll_task
+        await app.stop()
+    app.bot_data.close()
+    log.info("stopped cleanly")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The composition root: build the python-telegram-bot Application from settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+import handlers
+from bot.config import Settings
+from handlers.context import BotData, KpiContext
+from kpi.db import Database
+
+log = logging.getLogger(__name__)
+
+KpiApp = Application[Any, KpiContext, Any, Any, BotData, Any]
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    db: Database | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    rate_limit: bool = True,
+    token: str | None = None,
+) -> KpiApp:
+    """Build the bot: transport, rate limiter, HTML defaults, typed bot_data, handlers.
+
+    Tests and the demo pass the sandbox's `request`; the real bot talks to `base_url`.
+    """
+    builder = (
+        ApplicationBuilder()
+        .token(token or settings.require_token())
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .context_types(ContextTypes(context=KpiContext, bot_data=BotData))
+        # Our poller stores each update in the inbox before confirming it (bot.polling).
+        .updater(None)
+        .concurrent_updates(True)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        tg = settings.telegram
+        limiter = AIORateLimiter(
+            overall_max_rate=tg.overall_max_rate,
+            overall_time_period=1,
+            group_max_rate=tg.group_max_rate,
+            group_time_period=60,
+            max_retries=tg.max_retries,
+        )
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+    app: KpiApp = builder.build()
+    app.bot_data.configure(
+        db=db or Database(settings.database_url),
+        admins=settings.admins,
+        defaults=settings.defaults,
+        clock=clock,
+        instance=settings.instance,
+    )
+    handlers.register(app)
+    return app

@@ -1,0 +1,62 @@
+"""Telegram handlers: `register(application)` adds every handler, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers import activity, errors, onboarding, reports
+from kpi import checkins
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add every handler to the application: the one ordered handler table."""
+    # Commands fire on new messages only: an edited message is re-read by its own handler
+    # (python-telegram-bot's CommandHandler would otherwise fire again on the edit).
+    new = filters.UpdateType.MESSAGE
+    add = application.add_handler
+
+    # --- group 0: service messages first (a migration must move the team before anything else)
+    add(MessageHandler(filters.StatusUpdate.MIGRATE, onboarding.migrate))
+    add(ChatMemberHandler(onboarding.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    # --- onboarding
+    add(CommandHandler("start", onboarding.start, filters=new))
+    add(CommandHandler("help", onboarding.help_command, filters=new))
+    add(CommandHandler("setup", onboarding.setup, filters=new))
+    add(CommandHandler("join", onboarding.join, filters=new))
+    add(CommandHandler(["language", "ngonngu"], onboarding.language, filters=new))
+
+    # --- logging (the same reader handles a message when it arrives and when it is edited)
+    add(CommandHandler(list(checkins.LOGGING_COMMANDS), activity.log_command, filters=new))
+    add(CommandHandler(["undo", "hoantac"], activity.undo, filters=new))
+    add(CommandHandler(["history", "lichsu"], activity.history, filters=new))
+    add(CommandHandler(["edit", "sua"], activity.edit, filters=new))
+    add(CommandHandler(["void", "huy"], activity.void, filters=new))
+
+    # --- reports
+    add(CommandHandler(["me", "toi"], reports.me, filters=new))
+
+    # --- buttons (payloads are short prefixes; state lives in the database)
+    add(CallbackQueryHandler(onboarding.language_button, pattern=r"^lang:"))
+    add(CallbackQueryHandler(onboarding.team_button, pattern=r"^team:\d+$"))
+    add(CallbackQueryHandler(activity.quick_button, pattern=r"^q:\w+$"))
+    add(CallbackQueryHandler(activity.pending_button, pattern=r"^p:\d+:\w+$"))
+    add(CallbackQueryHandler(activity.undo_button, pattern=r"^u:\d+$"))
+
+    # --- edited messages: re-read a check-in in place (never counted twice)
+    add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, activity.edited))
+
+    # --- plain language last: only what no command took, and only when addressed (the
+    # handler checks private chat, a reply to the bot, or a mention)
+    add(MessageHandler(new & filters.TEXT & ~filters.COMMAND, activity.free_text))
+
+    application.add_error_handler(errors.on_error)

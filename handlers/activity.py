@@ -1,0 +1,566 @@
+"""Logging: commands, `/log`, plain language, edited messages, buttons, and corrections."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable
+from functools import partial
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+
+from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
+from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
+from handlers.onboarding import refuse
+from handlers.render import join_lines, metric_label, progress_line
+from kpi import checkins
+from kpi.checkins import CorrectionResult, LogResult
+from kpi.metrics import DEALS
+from kpi.store import StoredEntry
+
+# A correct example for each command, shown with every bad-input answer.
+EXAMPLES: dict[str, str] = {
+    "call": "/call 3",
+    "goi": "/goi 3",
+    "meeting": "/meeting 2",
+    "hen": "/hen 2",
+    "lead": "/lead 1",
+    "email": "/email 10",
+    "demo": "/demo 1",
+    "proposal": "/proposal 1",
+    "baogia": "/baogia 1",
+    "log": "/log calls 12 meetings 2 emails 30",
+    "ghi": "/ghi goi 12 hen 2",
+    "deal": "/deal 45tr Công ty An Phát new",
+    "chot": "/chot 45tr Công ty An Phát mới",
+    "lost": "/lost Công ty Bình Minh - chọn đối thủ",
+    "mat": "/mat Công ty Bình Minh",
+    "edit": "/edit 123 5",
+    "void": "/void 123",
+}
+FREE_TEXT_EXAMPLE = "gọi 12 cuộc, gặp 3 khách, chốt 2 deal 45tr"
+
+
+def entry_text(lang: str, names: dict[str, tuple[str, str]], e: StoredEntry) -> str:
+    """Describe one entry: `+3 cuộc gọi`, `+2 hợp đồng 45tr · ABC (khách mới)`."""
+    label = metric_label(names, e.metric, lang)
+    if e.metric == DEALS:
+        parts: list[str] = [t(lang, "log.item", value=fmt_int(e.value, lang), metric=label)]
+        if e.amount is not None:
+            parts.append(fmt_money_short(e.amount, lang))
+        if e.customer:
+            parts.append("· " + esc(e.customer))
+        if e.is_new_customer:
+            parts.append(t(lang, "log.new_customer"))
+        return " ".join(parts)
+    text: str = t(lang, "log.item", value=fmt_int(e.value, lang), metric=label)
+    if e.note:
+        text += " · " + esc(e.note)
+    return text
+
+
+def _addressed_text(message: Message, bot_username: str) -> str | None:
+    """Return the text of a plain message meant for the bot, without the mention."""
+    text = message.text or ""
+    if message.chat.type == "private":
+        return text
+    reply = message.reply_to_message
+    if (
+        reply is not None
+        and reply.from_user is not None
+        and reply.from_user.username == (bot_username)
+    ):
+        return text
+    mention = f"@{bot_username}".lower()
+    if mention in text.lower():
+        return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
+    return None
+
+
+async def log_command(update: Update, context: KpiContext) -> None:
+    """Log from a command: /call, /meeting, /lead, /deal, /lost, /log and their aliases."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None and msg.text is not None
+    command, args = checkins.split_command(msg.text)
+    bd = context.bot_data
+    if command in checkins.LOG_COMMANDS and not args:
+        await quick_keyboard(update, context)
+        return
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            checkins.log_message,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            text=msg.text,
+            message_id=msg.message_id,
+        ),
+    )
+    if res is not None:
+        await reply_logged(msg, user.language_code, res)
+
+
+async def free_text(update: Update, context: KpiContext) -> None:
+    """Log a plain-language message addressed to the bot (private, reply, or mention)."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    text = _addressed_text(msg, context.bot.username)
+    if text is None:
+        return
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            checkins.log_message,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            text=text,
+            message_id=msg.message_id,
+        ),
+    )
+    if res is None:
+        return
+    if res.outcome in ("not_member", "no_team") and tchat.type != "private":
+        return  # chatter in a group that is not ours to answer
+    await reply_logged(msg, user.language_code, res)
+
+
+async def edited(update: Update, context: KpiContext) -> None:
+    """Re-read an edited message that carried a check-in; it never counts twice."""
+    msg, user, tchat = update.edited_message, update.effective_user, update.effective_chat
+    if msg is None or user is None or tchat is None or msg.text is None:
+        return
+    text = msg.text
+    if not text.startswith("/"):
+        addressed = _addressed_text(msg, context.bot.username)
+        text = addressed if addressed is not None else text
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            checkins.reread_edited,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            text=text,
+            message_id=msg.message_id,
+        ),
+    )
+    if res is None or res.outcome == "ignored":
+        return
+    await reply_logged(msg, user.language_code, res)
+
+
+async def quick_keyboard(update: Update, context: KpiContext) -> None:
+    """Show quick +1 buttons for the team's metrics (bare `/log`)."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            checkins.quick_keyboard,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+        ),
+    )
+    if res is None:
+        return
+    if res.outcome != "ok":
+        await refuse(update, res)
+        return
+    lang = lang_of(res.lang_pref, user)
+    buttons = [
+        InlineKeyboardButton(
+            f"+1 {metric_label(res.metric_names, k, lang)}", callback_data=f"q:{k}"
+        )
+        for k in res.metric_names
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    await msg.reply_text(t(lang, "log.quick_title"), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def quick_button(update: Update, context: KpiContext) -> None:
+    """Log +1 from a quick button."""
+    q = update.callback_query
+    assert q is not None and q.data is not None and q.message is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            checkins.quick_add,
+            person=person_of(q.from_user),
+            chat=chat_of(q.message.chat),
+            admins=bd.admins,
+            now=bd.now(),
+            metric=q.data[2:],
+        ),
+    )
+    if res is None:
+        await q.answer()
+        return
+    lang = lang_of(res.lang_pref, q.from_user)
+    if res.outcome == "ok":
+        items = ", ".join(entry_text(lang, res.metric_names, e) for e in res.entries)
+        await q.answer(t(lang, "log.ok_private", items=Html(items)).replace("<b>", "")[:190])
+        if isinstance(q.message, Message):
+            await reply_logged(
+                q.message, q.from_user.language_code, res, actor=q.from_user.full_name
+            )
+        return
+    await q.answer()
+    if isinstance(q.message, Message):
+        await reply_logged(q.message, q.from_user.language_code, res)
+
+
+async def pending_button(update: Update, context: KpiContext) -> None:
+    """Answer a confirmation button: `p:<id>:<choice>` (an amount reading, yes, or no)."""
+    q = update.callback_query
+    assert q is not None and q.data is not None and q.message is not None
+    try:
+        _, pending_id, choice = q.data.split(":", 2)
+        pid = int(pending_id)
+    except ValueError:
+        await q.answer()
+        return
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            checkins.resolve_pending,
+            person=person_of(q.from_user),
+            chat=chat_of(q.message.chat),
+            admins=bd.admins,
+            now=bd.now(),
+            pending_id=pid,
+            choice=choice,
+        ),
+    )
+    await q.answer()
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, q.from_user)
+    if res.outcome in ("cancelled", "expired"):
+        await _edit_or_send(q.message, t(lang, f"log.{res.outcome}"))
+        return
+    if isinstance(q.message, Message):
+        await _remove_buttons(q.message)
+        await reply_logged(q.message, q.from_user.language_code, res, actor=q.from_user.full_name)
+
+
+async def undo_button(update: Update, context: KpiContext) -> None:
+    """Undo the check-in an "undo" button belongs to."""
+    q = update.callback_query
+    assert q is not None and q.data is not None and q.message is not None
+    try:
+        checkin_id = int(q.data.split(":", 1)[1])
+    except ValueError:
+        await q.answer()
+        return
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            checkins.undo,
+            person=person_of(q.from_user),
+            chat=chat_of(q.message.chat),
+            admins=bd.admins,
+            now=bd.now(),
+            checkin_id=checkin_id,
+        ),
+    )
+    await q.answer()
+    if res is None:
+        return
+    if isinstance(q.message, Message):
+        await _remove_buttons(q.message)
+        await q.message.reply_text(
+            render_correction("undo", lang_of(res.lang_pref, q.from_user), res)
+        )
+
+
+async def _edit_or_send(message: object, text: str) -> None:
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text)
+        except BadRequest:
+            await message.reply_text(text)
+
+
+async def _remove_buttons(message: Message) -> None:
+    # Already without buttons, or too old to edit: either way there is nothing to remove.
+    with contextlib.suppress(BadRequest):
+        await message.edit_reply_markup(reply_markup=None)
+
+
+async def reply_logged(
+    msg: Message, language_code: str | None, res: LogResult, actor: str | None = None
+) -> None:
+    """Confirm a check-in (one line in a group, with progress in private) or explain a refusal."""
+    lang = lang_of(res.lang_pref) if res.lang_pref else lang_of(language_code)
+    if res.outcome in ("no_team", "not_member", "choose_team"):
+        await _refuse_message(msg, lang, res)
+        return
+    if res.outcome == "bad_input":
+        await msg.reply_text(render_error(lang, res.error_code, res.error_params, res.command))
+        return
+    if res.outcome == "not_understood":
+        await msg.reply_text(
+            join_lines(
+                t(lang, "log.not_understood"),
+                t(lang, "err.example", example=Html(f"<code>{FREE_TEXT_EXAMPLE}</code>")),
+            )
+        )
+        return
+    if res.outcome == "ambiguous":
+        assert res.pending_id is not None
+        buttons = [
+            InlineKeyboardButton(fmt_money(c, lang), callback_data=f"p:{res.pending_id}:{i}")
+            for i, c in enumerate(res.candidates)
+        ]
+        cancel = InlineKeyboardButton(
+            t(lang, "log.cancel"), callback_data=f"p:{res.pending_id}:no"
+        )
+        await msg.reply_text(
+            t(lang, "log.ambiguous", text=str(res.error_params.get("text", ""))),
+            reply_markup=InlineKeyboardMarkup([buttons, [cancel]]),
+        )
+        return
+    if res.outcome == "confirm":
+        assert res.pending_id is not None and res.bound is not None
+        if res.bound_metric == "amount":
+            text = t(
+                lang,
+                "log.confirm_amount",
+                value=fmt_money(res.bound_value or 0, lang),
+                bound=fmt_money(res.bound, lang),
+            )
+        else:
+            text = t(
+                lang,
+                "log.confirm_bound",
+                metric=metric_label(res.metric_names, res.bound_metric or "", lang),
+                value=fmt_int(res.bound_value or 0, lang),
+                bound=fmt_int(res.bound, lang),
+            )
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(lang, "log.save"), callback_data=f"p:{res.pending_id}:yes"
+                    ),
+                    InlineKeyboardButton(
+                        t(lang, "log.cancel"), callback_data=f"p:{res.pending_id}:no"
+                    ),
+                ]
+            ]
+        )
+        await msg.reply_text(text, reply_markup=markup)
+        return
+    if res.outcome != "ok":
+        return
+    confirmation, undo_markup = _confirmation(lang, res, actor)
+    await msg.reply_text(confirmation, reply_markup=undo_markup)
+
+
+def _confirmation(
+    lang: str, res: LogResult, actor: str | None
+) -> tuple[Html, InlineKeyboardMarkup | None]:
+    names = res.metric_names
+    if res.replaced and not res.entries:
+        return t(lang, "log.replaced_empty"), None
+    items = Html(", ".join(entry_text(lang, names, e) for e in res.entries))
+    backdated = (
+        t(lang, "log.backdated", day=fmt_day(res.day, lang))
+        if res.day and res.today and res.day != res.today
+        else None
+    )
+    pending = any(e.status == "pending" for e in res.entries)
+    unknown = t(lang, "log.unknown_words", words=", ".join(res.unknown)) if res.unknown else None
+    markup = None
+    if res.checkin_id is not None and not res.replaced and res.command is None:
+        # Plain language: show what was understood, with a one-tap undo.
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(lang, "log.undo_button"), callback_data=f"u:{res.checkin_id}"
+                    )
+                ]
+            ]
+        )
+    head = t(lang, "log.replaced") if res.replaced else None
+    if res.is_group:
+        line = t(lang, "log.ok_group", name=actor or res.member_name, items=items)
+        extra = " ".join(p for p in (backdated, t(lang, "log.pending") if pending else None) if p)
+        return join_lines(head, line + (f" {extra}" if extra else ""), unknown), markup
+    when = (
+        t(lang, "log.today")
+        if res.day == res.today or res.day is None
+        else t(lang, "log.on_day", day=fmt_day(res.day, lang))
+    )
+    lines: list[str | None] = [
+        head,
+        t(lang, "log.understood") if res.command is None else None,
+        t(lang, "log.ok_private", items=items),
+        backdated,
+        t(lang, "log.pending") if pending else None,
+    ]
+    for p in res.progress:
+        label = (
+            metric_label(names, p.metric, lang)
+            if p.metric != "revenue"
+            else t(lang, "log.revenue")
+        )
+        unit = "vnd" if p.metric == "revenue" else "count"
+        lines.append(progress_line(lang, label, p.today, p.target, unit, when))
+    lines.append(unknown)
+    return join_lines(*lines), markup
+
+
+async def _refuse_message(msg: Message, lang: str, res: LogResult) -> None:
+    from handlers.render import team_keyboard
+
+    if res.outcome == "choose_team":
+        await msg.reply_text(t(lang, "scope.choose_team"), reply_markup=team_keyboard(res.choices))
+    elif res.outcome == "no_team":
+        await msg.reply_text(t(lang, "scope.no_team"))
+    else:
+        await msg.reply_text(t(lang, "scope.not_member"))
+
+
+def render_error(
+    lang: str, code: str | None, params: dict[str, object], command: str | None
+) -> Html:
+    """Explain bad input in one line and show a correct example."""
+    key = f"err.{code}" if code and t_has(f"err.{code}") else "err.unknown"
+    safe = {
+        k: (", ".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
+        for k, v in params.items()
+    }
+    message = t(lang, key, **{k: safe.get(k, "") for k in _params_of(key)})
+    example = EXAMPLES.get(command or "", FREE_TEXT_EXAMPLE)
+    return join_lines(
+        message, t(lang, "err.example", example=Html(f"<code>{esc(example)}</code>"))
+    )
+
+
+def t_has(key: str) -> bool:
+    """Tell whether a message key exists."""
+    from handlers.i18n import has
+
+    return has(key)
+
+
+def _params_of(key: str) -> set[str]:
+    from handlers.i18n import catalog, placeholders
+
+    return placeholders(catalog("vi")[key])
+
+
+# --- corrections -----------------------------------------------------------------------------
+
+
+async def undo(update: Update, context: KpiContext) -> None:
+    """Void the caller's last check-in, whole."""
+    await _correction(update, context, "undo", checkins.undo)
+
+
+async def history(update: Update, context: KpiContext) -> None:
+    """List the caller's recent entries with short ids."""
+    await _correction(update, context, "history", checkins.history)
+
+
+async def edit(update: Update, context: KpiContext) -> None:
+    """Change one entry: /edit <id> <value>."""
+    await _correction(update, context, "edit", checkins.edit, with_args=True)
+
+
+async def void(update: Update, context: KpiContext) -> None:
+    """Void one entry: /void <id>."""
+    await _correction(update, context, "void", checkins.void, with_args=True)
+
+
+async def _correction(
+    update: Update,
+    context: KpiContext,
+    kind: str,
+    fn: Callable[..., CorrectionResult],
+    *,
+    with_args: bool = False,
+) -> None:
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None and msg.text is not None
+    bd = context.bot_data
+    kwargs: dict[str, object] = {
+        "person": person_of(user),
+        "chat": chat_of(tchat),
+        "admins": bd.admins,
+        "now": bd.now(),
+    }
+    if with_args:
+        kwargs["args"] = checkins.split_command(msg.text)[1]
+    res = await unit_of_work(update, context, partial(fn, **kwargs))
+    if res is None:
+        return
+    assert isinstance(res, CorrectionResult)
+    lang = lang_of(res.lang_pref, user)
+    if res.outcome in ("no_team", "not_member", "choose_team"):
+        await _refuse_message(
+            msg,
+            lang,
+            LogResult(res.outcome, choices=res.choices),
+        )
+        return
+    await msg.reply_text(render_correction(kind, lang, res))
+
+
+def render_correction(kind: str, lang: str, res: CorrectionResult) -> Html:
+    """Render what /undo, /history, /edit or /void did."""
+    names = res.metric_names
+    if res.outcome == "bad_input":
+        return render_error(lang, res.error_code, res.error_params, kind)
+    if res.outcome in ("nothing", "not_found", "forbidden"):
+        return t(lang, f"fix.{res.outcome}")
+    if res.outcome == "too_old":
+        return t(lang, "fix.too_old", days=res.days or 0)
+    if kind == "history":
+        if not res.entries:
+            return t(lang, "history.empty")
+        lines = [t(lang, "history.title")]
+        for e in res.entries:
+            status = t(lang, f"history.{e.status}") if e.status != "active" else ""
+            lines.append(
+                t(
+                    lang,
+                    "history.line",
+                    id=e.id,
+                    day=fmt_day(e.day, lang),
+                    item=Html(entry_text(lang, names, e)),
+                    status=status,
+                )
+            )
+        lines.append(t(lang, "history.hint"))
+        return join_lines(*lines)
+    items = Html(", ".join(entry_text(lang, names, e) for e in res.entries))
+    if kind == "undo":
+        return t(lang, "fix.undone", items=items)
+    if kind == "void":
+        return t(lang, "fix.voided", id=res.entries[0].id, items=items)
+    before = Html(entry_text(lang, names, res.before[0])) if res.before else Html("")
+    return t(lang, "fix.edited", id=res.entries[0].id, before=before, after=items)

@@ -1,0 +1,142 @@
+"""Typed shared state (`bot_data`), the context type, and the per-update unit-of-work helper."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+from telegram import Chat, Update, User
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from handlers.i18n import Lang, normalize_lang
+from kpi.access import ChatInfo
+from kpi.db import DUPLICATE, Database
+from kpi.teams import PersonInfo, TeamDefaults
+
+T = TypeVar("T")
+
+
+def utc_now() -> dt.datetime:
+    """Return the current time in UTC (the default clock)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class BotData:
+    """What every handler shares; filled in once by `bot.app.build_application`."""
+
+    def __init__(self) -> None:
+        self._db: Database | None = None
+        self.admins: frozenset[int] = frozenset()
+        self.defaults: TeamDefaults = TeamDefaults()
+        self.clock: Callable[[], dt.datetime] = utc_now
+        self.instance: str = "kpibot"
+        # Charts and files render here, off the event loop and off the database thread.
+        self.render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kpibot-render")
+
+    def configure(
+        self,
+        *,
+        db: Database,
+        admins: frozenset[int],
+        defaults: TeamDefaults,
+        clock: Callable[[], dt.datetime] | None = None,
+        instance: str = "kpibot",
+    ) -> None:
+        """Set the shared resources."""
+        self._db = db
+        self.admins = admins
+        self.defaults = defaults
+        self.clock = clock or utc_now
+        self.instance = instance
+
+    @property
+    def db(self) -> Database:
+        """Return the database (configured by build_application)."""
+        if self._db is None:
+            raise RuntimeError("bot_data is not configured; build the app with build_application")
+        return self._db
+
+    def now(self) -> dt.datetime:
+        """Return the current time from the injected clock."""
+        return self.clock()
+
+    async def render(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a chart or file rendering in the render threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.render_pool, functools.partial(fn, *args))
+
+    def close(self) -> None:
+        """Release threads and connections."""
+        self.render_pool.shutdown(wait=True)
+        if self._db is not None:
+            self._db.dispose()
+
+
+class KpiContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The context handlers receive: `context.bot_data` is a typed `BotData`."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+
+def update_key(update: Update) -> str:
+    """Return the key under which an update's effect is recorded exactly once.
+
+    Messages are keyed by chat and message id (Telegram restarts update_id after a week without
+    updates); an edit by its edit date, so each edit is read once; a button press by its id.
+    """
+    if update.callback_query is not None:
+        return f"cb:{update.callback_query.id}"
+    if update.edited_message is not None:
+        m = update.edited_message
+        stamp = int(m.edit_date.timestamp()) if m.edit_date else update.update_id
+        return f"ed:{m.chat_id}:{m.message_id}:{stamp}"
+    if update.message is not None:
+        return f"m:{update.message.chat_id}:{update.message.message_id}"
+    if update.my_chat_member is not None:
+        cm = update.my_chat_member
+        return f"cm:{cm.chat.id}:{int(cm.date.timestamp())}:{cm.new_chat_member.status}"
+    return f"u:{update.update_id}"
+
+
+def person_of(user: User) -> PersonInfo:
+    """Describe a Telegram user without Telegram types."""
+    return PersonInfo(
+        telegram_id=user.id,
+        first_name=user.first_name or "",
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def chat_of(chat: Chat) -> ChatInfo:
+    """Describe a Telegram chat without Telegram types."""
+    return ChatInfo(chat.id, chat.type, chat.title, bool(getattr(chat, "is_forum", False)))
+
+
+def lang_of(pref: str | None, user: User | None = None) -> Lang:
+    """Pick the reader's language: their choice, else Telegram's language_code, else vi."""
+    if pref:
+        return normalize_lang(pref)
+    return normalize_lang(user.language_code if user else None)
+
+
+async def unit_of_work(
+    update: Update, context: KpiContext, fn: Callable[[Session], T]
+) -> T | None:
+    """Run `fn(session)` once for this update; None when the update was handled before."""
+    result = await context.bot_data.db.run(fn, key=update_key(update))
+    if result is DUPLICATE:
+        return None
+    return result  # type: ignore[return-value]

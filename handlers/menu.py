@@ -1,0 +1,35 @@
+"""The command menus Telegram shows, per language and per scope (set_my_commands)."""
+
+from __future__ import annotations
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+)
+
+from handlers.i18n import LANGS, t
+
+PRIVATE = ("me", "call", "meeting", "lead", "help", "language")
+GROUP = ("call", "meeting", "lead", "me", "join", "help")
+ADMINS = ("setup", *GROUP)
+
+
+def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(name, t(lang, f"commands.{name}")) for name in names]
+
+
+async def publish_commands(bot: Bot) -> None:
+    """Register the menus: Telegram picks one by the app's language, so both are published."""
+    scopes: list[tuple[BotCommandScope, tuple[str, ...]]] = [
+        (BotCommandScopeAllPrivateChats(), PRIVATE),
+        (BotCommandScopeAllGroupChats(), GROUP),
+        (BotCommandScopeAllChatAdministrators(), ADMINS),
+    ]
+    for scope, names in scopes:
+        await bot.set_my_commands(_commands("vi", names), scope=scope)
+        for lang in LANGS:
+            await bot.set_my_commands(_commands(lang, names), scope=scope, language_code=lang)

@@ -1,0 +1,278 @@
+"""/start, /help, /setup, /join, /language, team choice, and the bot's own membership changes."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from telegram import (
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+
+from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
+from handlers.i18n import Html, t
+from handlers.render import join_lines, team_keyboard
+from kpi import onboarding, teams
+from kpi.checkins import LogResult
+
+log = logging.getLogger(__name__)
+
+ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+async def refuse(update: Update, result: LogResult) -> None:
+    """Explain why the caller cannot do this here (no team, not a member, which team)."""
+    msg = update.effective_message
+    assert msg is not None
+    lang = lang_of(result.lang_pref, update.effective_user)
+    if result.outcome == "choose_team":
+        await msg.reply_text(
+            t(lang, "scope.choose_team"), reply_markup=team_keyboard(result.choices)
+        )
+    elif result.outcome == "no_team":
+        await msg.reply_text(t(lang, "scope.no_team"))
+    else:
+        await msg.reply_text(t(lang, "scope.not_member"))
+
+
+async def start(update: Update, context: KpiContext) -> None:
+    """Greet, open the private chat for later messages, and follow an invite link."""
+    msg, user = update.effective_message, update.effective_user
+    assert msg is not None and user is not None and update.effective_chat is not None
+    chat = chat_of(update.effective_chat)
+    if not chat.is_private:
+        await help_command(update, context)
+        return
+    bd = context.bot_data
+    payload = context.args[0] if context.args else None
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            onboarding.start,
+            person=person_of(user),
+            chat=chat,
+            payload=payload,
+            admins=bd.admins,
+            now=bd.now(),
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    parts: list[str] = [t(lang, "start.welcome", name=user.first_name)]
+    if res.invite != "none":
+        parts.append(t(lang, f"start.invite_{res.invite}", team=res.invite_team or ""))
+    if res.teams:
+        parts.append(t(lang, "start.teams", teams=", ".join(c.title for c in res.teams)))
+        parts.append(t(lang, "start.try"))
+    else:
+        parts.append(t(lang, "start.no_teams"))
+    await msg.reply_text(join_lines(*parts))
+
+
+async def help_command(update: Update, context: KpiContext) -> None:
+    """List the commands the caller may use, in the caller's language."""
+    msg, user = update.effective_message, update.effective_user
+    assert msg is not None and user is not None
+    bd = context.bot_data
+    pref = await bd.db.read(partial(onboarding.language_of, telegram_id=user.id))
+    lang = lang_of(pref, user)
+    await msg.reply_text(
+        join_lines(
+            t(lang, "help.title"),
+            t(lang, "help.rep"),
+            t(lang, "help.leader"),
+            t(lang, "help.footer"),
+        )
+    )
+
+
+async def setup(update: Update, context: KpiContext) -> None:
+    """Bind this group to a team and make the caller its first leader."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    chat = chat_of(tchat)
+    is_admin = False
+    bot_admin = True
+    if not chat.is_private:
+        try:
+            member = await context.bot.get_chat_member(chat.id, user.id)
+            is_admin = member.status in ADMIN_STATUSES
+            me = await context.bot.get_chat_member(chat.id, context.bot.id)
+            bot_admin = me.status == ChatMember.ADMINISTRATOR
+        except TelegramError as exc:
+            log.warning("could not read chat membership in %s: %s", chat.id, exc)
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            onboarding.setup,
+            person=person_of(user),
+            chat=chat,
+            is_chat_admin=is_admin,
+            admins=bd.admins,
+            defaults=bd.defaults,
+            now=bd.now(),
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    if res.outcome in ("private", "refused"):
+        await msg.reply_text(t(lang, f"setup.{res.outcome}"))
+        return
+    text = join_lines(
+        t(lang, f"setup.{res.outcome}", team=res.team_title, name=user.full_name),
+        t(lang, "setup.next"),
+        None if bot_admin else t(lang, "setup.needs_admin"),
+    )
+    await msg.reply_text(text)
+
+
+async def join(update: Update, context: KpiContext) -> None:
+    """Join the group's team; offer the private chat the bot needs for reminders."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            onboarding.join,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    if res.outcome in ("private", "no_team"):
+        await msg.reply_text(t(lang, f"join.{res.outcome}"))
+        return
+    text = t(lang, f"join.{res.outcome}", name=user.full_name, team=res.team_title)
+    markup = None
+    if not res.can_message and res.outcome in ("joined", "rejoined", "already", "pending"):
+        text = join_lines(text, t(lang, "join.open_private_hint"))
+        url = f"https://t.me/{context.bot.username}?start=hi"
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t(lang, "join.open_private"), url=url)]]
+        )
+    await msg.reply_text(text, reply_markup=markup)
+
+
+async def language(update: Update, context: KpiContext) -> None:
+    """Show or set the caller's own language: `/language en`, or buttons."""
+    msg, user = update.effective_message, update.effective_user
+    assert msg is not None and user is not None
+    bd = context.bot_data
+    choice = None
+    if context.args:
+        word = context.args[0].lower()
+        if word.startswith(("en", "anh")):
+            choice = "en"
+        elif word.startswith(("vi", "tieng", "tiếng")):
+            choice = "vi"
+    pref = await unit_of_work(
+        update,
+        context,
+        partial(onboarding.set_language, person=person_of(user), lang=choice, now=bd.now()),
+    )
+    if pref is None:
+        return
+    lang = lang_of(pref, user)
+    if choice is not None:
+        await msg.reply_text(t(lang, "language.set"))
+        return
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("🇻🇳 Tiếng Việt", callback_data="lang:vi"),
+                InlineKeyboardButton("🇬🇧 English", callback_data="lang:en"),
+            ]
+        ]
+    )
+    await msg.reply_text(t(lang, "language.current"), reply_markup=markup)
+
+
+async def language_button(update: Update, context: KpiContext) -> None:
+    """Apply a language chosen with a button."""
+    q = update.callback_query
+    assert q is not None and q.data is not None
+    choice = "en" if q.data == "lang:en" else "vi"
+    pref = await unit_of_work(
+        update,
+        context,
+        partial(
+            onboarding.set_language,
+            person=person_of(q.from_user),
+            lang=choice,
+            now=context.bot_data.now(),
+        ),
+    )
+    await q.answer()
+    if pref is None:
+        return
+    await q.edit_message_text(t(lang_of(pref), "language.set"))
+
+
+async def team_button(update: Update, context: KpiContext) -> None:
+    """Remember the team chosen for this private chat."""
+    q = update.callback_query
+    assert q is not None and q.data is not None
+    try:
+        team_id = int(q.data.split(":", 1)[1])
+    except ValueError:
+        await q.answer()
+        return
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            onboarding.pick_team,
+            person=person_of(q.from_user),
+            team_id=team_id,
+            now=context.bot_data.now(),
+        ),
+    )
+    await q.answer()
+    if res is None:
+        return
+    pref, title = res
+    lang = lang_of(pref, q.from_user)
+    text: Html = t(lang, "scope.team_chosen", team=title) if title else t(lang, "scope.team_gone")
+    await q.edit_message_text(text)
+
+
+async def bot_membership(update: Update, context: KpiContext) -> None:
+    """Mark the team inactive when the bot is removed from its group (nothing is deleted)."""
+    cm = update.my_chat_member
+    assert cm is not None
+    if cm.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        now = context.bot_data.now()
+        await unit_of_work(
+            update, context, partial(teams.deactivate_team, chat_id=cm.chat.id, now=now)
+        )
+
+
+async def migrate(update: Update, context: KpiContext) -> None:
+    """Follow a group that became a supergroup (new chat id); nothing is lost."""
+    msg = update.effective_message
+    assert msg is not None
+    if msg.migrate_to_chat_id:
+        old, new = msg.chat_id, msg.migrate_to_chat_id
+    elif msg.migrate_from_chat_id:
+        old, new = msg.migrate_from_chat_id, msg.chat_id
+    else:
+        return
+    await unit_of_work(
+        update, context, partial(teams.migrate_chat, old_chat_id=old, new_chat_id=new)
+    )

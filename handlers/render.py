@@ -1,0 +1,68 @@
+"""Turning kpi results into messages: shared pieces used by every handler family."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.i18n import Html, fmt_int, fmt_money_short, fmt_pct, progress_bar, t
+from kpi.access import TeamChoice
+
+# Telegram's limits (PRODUCT.md): messages, captions, button payloads.
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+def metric_label(names: Mapping[str, tuple[str, str]], metric: str, lang: str) -> str:
+    """Return a metric's name in the reader's language (the key when unknown)."""
+    vi, en = names.get(metric, (metric, metric))
+    return en if lang == "en" else vi
+
+
+def fmt_value(value: float | None, unit: str, lang: str) -> str:
+    """Format a KPI value by its unit: counts, short money, or a percentage."""
+    if value is None:
+        return "—"
+    if unit == "vnd":
+        return fmt_money_short(value, lang)
+    if unit == "ratio":
+        return fmt_pct(value, lang)
+    return fmt_int(value, lang)
+
+
+def progress_line(
+    lang: str, label: str, actual: float, target: float | None, unit: str, when: str
+) -> Html:
+    """Render `calls today: 15/20 (75%) ▓▓▓▓▓▓▓░░░`, or without a target just the value."""
+    if not target:
+        return t(
+            lang,
+            "log.progress_no_target",
+            metric=label,
+            when=when,
+            actual=fmt_value(actual, unit, lang),
+        )
+    ratio = actual / target
+    return t(
+        lang,
+        "log.progress",
+        metric=label,
+        when=when,
+        actual=fmt_value(actual, unit, lang),
+        target=fmt_value(target, unit, lang),
+        pct=fmt_pct(ratio, lang),
+        bar=progress_bar(ratio),
+    )
+
+
+def team_keyboard(choices: Sequence[TeamChoice]) -> InlineKeyboardMarkup:
+    """Offer the caller's teams as buttons (payload `team:<id>`, well under 64 bytes)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(c.title[:60], callback_data=f"team:{c.id}")] for c in choices]
+    )
+
+
+def join_lines(*parts: str | None) -> Html:
+    """Join non-empty message parts with newlines."""
+    return Html("\n".join(p for p in parts if p))

@@ -1,0 +1,901 @@
+"""Logging use cases: a check-in from a command, `/log`, plain language, a button; corrections.
+
+Each public function here is one unit of work: the handler calls it through `Database.run` and
+renders the result. Nothing is stored unless everything the result reports is stored. A message
+is read by `interpret`, the same way when it arrives and when it is edited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kpi import parsing, periods, store
+from kpi.access import ChatInfo, Scope, TeamChoice, resolve, scope_in_team
+from kpi.metrics import DEALS, LOST
+from kpi.models import (
+    CHECKIN_ACTIVE,
+    ENTRY_ACTIVE,
+    ENTRY_PENDING,
+    Activity,
+    Checkin,
+    Metric,
+    PendingAction,
+    Team,
+)
+from kpi.store import EntryInput, StoredEntry
+from kpi.targets import calendar_of, target_book
+from kpi.teams import PersonInfo, settings_of
+
+Outcome = Literal[
+    "ok",
+    "no_team",  # a group the bot is not set up in
+    "not_member",  # the caller is not an active member of the team
+    "choose_team",  # private chat, several teams: ask
+    "bad_input",  # the text could not be read; error_code says why
+    "ambiguous",  # an amount with two readings: ask with buttons
+    "confirm",  # a value beyond the sanity bound: ask with buttons
+    "not_understood",  # plain language with nothing to log
+    "cancelled",  # the person pressed "cancel" on a confirmation
+    "expired",  # the button's state is gone or was already used
+    "ignored",  # nothing to do (an edit of a message that logged nothing)
+]
+
+# Latin command names (Telegram allows nothing else) and the metric each one logs.
+COUNT_COMMANDS: dict[str, str] = {
+    "call": "calls",
+    "goi": "calls",
+    "meeting": "meetings",
+    "hen": "meetings",
+    "lead": "leads",
+    "email": "emails",
+    "demo": "demos",
+    "proposal": "proposals",
+    "baogia": "proposals",
+}
+DEAL_COMMANDS = ("deal", "chot")
+LOST_COMMANDS = ("lost", "mat")
+LOG_COMMANDS = ("log", "ghi")
+LOGGING_COMMANDS = (*COUNT_COMMANDS, *DEAL_COMMANDS, *LOST_COMMANDS, *LOG_COMMANDS)
+
+PENDING_TTL = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a metric stands on the check-in's day after it."""
+
+    metric: str
+    today: int
+    amount: int
+    target: float | None
+
+
+@dataclass(frozen=True)
+class LogResult:
+    """What a logging request did, for the handler to render."""
+
+    outcome: Outcome
+    lang_pref: str | None = None
+    team_id: int | None = None
+    team_title: str | None = None
+    member_name: str = ""
+    checkin_id: int | None = None
+    entries: tuple[StoredEntry, ...] = ()
+    progress: tuple[Progress, ...] = ()
+    day: dt.date | None = None
+    today: dt.date | None = None
+    choices: tuple[TeamChoice, ...] = ()
+    error_code: str | None = None
+    error_params: dict[str, object] = field(default_factory=dict)
+    metric_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    pending_id: int | None = None
+    candidates: tuple[int, ...] = ()
+    bound_metric: str | None = None
+    bound_value: int | None = None
+    bound: int | None = None
+    unknown: tuple[str, ...] = ()
+    replaced: bool = False  # an edited message replaced an earlier check-in
+    command: str | None = None  # the command that was read, for the example in an error
+    is_group: bool = False
+
+
+# --- reading a message ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What a message asks to log."""
+
+    command: str | None
+    entries: tuple[EntryInput, ...]
+    day: dt.date | None
+    ambiguous: tuple[int, parsing.AmbiguousAmount] | None = None  # entry index, amount
+    unknown: tuple[str, ...] = ()
+    source: str = "command"
+
+
+def split_command(text: str) -> tuple[str | None, str]:
+    """Split `/call@bot 3 note` into ("call", "3 note"); (None, text) for plain text."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None, stripped
+    head, _, rest = stripped.partition(" ")
+    name = head[1:].split("@", 1)[0].lower()
+    return name, rest.strip()
+
+
+def vocabulary(session: Session, team_id: int) -> parsing.Vocabulary:
+    """Build the team's metric vocabulary: built-in aliases plus the team's own."""
+    rows = session.execute(
+        select(Metric.key, Metric.name_vi, Metric.name_en, Metric.aliases).where(
+            Metric.team_id == team_id, Metric.retired_at.is_(None)
+        )
+    ).all()
+    entries = []
+    for key, vi, en, extra in rows:
+        aliases = [*parsing.DEFAULT_ALIASES.get(key, ()), vi, en]
+        aliases += [a.strip() for a in (extra or "").split(",") if a.strip()]
+        entries.append((key, aliases))
+    try:
+        return parsing.build_vocabulary(entries)
+    except parsing.ParseError:
+        # A team alias that clashes with a built-in one: fall back to the built-ins only.
+        return parsing.build_vocabulary(
+            (k, (*parsing.DEFAULT_ALIASES.get(k, ()),)) for k, *_ in rows
+        )
+
+
+def interpret(text: str, vocab: parsing.Vocabulary, today: dt.date) -> Interpretation:
+    """Read a logging command or a plain-language message; raises ParseError on bad input."""
+    command, args = split_command(text)
+    if command in COUNT_COMMANDS:
+        c = parsing.parse_count_note(args, today)
+        return Interpretation(
+            command, (EntryInput(COUNT_COMMANDS[command], c.count, note=c.note),), c.day
+        )
+    if command in LOG_COMMANDS:
+        req = parsing.parse_log(args, vocab, today)
+        return Interpretation(
+            command, tuple(EntryInput(m, n) for m, n in req.items), req.day, source="log"
+        )
+    if command in DEAL_COMMANDS:
+        d = parsing.parse_deal(args, today)
+        entry = EntryInput(
+            DEALS,
+            d.count,
+            amount=d.amount.value if isinstance(d.amount, parsing.Amount) else None,
+            customer=d.customer,
+            is_new_customer=d.is_new,
+            note=d.note,
+        )
+        ambiguous = (0, d.amount) if isinstance(d.amount, parsing.AmbiguousAmount) else None
+        return Interpretation(command, (entry,), d.day, ambiguous)
+    if command in LOST_COMMANDS:
+        lost = parsing.parse_lost(args, today)
+        entry = EntryInput(LOST, lost.count, customer=lost.customer, note=lost.note)
+        return Interpretation(command, (entry,), lost.day)
+    if command is not None:
+        return Interpretation(command, (), None)
+    free = parsing.parse_free_text(args, vocab, today)
+    entries = [EntryInput(i.metric, i.count) for i in free.items if i.metric != DEALS]
+    ambiguous = None
+    for deal in free.deals:
+        if isinstance(deal.amount, parsing.AmbiguousAmount) and ambiguous is None:
+            ambiguous = (len(entries), deal.amount)
+        amount = deal.amount.value if isinstance(deal.amount, parsing.Amount) else None
+        entries.append(EntryInput(DEALS, deal.count, amount=amount, is_new_customer=deal.is_new))
+    return Interpretation(None, tuple(entries), free.day, ambiguous, free.unknown, "text")
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+
+def _refusal(scope: Scope, outcome: Outcome) -> LogResult:
+    return LogResult(
+        outcome,
+        lang_pref=scope.lang_pref,
+        choices=tuple(scope.choices),
+        member_name=scope.member.display_name,
+    )
+
+
+def check_scope(scope: Scope) -> LogResult | None:
+    """Return the refusal for a caller who cannot log here, or None when they can."""
+    if scope.group_without_team:
+        return _refusal(scope, "no_team")
+    if scope.choices:
+        return _refusal(scope, "choose_team")
+    # Admins may manage any team, but only members have numbers to log.
+    if scope.team is None or scope.membership is None:
+        return _refusal(scope, "not_member")
+    return None
+
+
+def local_today(team: Team, now: dt.datetime) -> dt.date:
+    """Return today's date in the team's timezone."""
+    return now.astimezone(ZoneInfo(team.timezone)).date()
+
+
+def check_day(
+    team: Team, role: str | None, day: dt.date, today: dt.date
+) -> tuple[str, dict[str, object]] | None:
+    """Refuse a future day or one outside the caller's edit window."""
+    if day > today:
+        return "date.future", {}
+    s = settings_of(team)
+    window = s.leader_edit_window_days if role in ("leader", "admin") else s.edit_window_days
+    if (today - day).days > window:
+        return "date.too_old", {"days": window}
+    return None
+
+
+def metric_names(session: Session, team_id: int) -> dict[str, tuple[str, str]]:
+    """Return the team's metric names (vi, en) by key, in catalogue order."""
+    rows = session.execute(
+        select(Metric.key, Metric.name_vi, Metric.name_en)
+        .where(Metric.team_id == team_id)
+        .order_by(Metric.sort_order, Metric.id)
+    )
+    return {k: (vi, en) for k, vi, en in rows}
+
+
+def _base(scope: Scope, session: Session, now: dt.datetime, chat: ChatInfo) -> LogResult:
+    team = scope.team
+    assert team is not None
+    return LogResult(
+        "ok",
+        lang_pref=scope.lang_pref,
+        team_id=team.id,
+        team_title=team.title,
+        member_name=scope.member.display_name,
+        today=local_today(team, now),
+        metric_names=metric_names(session, team.id),
+        is_group=not chat.is_private,
+    )
+
+
+def _bad(base: LogResult, exc: parsing.ParseError, command: str | None) -> LogResult:
+    return dataclasses.replace(
+        base,
+        outcome="bad_input",
+        error_code=exc.code,
+        error_params=dict(exc.params),
+        command=command,
+    )
+
+
+# --- logging -------------------------------------------------------------------------------
+
+
+def log_message(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    text: str,
+    message_id: int | None,
+) -> LogResult:
+    """Read a logging command or plain-language message and store it as one check-in."""
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None:
+        return refusal
+    assert scope.team is not None
+    base = _base(scope, session, now, chat)
+    today = base.today
+    assert today is not None
+    command, _ = split_command(text)
+    try:
+        reading = interpret(text, vocabulary(session, scope.team.id), today)
+    except parsing.ParseError as exc:
+        return _bad(base, exc, command)
+    base = dataclasses.replace(base, command=command, unknown=reading.unknown)
+    if not reading.entries:
+        if command is None:
+            return dataclasses.replace(base, outcome="not_understood")
+        return _bad(base, parsing.ParseError("log.empty"), command)
+    plan = _Plan(
+        entries=list(reading.entries),
+        day=reading.day or today,
+        source=reading.source,
+        chat_id=chat.id,
+        message_id=message_id,
+        text=text,
+    )
+    if reading.ambiguous is not None:
+        index, amount = reading.ambiguous
+        return _ask_amount(session, scope, base, plan, index, amount, now)
+    return _store(session, scope, base, plan, now, confirmed=False)
+
+
+@dataclass
+class _Plan:
+    """A check-in about to be stored (also what a pending confirmation keeps)."""
+
+    entries: list[EntryInput]
+    day: dt.date
+    source: str
+    chat_id: int
+    message_id: int | None
+    text: str | None
+    checkin_id: int | None = None  # set when an edited message replaces a check-in
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON a PendingAction stores."""
+        return {
+            "entries": [dataclasses.asdict(e) for e in self.entries],
+            "day": self.day.isoformat(),
+            "source": self.source,
+            "chat_id": self.chat_id,
+            "message_id": self.message_id,
+            "text": self.text,
+            "checkin_id": self.checkin_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _Plan:
+        """Rebuild a plan from a PendingAction's JSON."""
+        return cls(
+            entries=[EntryInput(**e) for e in data["entries"]],
+            day=dt.date.fromisoformat(data["day"]),
+            source=data["source"],
+            chat_id=int(data["chat_id"]),
+            message_id=data.get("message_id"),
+            text=data.get("text"),
+            checkin_id=data.get("checkin_id"),
+        )
+
+
+def _pending(
+    session: Session, scope: Scope, kind: str, plan: _Plan, now: dt.datetime, **extra: Any
+) -> PendingAction:
+    assert scope.team is not None
+    action = PendingAction(
+        kind=kind,
+        team_id=scope.team.id,
+        member_id=scope.member.id,
+        chat_id=plan.chat_id,
+        payload={"plan": plan.to_json(), **extra},
+        created_at=now,
+        expires_at=now + PENDING_TTL,
+    )
+    session.add(action)
+    session.flush()
+    return action
+
+
+def _ask_amount(
+    session: Session,
+    scope: Scope,
+    base: LogResult,
+    plan: _Plan,
+    index: int,
+    amount: parsing.AmbiguousAmount,
+    now: dt.datetime,
+) -> LogResult:
+    action = _pending(
+        session, scope, "amount", plan, now, index=index, candidates=list(amount.candidates)
+    )
+    return dataclasses.replace(
+        base,
+        outcome="ambiguous",
+        pending_id=action.id,
+        candidates=tuple(amount.candidates),
+        error_params={"text": amount.text},
+        day=plan.day,
+    )
+
+
+def _over_bound(session: Session, scope: Scope, plan: _Plan) -> tuple[str, int, int] | None:
+    """Return (metric, value, bound) for the first entry beyond its sanity bound."""
+    assert scope.team is not None
+    bounds = dict(
+        session.execute(
+            select(Metric.key, Metric.daily_bound).where(Metric.team_id == scope.team.id)
+        ).all()
+    )
+    deal_bound = settings_of(scope.team).deal_amount_bound
+    for e in plan.entries:
+        if e.metric == DEALS and e.amount is not None and e.amount > deal_bound * max(e.value, 1):
+            return "amount", e.amount, deal_bound
+        bound = bounds.get(e.metric)
+        if bound is None:
+            continue
+        existing = day_total(session, scope.team.id, scope.member.id, e.metric, plan.day)
+        if existing + e.value > bound:
+            return e.metric, existing + e.value, int(bound)
+    return None
+
+
+def _store(
+    session: Session,
+    scope: Scope,
+    base: LogResult,
+    plan: _Plan,
+    now: dt.datetime,
+    *,
+    confirmed: bool,
+) -> LogResult:
+    team = scope.team
+    assert team is not None and base.today is not None
+    names = base.metric_names
+    unknown = [e.metric for e in plan.entries if e.metric not in names]
+    if unknown:
+        return _bad(base, parsing.ParseError("metric.unknown", word=unknown[0]), base.command)
+    refused = check_day(team, scope.role, plan.day, base.today)
+    if refused is not None:
+        code, params = refused
+        return dataclasses.replace(
+            base, outcome="bad_input", error_code=code, error_params=params, day=plan.day
+        )
+    if not confirmed:
+        over = _over_bound(session, scope, plan)
+        if over is not None:
+            action = _pending(session, scope, "bound", plan, now)
+            metric, value, bound = over
+            return dataclasses.replace(
+                base,
+                outcome="confirm",
+                pending_id=action.id,
+                bound_metric=metric,
+                bound_value=value,
+                bound=bound,
+                day=plan.day,
+            )
+    pending_metrics = (DEALS,) if settings_of(team).deal_approval else ()
+    replaced = False
+    if plan.checkin_id is not None:
+        checkin = session.get(Checkin, plan.checkin_id)
+        assert checkin is not None
+        stored = store.replace_checkin_entries(
+            session,
+            checkin,
+            plan.entries,
+            day=plan.day,
+            actor_id=scope.member.id,
+            text=plan.text or "",
+            now=now,
+        )
+        checkin_id, replaced = checkin.id, True
+    else:
+        checkin_id, stored = store.record_checkin(
+            session,
+            team_id=team.id,
+            member_id=scope.member.id,
+            actor_id=scope.member.id,
+            source=plan.source,
+            day=plan.day,
+            entries=plan.entries,
+            now=now,
+            chat_id=plan.chat_id,
+            message_id=plan.message_id,
+            text=plan.text,
+            pending_metrics=pending_metrics,
+        )
+    progress = day_progress(session, team, scope.member.id, plan.day, {e.metric for e in stored})
+    return dataclasses.replace(
+        base,
+        checkin_id=checkin_id,
+        entries=tuple(stored),
+        progress=progress,
+        day=plan.day,
+        replaced=replaced,
+    )
+
+
+def resolve_pending(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    pending_id: int,
+    choice: str,
+) -> LogResult:
+    """Answer a button on a confirmation: pick an amount, confirm a big value, or cancel."""
+    scope = resolve(session, person, chat, admins, now)
+    action = session.get(PendingAction, pending_id)
+    if (
+        action is None
+        or action.member_id != scope.member.id
+        or action.resolved_at is not None
+        or action.expires_at <= now
+    ):
+        return LogResult("expired", lang_pref=scope.lang_pref)
+    # The pending action names its team: a private chat with several teams is not ambiguous.
+    team = session.get(Team, action.team_id) if action.team_id else None
+    if team is None or not team.active:
+        return LogResult("expired", lang_pref=scope.lang_pref)
+
+    scope = scope_in_team(session, scope.member, team, admins, scope.lang_pref)
+    if scope.membership is None:
+        return _refusal(scope, "not_member")
+    action.resolved_at = now
+    action.resolution = choice[:32]
+    base = _base(scope, session, now, ChatInfo(action.chat_id, chat.type))
+    if choice == "no":
+        return dataclasses.replace(base, outcome="cancelled")
+    plan = _Plan.from_json(action.payload["plan"])
+    if action.kind == "amount":
+        try:
+            amount = int(action.payload["candidates"][int(choice)])
+        except (ValueError, IndexError, KeyError):
+            return LogResult("expired", lang_pref=scope.lang_pref)
+        index = int(action.payload["index"])
+        plan.entries[index] = dataclasses.replace(plan.entries[index], amount=amount)
+        return _store(session, scope, base, plan, now, confirmed=False)
+    if action.kind == "bound" and choice == "yes":
+        return _store(session, scope, base, plan, now, confirmed=True)
+    return LogResult("expired", lang_pref=scope.lang_pref)
+
+
+def quick_add(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    metric: str,
+) -> LogResult:
+    """Log +1 of a metric from the bare `/log` keyboard."""
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None:
+        return refusal
+    base = _base(scope, session, now, chat)
+    assert base.today is not None
+    if metric == DEALS or metric not in base.metric_names:
+        return _bad(base, parsing.ParseError("metric.unknown", word=metric), "log")
+    plan = _Plan([EntryInput(metric, 1)], base.today, "button", chat.id, None, None)
+    return _store(session, scope, base, plan, now, confirmed=False)
+
+
+def reread_edited(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    text: str,
+    message_id: int,
+) -> LogResult:
+    """Re-read an edited message that carried a check-in; its entries are replaced in place."""
+    scope = resolve(session, person, chat, admins, now)
+    checkin = store.checkin_for_message(session, chat.id, message_id)
+    if checkin is None or checkin.member_id != scope.member.id:
+        return LogResult("ignored", lang_pref=scope.lang_pref)
+    team = session.get(Team, checkin.team_id)
+    assert team is not None
+
+    scope = scope_in_team(session, scope.member, team, admins, scope.lang_pref)
+    if scope.membership is None:
+        return _refusal(scope, "not_member")
+    base = _base(scope, session, now, chat)
+    assert base.today is not None
+    command, _ = split_command(text)
+    try:
+        reading = interpret(text, vocabulary(session, team.id), base.today)
+    except parsing.ParseError as exc:
+        return _bad(base, exc, command)
+    base = dataclasses.replace(base, command=command, unknown=reading.unknown)
+    plan = _Plan(
+        list(reading.entries),
+        reading.day or checkin.day,
+        reading.source,
+        chat.id,
+        message_id,
+        text,
+        checkin_id=checkin.id,
+    )
+    if not plan.entries:
+        store.replace_checkin_entries(
+            session, checkin, [], day=checkin.day, actor_id=scope.member.id, text=text, now=now
+        )
+        return dataclasses.replace(base, outcome="ok", replaced=True, checkin_id=checkin.id)
+    if reading.ambiguous is not None:
+        index, amount = reading.ambiguous
+        return _ask_amount(session, scope, base, plan, index, amount, now)
+    return _store(session, scope, base, plan, now, confirmed=False)
+
+
+def day_progress(
+    session: Session, team: Team, member_id: int, day: dt.date, metrics: set[str]
+) -> tuple[Progress, ...]:
+    """Return the member's totals for the day in the given metrics, with daily targets."""
+    sums = store.member_sums(session, team.id, day, day, [member_id]).get(member_id, {})
+    cal = calendar_of(session, team)
+    book = target_book(session, team, cal)
+    view = periods.span_of("day", day, cal)
+    out = []
+    for metric in sorted(metrics):
+        s = sums.get(metric, store.MetricSum())
+        out.append(Progress(metric, s.value, s.amount, book.for_span(metric, member_id, view)))
+        if metric == DEALS:
+            out.append(
+                Progress("revenue", s.amount, s.amount, book.for_span("revenue", member_id, view))
+            )
+    return tuple(out)
+
+
+def day_total(session: Session, team_id: int, member_id: int, metric: str, day: dt.date) -> int:
+    """Return a member's counted total of one metric on one day."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Activity.value), 0)).where(
+            Activity.team_id == team_id,
+            Activity.member_id == member_id,
+            Activity.metric == metric,
+            Activity.day == day,
+            Activity.status.in_((ENTRY_ACTIVE, ENTRY_PENDING)),
+        )
+    )
+    return int(total or 0)
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+CorrectionOutcome = Literal[
+    "ok",
+    "no_team",
+    "not_member",
+    "choose_team",
+    "nothing",
+    "not_found",
+    "forbidden",
+    "too_old",
+    "bad_input",
+]
+
+
+@dataclass(frozen=True)
+class CorrectionResult:
+    """What /undo, /edit or /void did, or a history listing."""
+
+    outcome: CorrectionOutcome
+    lang_pref: str | None = None
+    entries: tuple[StoredEntry, ...] = ()
+    before: tuple[StoredEntry, ...] = ()
+    metric_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    choices: tuple[TeamChoice, ...] = ()
+    error_code: str | None = None
+    error_params: dict[str, object] = field(default_factory=dict)
+    days: int | None = None
+    today: dt.date | None = None
+
+
+def _correction_scope(
+    session: Session, person: PersonInfo, chat: ChatInfo, admins: frozenset[int], now: dt.datetime
+) -> tuple[Scope, CorrectionResult | None]:
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+        return scope, CorrectionResult(
+            refusal.outcome,  # type: ignore[arg-type]
+            lang_pref=scope.lang_pref,
+            choices=refusal.choices,
+        )
+    return scope, None
+
+
+def undo(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    checkin_id: int | None = None,
+) -> CorrectionResult:
+    """Void the caller's last check-in (or the one an undo button names), whole."""
+    scope, refusal = _correction_scope(session, person, chat, admins, now)
+    if refusal is not None:
+        return refusal
+    assert scope.team is not None
+    names = metric_names(session, scope.team.id)
+    if checkin_id is None:
+        checkin = store.last_checkin(session, scope.team.id, scope.member.id)
+    else:
+        checkin = session.get(Checkin, checkin_id)
+        if checkin is not None and (
+            checkin.member_id != scope.member.id or checkin.status != CHECKIN_ACTIVE
+        ):
+            checkin = None
+    if checkin is None:
+        return CorrectionResult("nothing", scope.lang_pref, metric_names=names)
+    today = local_today(scope.team, now)
+    if check_day(scope.team, scope.role, checkin.day, today) is not None:
+        return CorrectionResult(
+            "too_old", scope.lang_pref, days=_window(scope), metric_names=names
+        )
+    voided = store.void_checkin(session, checkin, actor_id=scope.member.id, now=now)
+    return CorrectionResult("ok", scope.lang_pref, entries=tuple(voided), metric_names=names)
+
+
+def _window(scope: Scope) -> int:
+    assert scope.team is not None
+    s = settings_of(scope.team)
+    return s.leader_edit_window_days if scope.is_leader else s.edit_window_days
+
+
+def history(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    limit: int = 15,
+) -> CorrectionResult:
+    """List the caller's recent entries with their ids (voided ones marked)."""
+    scope, refusal = _correction_scope(session, person, chat, admins, now)
+    if refusal is not None:
+        return refusal
+    assert scope.team is not None
+    rows = store.history(session, scope.team.id, scope.member.id, limit=limit)
+    return CorrectionResult(
+        "ok",
+        scope.lang_pref,
+        entries=tuple(rows),
+        metric_names=metric_names(session, scope.team.id),
+        today=local_today(scope.team, now),
+    )
+
+
+def _editable(
+    session: Session, scope: Scope, entry_ref: str, now: dt.datetime
+) -> tuple[Activity | None, CorrectionResult | None]:
+    assert scope.team is not None
+    names = metric_names(session, scope.team.id)
+    try:
+        entry_id = int(entry_ref.lstrip("#"))
+    except ValueError:
+        return None, CorrectionResult(
+            "bad_input", scope.lang_pref, error_code="entry.id", metric_names=names
+        )
+    entry = store.get_entry(session, scope.team.id, entry_id)
+    if entry is None or entry.status not in (ENTRY_ACTIVE, ENTRY_PENDING):
+        return None, CorrectionResult("not_found", scope.lang_pref, metric_names=names)
+    if entry.member_id != scope.member.id and not scope.is_leader:
+        return None, CorrectionResult("forbidden", scope.lang_pref, metric_names=names)
+    today = local_today(scope.team, now)
+    if check_day(scope.team, scope.role, entry.day, today) is not None:
+        return None, CorrectionResult(
+            "too_old", scope.lang_pref, days=_window(scope), metric_names=names
+        )
+    return entry, None
+
+
+def _stored_copy(entry: Activity) -> StoredEntry:
+    return store._stored(entry)
+
+
+def edit(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    args: str,
+) -> CorrectionResult:
+    """Change one entry: `/edit <id> <value>` (a count, or for a deal its amount)."""
+    scope, refusal = _correction_scope(session, person, chat, admins, now)
+    if refusal is not None:
+        return refusal
+    assert scope.team is not None
+    names = metric_names(session, scope.team.id)
+    ref, _, value_text = args.strip().partition(" ")
+    if not ref or not value_text.strip():
+        return CorrectionResult(
+            "bad_input", scope.lang_pref, error_code="edit.usage", metric_names=names
+        )
+    entry, problem = _editable(session, scope, ref, now)
+    if problem is not None:
+        return problem
+    assert entry is not None
+    before = _stored_copy(entry)
+    try:
+        if entry.metric == DEALS:
+            amount = parsing.parse_amount(value_text)
+            if isinstance(amount, parsing.AmbiguousAmount):
+                raise parsing.ParseError("amount.ambiguous", text=amount.text)
+            store.edit_entry(
+                session, entry, amount=amount.value, actor_id=scope.member.id, now=now
+            )
+        else:
+            count = parsing.parse_count(value_text.strip())
+            store.edit_entry(session, entry, value=count, actor_id=scope.member.id, now=now)
+    except parsing.ParseError as exc:
+        return CorrectionResult(
+            "bad_input",
+            scope.lang_pref,
+            error_code=exc.code,
+            error_params=dict(exc.params),
+            metric_names=names,
+        )
+    return CorrectionResult(
+        "ok", scope.lang_pref, entries=(_stored_copy(entry),), before=(before,), metric_names=names
+    )
+
+
+def void(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    args: str,
+) -> CorrectionResult:
+    """Void one entry: `/void <id>` (history kept)."""
+    scope, refusal = _correction_scope(session, person, chat, admins, now)
+    if refusal is not None:
+        return refusal
+    assert scope.team is not None
+    names = metric_names(session, scope.team.id)
+    ref = args.strip().split(" ", 1)[0]
+    if not ref:
+        return CorrectionResult(
+            "bad_input", scope.lang_pref, error_code="void.usage", metric_names=names
+        )
+    entry, problem = _editable(session, scope, ref, now)
+    if problem is not None:
+        return problem
+    assert entry is not None
+    store.void_entry(session, entry, actor_id=scope.member.id, now=now)
+    return CorrectionResult(
+        "ok", scope.lang_pref, entries=(_stored_copy(entry),), metric_names=names
+    )
+
+
+def logging_metrics(session: Session, team_id: int) -> list[str]:
+    """Return the metrics the quick-add keyboard offers (counted ones, not deals)."""
+    return [
+        k
+        for k in session.scalars(
+            select(Metric.key)
+            .where(Metric.team_id == team_id, Metric.retired_at.is_(None))
+            .order_by(Metric.sort_order, Metric.id)
+        )
+        if k != DEALS
+    ]
+
+
+def quick_keyboard(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+) -> LogResult:
+    """Prepare the bare `/log` keyboard: the caller's team and its metrics."""
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None:
+        return refusal
+    base = _base(scope, session, now, chat)
+    assert scope.team is not None
+    keys = logging_metrics(session, scope.team.id)
+    names = {k: base.metric_names[k] for k in keys}
+    return dataclasses.replace(base, metric_names=names, command="log")
+
+
+def entries_json(entries: Sequence[StoredEntry]) -> list[dict[str, object]]:
+    """Describe entries as plain JSON (for exports and the demo's transcript)."""
+    return [
+        {"id": e.id, "metric": e.metric, "value": e.value, "amount": e.amount, "status": e.status}
+        for e in entries
+    ]

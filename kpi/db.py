@@ -1,0 +1,170 @@
+"""Engine, sessions and the unit of work.
+
+One unit of work = one transaction = one thread hop. Handlers call `await db.run(fn, ...)`;
+`fn(session, ...)` runs in a worker thread inside a transaction that commits when it returns and
+rolls back when it raises. The processed-update key of the update that caused the work is claimed
+inside that same transaction, so a re-delivered update never has its effect twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, ParamSpec, TypeVar
+
+from sqlalchemy import Engine, create_engine, delete, event, select
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from kpi.models import ProcessedUpdate, utcnow
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _Duplicate:
+    """Marker returned by `Database.run` when the update was handled before."""
+
+    def __repr__(self) -> str:
+        return "DUPLICATE"
+
+
+DUPLICATE: Final = _Duplicate()
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Pick the driver: sqlite3 for SQLite, psycopg 3 for PostgreSQL (whatever was written)."""
+    u = make_url(url)
+    if u.get_backend_name() == "postgresql" and u.get_driver_name() != "psycopg":
+        u = u.set(drivername="postgresql+psycopg")
+    if u.get_backend_name() == "sqlite" and u.get_driver_name() not in ("", "pysqlite"):
+        raise ValueError(f"unsupported SQLite driver {u.drivername!r}; use sqlite:///path.db")
+    return u
+
+
+def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # A deferred transaction that reads, then writes fails with "database is locked" under
+    # concurrency whatever the timeout: every transaction takes the write lock up front.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str | URL, *, echo: bool = False, pool_size: int = 5) -> Engine:
+    """Create an engine with the pragmas and transaction behaviour ARCHITECTURE.md asks for."""
+    u = normalize_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database in (None, "", ":memory:"):
+            # An in-memory database is empty in worker threads: refuse it instead of surprising.
+            raise ValueError("use a SQLite file (sqlite:///path.db); in-memory is per thread")
+        engine = create_engine(
+            u,
+            echo=echo,
+            connect_args={"isolation_level": None, "check_same_thread": False, "timeout": 10},
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(u, echo=echo, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Tell whether the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def insert_ignore(session: Session, model: Any) -> Any:
+    """Return the dialect's INSERT that can say ON CONFLICT DO NOTHING."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_dialect.insert(model)
+    return sqlite_dialect.insert(model)
+
+
+def claim_update(session: Session, key: str) -> bool:
+    """Record an update's key; False when it was processed before (inside the caller's tx)."""
+    stmt = (
+        insert_ignore(session, ProcessedUpdate)
+        .values(key=key, processed_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(ProcessedUpdate.key)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def was_processed(session: Session, key: str) -> bool:
+    """Tell whether an update's key is already recorded."""
+    return (
+        session.scalar(select(ProcessedUpdate.key).where(ProcessedUpdate.key == key)) is not None
+    )
+
+
+def purge_processed(session: Session, older_than: dt.timedelta) -> int:
+    """Forget processed-update keys older than the given age (at least 48 hours are kept)."""
+    keep = max(older_than, dt.timedelta(hours=48))
+    result = session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < utcnow() - keep)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class Database:
+    """The engine, the session factory and the worker threads that run units of work."""
+
+    def __init__(self, url: str | URL, *, workers: int | None = None, echo: bool = False) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url, echo=echo)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if workers is None:
+            # SQLite has one writer at a time: more threads would only queue on its lock.
+            workers = 1 if is_sqlite(self.engine) else 4
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kpibot-db")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Open one transaction (commit on success, roll back on error); for sync callers."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def call(self, fn: Callable[..., T], *args: Any, key: str | None = None) -> T | _Duplicate:
+        """Run `fn(session, *args)` in one transaction, claiming `key` first when given."""
+        with self.transaction() as session:
+            if key is not None and not claim_update(session, key):
+                return DUPLICATE
+            return fn(session, *args)
+
+    async def run(
+        self, fn: Callable[..., T], *args: Any, key: str | None = None
+    ) -> T | _Duplicate:
+        """Run one unit of work in a worker thread; see `call`."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, functools.partial(self.call, fn, *args, key=key)
+        )
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a unit of work that needs no update key, in a worker thread."""
+        result = await self.run(fn, *args)
+        assert not isinstance(result, _Duplicate)
+        return result
+
+    def dispose(self) -> None:
+        """Stop the worker threads and close the connections."""
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()

@@ -1,0 +1,70 @@
+"""The update inbox: updates are stored before Telegram is told they arrived, then handled.
+
+A crash between the two loses nothing (the inbox is drained on start) and doubles nothing (the
+handlers' own processed-update key is checked inside their transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from kpi.db import insert_ignore
+from kpi.models import INBOX_DONE, INBOX_FAILED, INBOX_PENDING, InboxUpdate, utcnow
+
+
+def store(session: Session, items: Sequence[tuple[str, int, dict[str, Any]]]) -> list[str]:
+    """Store received updates (key, update_id, payload); return the keys that were new."""
+    new: list[str] = []
+    now = utcnow()
+    for key, update_id, payload in items:
+        row = session.execute(
+            insert_ignore(session, InboxUpdate)
+            .values(key=key, update_id=update_id, payload=payload, received_at=now)
+            .on_conflict_do_nothing()
+            .returning(InboxUpdate.key)
+        ).first()
+        if row is not None:
+            new.append(key)
+    return new
+
+
+def pending(session: Session, limit: int = 1000) -> list[tuple[str, dict[str, Any]]]:
+    """Return updates stored but not handled yet, oldest first."""
+    rows = session.execute(
+        select(InboxUpdate.key, InboxUpdate.payload)
+        .where(InboxUpdate.status == INBOX_PENDING)
+        .order_by(InboxUpdate.id)
+        .limit(limit)
+    )
+    return [(k, p) for k, p in rows]
+
+
+def mark(session: Session, keys: Sequence[str], *, failed: bool = False, error: str = "") -> None:
+    """Mark updates handled (or failed, after the error handler has answered)."""
+    if not keys:
+        return
+    session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.key.in_(list(keys)))
+        .values(
+            status=INBOX_FAILED if failed else INBOX_DONE,
+            processed_at=utcnow(),
+            attempts=InboxUpdate.attempts + 1,
+            error=error[:2000] or None,
+        )
+    )
+
+
+def purge(session: Session, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:
+    """Forget handled updates older than the given age (technical data, not business data)."""
+    result = session.execute(
+        delete(InboxUpdate).where(
+            InboxUpdate.status != INBOX_PENDING, InboxUpdate.received_at < utcnow() - older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,674 @@
+"""Periods, working time and pace, all in a team's own timezone and calendar.
+
+Everything here is pure: the current moment is always an argument (a tz-aware ``datetime``),
+never read from the clock. Activities are stored with the local day they count for, so a period
+only has to become an inclusive date range (a :class:`Span`) for SQL to aggregate over it; this
+module also knows which of those days are working days and how much of a period's working time
+has passed, which is what pace, prorated targets and run rates are built from.
+
+Conventions:
+
+- weekdays are numbered as ``date.weekday()``: 0 = Monday ... 6 = Sunday (PTB's ``run_daily``
+  counts 0 as Sunday; convert there, not here);
+- a day's working time runs from ``work_start`` to ``work_end`` on the team's wall clock; on a
+  daylight-saving change day a wall-clock time that does not exist means the moment the clock
+  jumped over it, and one that occurs twice means its first occurrence;
+- a target period without any working day carries no target (see :func:`prorate`).
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import holidays
+
+__all__ = [
+    "PERIODS",
+    "DayKind",
+    "Period",
+    "PeriodRef",
+    "Span",
+    "WorkCalendar",
+    "count_working_days",
+    "day_kind",
+    "elapsed_share",
+    "first_working_day",
+    "holiday_name",
+    "is_holiday",
+    "is_working_day",
+    "last_working_day",
+    "local_instant",
+    "local_now",
+    "local_today",
+    "membership_share",
+    "next_span",
+    "next_working_day",
+    "normalize_timezone",
+    "pace",
+    "parse_period",
+    "parse_period_ref",
+    "previous",
+    "previous_working_day",
+    "prorate",
+    "remaining_working_days",
+    "resolve_period_ref",
+    "run_rate",
+    "shift",
+    "span_from_key",
+    "span_of",
+    "valid_country",
+    "valid_timezone",
+    "working_days",
+]
+
+Period = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: tuple[Period, ...] = get_args(Period)
+
+DayKind = Literal["working", "make_up", "weekend", "holiday", "day_off"]
+"""Why a day is or is not a working day (``working`` and ``make_up`` are working days)."""
+
+_ONE_DAY = timedelta(days=1)
+# How far next/previous_working_day look before concluding a calendar has no working days.
+_SEARCH_LIMIT_DAYS = 400
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """A team's working calendar: timezone, week start, working weekdays, hours and exceptions.
+
+    A day is a working day when it is in ``extra_working_days``, or when its weekday is in
+    ``working_weekdays`` and it is not a public holiday of ``country``; ``days_off`` overrides
+    everything. With ``official_workdays`` the country's official make-up working days (such as
+    Vietnam's "làm bù" Saturdays that the ``holidays`` package lists) count too; it is off by
+    default because the product lets each team declare its own make-up days.
+    """
+
+    timezone: str = "Asia/Ho_Chi_Minh"
+    week_start: int = 0
+    working_weekdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    work_start: time = time(8, 0)
+    work_end: time = time(17, 30)
+    country: str | None = "VN"
+    extra_working_days: frozenset[date] = frozenset()
+    days_off: frozenset[date] = frozenset()
+    official_workdays: bool = False
+
+    def __post_init__(self) -> None:
+        # Callers (config, database rows) often hand in sets or lists: keep the calendar
+        # hashable so that it can key the caches below.
+        for name in ("working_weekdays", "extra_working_days", "days_off"):
+            object.__setattr__(self, name, frozenset(getattr(self, name)))
+        if not valid_timezone(self.timezone):
+            raise ValueError(f"invalid_timezone: {self.timezone!r}")
+        if not 0 <= self.week_start <= 6:
+            raise ValueError(f"invalid_week_start: {self.week_start!r}")
+        if any(not 0 <= d <= 6 for d in self.working_weekdays):
+            raise ValueError(f"invalid_working_weekdays: {sorted(self.working_weekdays)!r}")
+        if self.work_start.tzinfo is not None or self.work_end.tzinfo is not None:
+            raise ValueError("invalid_work_hours: times must be naive wall-clock times")
+        if not self.work_start < self.work_end:
+            raise ValueError(f"invalid_work_hours: {self.work_start} >= {self.work_end}")
+        if self.country is not None and not valid_country(self.country):
+            raise ValueError(f"invalid_country: {self.country!r}")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the team's timezone object."""
+        return ZoneInfo(self.timezone)
+
+
+def valid_timezone(name: str) -> bool:
+    """Tell whether ``name`` is an IANA timezone name this system can load."""
+    if not name or name != name.strip():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _timezones_by_folded_name() -> Mapping[str, str]:
+    return MappingProxyType({name.casefold(): name for name in available_timezones()})
+
+
+def normalize_timezone(name: str) -> str | None:
+    """Return the canonical spelling of a timezone name typed in any case, or None if unknown."""
+    name = name.strip()
+    if valid_timezone(name):
+        return name
+    return _timezones_by_folded_name().get(name.casefold())
+
+
+@lru_cache(maxsize=1)
+def _supported_countries() -> frozenset[str]:
+    return frozenset(holidays.list_supported_countries())
+
+
+def valid_country(code: str) -> bool:
+    """Tell whether the ``holidays`` package knows the public holidays of country ``code``."""
+    return code in _supported_countries()
+
+
+@lru_cache(maxsize=256)
+def _holidays_of(country: str, year: int, language: str | None) -> Mapping[date, str]:
+    # Building a country's holidays is slow (lunar calendars): once per country and year.
+    table = holidays.country_holidays(country, years=year, language=language)
+    return MappingProxyType({day: str(name) for day, name in table.items() if day.year == year})
+
+
+@lru_cache(maxsize=256)
+def _official_workdays_of(country: str, year: int) -> frozenset[date]:
+    table = holidays.country_holidays(country, years=year)
+    # The package keeps one static list for all years: keep only the requested one.
+    listed: Iterable[date] = getattr(table, "weekend_workdays", ())
+    return frozenset(day for day in listed if day.year == year)
+
+
+@lru_cache(maxsize=64)
+def _holiday_language(country: str, language: str | None) -> str | None:
+    if language is None:
+        return None
+    supported: tuple[str, ...] = tuple(holidays.country_holidays(country).supported_languages)
+    if language in supported:
+        return language
+    prefix = language.replace("-", "_").split("_")[0].casefold()
+    for candidate in supported:
+        if candidate.split("_")[0].casefold() == prefix:
+            return candidate
+    return None
+
+
+def is_holiday(cal: WorkCalendar, day: date) -> bool:
+    """Tell whether ``day`` is a public holiday of the calendar's country."""
+    return cal.country is not None and day in _holidays_of(cal.country, day.year, None)
+
+
+def holiday_name(cal: WorkCalendar, day: date, language: str | None = None) -> str | None:
+    """Return the public holiday's name on ``day`` (in ``language`` when available), or None.
+
+    ``language`` is a code such as ``"vi"`` or ``"en"``; a language the package does not have
+    for the country gives the package's default names.
+    """
+    if cal.country is None or not is_holiday(cal, day):
+        return None
+    lang = _holiday_language(cal.country, language)
+    return _holidays_of(cal.country, day.year, lang).get(day)
+
+
+def day_kind(cal: WorkCalendar, day: date) -> DayKind:
+    """Classify ``day``: working, make-up working day, weekend, public holiday or day off."""
+    if day in cal.days_off:
+        return "day_off"
+    if day in cal.extra_working_days:
+        return "make_up"
+    if is_holiday(cal, day):
+        return "holiday"
+    if (
+        cal.official_workdays
+        and cal.country is not None
+        and day in _official_workdays_of(cal.country, day.year)
+    ):
+        return "make_up"
+    return "working" if day.weekday() in cal.working_weekdays else "weekend"
+
+
+def is_working_day(cal: WorkCalendar, day: date) -> bool:
+    """Tell whether ``day`` is a working day of the team."""
+    return day_kind(cal, day) in ("working", "make_up")
+
+
+@lru_cache(maxsize=8192)
+def _working_days(cal: WorkCalendar, start: date, end: date) -> tuple[date, ...]:
+    return tuple(day for day in _dates(start, end) if is_working_day(cal, day))
+
+
+def working_days(cal: WorkCalendar, start: date, end: date) -> list[date]:
+    """List the working days from ``start`` to ``end`` inclusive (empty if start > end)."""
+    return list(_working_days(cal, start, end))
+
+
+def count_working_days(cal: WorkCalendar, start: date, end: date) -> int:
+    """Count the working days from ``start`` to ``end`` inclusive (0 if start > end)."""
+    return len(_working_days(cal, start, end))
+
+
+def next_working_day(cal: WorkCalendar, day: date) -> date | None:
+    """Return the first working day after ``day``, or None if none comes within a year."""
+    for offset in range(1, _SEARCH_LIMIT_DAYS + 1):
+        candidate = day + timedelta(days=offset)
+        if is_working_day(cal, candidate):
+            return candidate
+    return None
+
+
+def previous_working_day(cal: WorkCalendar, day: date) -> date | None:
+    """Return the last working day before ``day``, or None if none came within a year."""
+    for offset in range(1, _SEARCH_LIMIT_DAYS + 1):
+        candidate = day - timedelta(days=offset)
+        if is_working_day(cal, candidate):
+            return candidate
+    return None
+
+
+def _dates(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        if day == end:
+            break
+        day += _ONE_DAY
+
+
+# --------------------------------------------------------------------------- local time
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("naive_datetime: `now` must be timezone-aware")
+
+
+def local_now(cal: WorkCalendar, now: datetime) -> datetime:
+    """Return ``now`` on the team's wall clock."""
+    _require_aware(now)
+    return now.astimezone(cal.tz)
+
+
+def local_today(cal: WorkCalendar, now: datetime) -> date:
+    """Return the team's local date at the moment ``now``."""
+    return local_now(cal, now).date()
+
+
+def local_instant(cal: WorkCalendar, day: date, at: time) -> datetime:
+    """Return (in UTC) the first moment the team's clock shows ``at`` or later on ``day``.
+
+    An ambiguous wall-clock time (clocks set back) means its first occurrence; a time that does
+    not exist (clocks set forward over it) means the moment of the jump. Either way the result
+    never decreases as ``at`` increases, which keeps elapsed shares monotonic.
+    """
+    tz = cal.tz
+    wall = datetime.combine(day, at.replace(tzinfo=None))
+    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == wall:
+        return first
+    # In a gap fold=0 reads the time with the offset from before the jump (landing after it)
+    # and fold=1 with the offset from after it (landing before it): the jump lies in between.
+    lo = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    hi = first
+    if lo > hi:
+        lo, hi = hi, lo
+    low_us, high_us = 0, (hi - lo) // timedelta(microseconds=1)
+    while low_us < high_us:
+        mid = (low_us + high_us) // 2
+        probe = lo + timedelta(microseconds=mid)
+        if probe.astimezone(tz).replace(tzinfo=None) >= wall:
+            high_us = mid
+        else:
+            low_us = mid + 1
+    return lo + timedelta(microseconds=low_us)
+
+
+def _day_fraction(cal: WorkCalendar, day: date, now: datetime) -> float:
+    """Return the share of ``day``'s working hours elapsed at ``now`` (ignores working days)."""
+    begin = local_instant(cal, day, cal.work_start)
+    end = local_instant(cal, day, cal.work_end)
+    if now <= begin:
+        return 0.0
+    if now >= end:
+        return 1.0
+    return (now - begin) / (end - begin)
+
+
+# --------------------------------------------------------------------------- spans
+
+
+_ISO_WEEK_KEY = re.compile(r"(\d{4})-W(\d{2})")
+_WEEK_KEY = re.compile(r"(\d{4}-\d{2}-\d{2})w")
+_DAY_KEY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_MONTH_KEY = re.compile(r"(\d{4})-(\d{2})")
+_QUARTER_KEY = re.compile(r"(\d{4})-Q([1-4])")
+_YEAR_KEY = re.compile(r"(\d{4})")
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, _calendar.monthrange(year, month)[1])
+
+
+@dataclass(frozen=True)
+class Span:
+    """One period: its kind and its first and last local day (both inclusive).
+
+    Construction checks that the dates are a real period of that kind (a week is any seven
+    consecutive days, since where a week starts is the calendar's choice).
+    """
+
+    period: Period
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.period not in PERIODS:
+            raise ValueError(f"invalid_period: {self.period!r}")
+        if self.start > self.end:
+            raise ValueError(f"invalid_span: {self.start} > {self.end}")
+        if not _is_aligned(self.period, self.start, self.end):
+            raise ValueError(f"invalid_span: {self.start}..{self.end} is not one {self.period}")
+
+    @property
+    def days(self) -> int:
+        """Return the number of calendar days in the span."""
+        return (self.end - self.start).days + 1
+
+    def contains(self, day: date) -> bool:
+        """Tell whether ``day`` lies in the span."""
+        return self.start <= day <= self.end
+
+    def dates(self) -> Iterator[date]:
+        """Iterate over the span's days in order."""
+        return _dates(self.start, self.end)
+
+    @property
+    def key(self) -> str:
+        """Return a short stable key: 2026-11-22, 2026-W47, 2026-11-22w, 2026-11, 2026-Q4, 2026.
+
+        Weeks that start on Monday use the ISO week ("2026-W47", ISO week-numbering year);
+        weeks that start on another weekday are keyed by their first day ("2026-11-22w").
+        """
+        start = self.start
+        if self.period == "day":
+            return start.isoformat()
+        if self.period == "week":
+            if start.weekday() == 0:
+                iso = start.isocalendar()
+                return f"{iso.year:04d}-W{iso.week:02d}"
+            return f"{start.isoformat()}w"
+        if self.period == "month":
+            return f"{start.year:04d}-{start.month:02d}"
+        if self.period == "quarter":
+            return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+        return f"{start.year:04d}"
+
+
+def _is_aligned(period: Period, start: date, end: date) -> bool:
+    if period == "day":
+        return start == end
+    if period == "week":
+        return (end - start).days == 6
+    if start.day != 1:
+        return False
+    if period == "month":
+        return end == _month_end(start.year, start.month)
+    if period == "quarter":
+        return start.month % 3 == 1 and end == _month_end(start.year, start.month + 2)
+    return start.month == 1 and end == date(start.year, 12, 31)
+
+
+def span_of(period: Period, day: date, cal: WorkCalendar) -> Span:
+    """Return the period of kind ``period`` that contains ``day``."""
+    if period == "day":
+        return Span("day", day, day)
+    if period == "week":
+        start = day - timedelta(days=(day.weekday() - cal.week_start) % 7)
+        return Span("week", start, start + timedelta(days=6))
+    if period == "month":
+        return Span("month", day.replace(day=1), _month_end(day.year, day.month))
+    if period == "quarter":
+        first_month = (day.month - 1) // 3 * 3 + 1
+        return Span(
+            "quarter", date(day.year, first_month, 1), _month_end(day.year, first_month + 2)
+        )
+    if period == "year":
+        return Span("year", date(day.year, 1, 1), date(day.year, 12, 31))
+    raise ValueError(f"invalid_period: {period!r}")
+
+
+def previous(span: Span, cal: WorkCalendar) -> Span:
+    """Return the period of the same kind just before ``span``."""
+    return span_of(span.period, span.start - _ONE_DAY, cal)
+
+
+def next_span(span: Span, cal: WorkCalendar) -> Span:
+    """Return the period of the same kind just after ``span``."""
+    return span_of(span.period, span.end + _ONE_DAY, cal)
+
+
+def shift(span: Span, count: int, cal: WorkCalendar) -> Span:
+    """Return the period ``count`` periods after ``span`` (before it when negative)."""
+    step = next_span if count > 0 else previous
+    for _ in range(abs(count)):
+        span = step(span, cal)
+    return span
+
+
+def span_from_key(key: str) -> Span | None:
+    """Return the span a :attr:`Span.key` names, or None if ``key`` is not a valid key."""
+    try:
+        if m := _DAY_KEY.fullmatch(key):
+            day = date(int(m[1]), int(m[2]), int(m[3]))
+            return Span("day", day, day)
+        if m := _ISO_WEEK_KEY.fullmatch(key):
+            monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
+            return Span("week", monday, monday + timedelta(days=6))
+        if m := _WEEK_KEY.fullmatch(key):
+            start = date.fromisoformat(m[1])
+            if start.weekday() == 0:
+                return None  # Monday weeks have their ISO key: keep keys unique.
+            return Span("week", start, start + timedelta(days=6))
+        if m := _MONTH_KEY.fullmatch(key):
+            year, month = int(m[1]), int(m[2])
+            return Span("month", date(year, month, 1), _month_end(year, month))
+        if m := _QUARTER_KEY.fullmatch(key):
+            year, first_month = int(m[1]), (int(m[2]) - 1) * 3 + 1
+            return Span("quarter", date(year, first_month, 1), _month_end(year, first_month + 2))
+        if m := _YEAR_KEY.fullmatch(key):
+            year = int(m[1])
+            return Span("year", date(year, 1, 1), date(year, 12, 31))
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class PeriodRef:
+    """A period named relative to today: ``offset`` 0 is the current one, -1 the previous."""
+
+    period: Period
+    offset: int = 0
+
+
+def _fold(text: str) -> str:
+    """Lower-case, strip Vietnamese diacritics and all separators: "Tuần  này" -> "tuannay"."""
+    text = text.casefold().replace("đ", "d")
+    text = "".join(
+        c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
+    )
+    return re.sub(r"[\s_\-./]+", "", text)
+
+
+def _build_period_words() -> Mapping[str, PeriodRef]:
+    table: dict[str, PeriodRef] = {}
+
+    def add(period: Period, offset: int, *phrases: str) -> None:
+        for phrase in phrases:
+            table[_fold(phrase)] = PeriodRef(period, offset)
+
+    add("day", 0, "day", "days", "daily", "today", "ngày", "hôm nay", "hằng ngày", "hàng ngày")
+    add("day", -1, "yesterday", "hôm qua")
+    add("day", 1, "tomorrow", "ngày mai")
+    vietnamese: dict[Period, str] = {
+        "week": "tuần",
+        "month": "tháng",
+        "quarter": "quý",
+        "year": "năm",
+    }
+    for period, word in vietnamese.items():
+        add(period, 0, period, f"{period}s", f"{period}ly", f"this {period}", word, f"{word} này")
+        add(period, 0, f"hằng {word}", f"hàng {word}")
+        add(period, -1, f"last {period}", f"previous {period}", f"prev {period}")
+        add(period, -1, f"{word} trước", f"{word} rồi", f"{word} qua")
+        add(period, 1, f"next {period}", f"{word} sau", f"{word} tới", f"{word} tới đây")
+    add("year", 0, "annual", "annually")
+    add("year", -1, "năm ngoái")
+    return MappingProxyType(table)
+
+
+_PERIOD_WORDS = _build_period_words()
+
+
+def parse_period_ref(text: str) -> PeriodRef | None:
+    """Read a period word or phrase such as "tuần", "tháng trước", "last week" or "hom nay"."""
+    return _PERIOD_WORDS.get(_fold(text))
+
+
+def parse_period(word: str) -> Period | None:
+    """Read a word naming a period ("week", "tuần", "tuan", "hôm nay"), or None if it is not one.
+
+    Phrases that name another period than the current one ("last week") give None here; read
+    them with :func:`parse_period_ref`.
+    """
+    ref = parse_period_ref(word)
+    return ref.period if ref is not None and ref.offset == 0 else None
+
+
+def resolve_period_ref(ref: PeriodRef, today: date, cal: WorkCalendar) -> Span:
+    """Return the span that ``ref`` names when the team's local date is ``today``."""
+    return shift(span_of(ref.period, today, cal), ref.offset, cal)
+
+
+# --------------------------------------------------------------------------- working time
+
+
+def elapsed_share(cal: WorkCalendar, span: Span, now: datetime) -> float:
+    """Return the share of ``span``'s working time elapsed at ``now``, in [0, 1].
+
+    Working days before today count fully, today by the share of its working hours passed on
+    the team's clock, non-working days not at all. A span that has not begun is at 0 and one
+    that has ended at 1. A span with no working time at all stays at 0 until it has ended:
+    nothing is expected of anyone in it (pace is None there).
+    """
+    today = local_today(cal, now)
+    if today < span.start:
+        return 0.0
+    if today > span.end:
+        return 1.0
+    total = count_working_days(cal, span.start, span.end)
+    if total == 0:
+        return 0.0
+    done: float = (
+        count_working_days(cal, span.start, today - _ONE_DAY) if today > span.start else 0
+    )
+    if is_working_day(cal, today):
+        done += _day_fraction(cal, today, now)
+    return min(1.0, max(0.0, done / total))
+
+
+def remaining_working_days(
+    cal: WorkCalendar, span: Span, now: datetime, *, include_today: bool
+) -> int:
+    """Count the span's working days still ahead at ``now`` (today too if ``include_today``)."""
+    today = local_today(cal, now)
+    if today > span.end:
+        return 0
+    if today < span.start:
+        return count_working_days(cal, span.start, span.end)
+    first = today if include_today else today + _ONE_DAY
+    return count_working_days(cal, first, span.end)
+
+
+def first_working_day(cal: WorkCalendar, span: Span) -> date | None:
+    """Return the span's first working day, or None if it has none."""
+    days = _working_days(cal, span.start, span.end)
+    return days[0] if days else None
+
+
+def last_working_day(cal: WorkCalendar, span: Span) -> date | None:
+    """Return the span's last working day, or None if it has none."""
+    days = _working_days(cal, span.start, span.end)
+    return days[-1] if days else None
+
+
+def _target_units(cal: WorkCalendar, per: Period, start: date, end: date) -> float:
+    """Return how many ``per`` periods the days start..end make up, weighted by working days."""
+    if per == "day":
+        # A daily target applies to each working day whole.
+        return float(count_working_days(cal, start, end))
+    units = 0.0
+    span = span_of(per, start, cal)
+    while span.start <= end:
+        total = count_working_days(cal, span.start, span.end)
+        if total:
+            part = count_working_days(cal, max(start, span.start), min(end, span.end))
+            units += part / total
+        if span.end >= end:
+            break
+        span = next_span(span, cal)
+    return units
+
+
+def prorate(value: float, per: Period | Span, view: Span, cal: WorkCalendar) -> float:
+    """Return the part of a target of ``value`` per ``per`` period that falls in ``view``.
+
+    The target recurs every period of kind ``per`` (a :class:`Span` stands for its kind) and is
+    spread over each period's working days: a monthly target viewed for one day is value ×
+    1 / working days of the month, a daily target viewed for a month is value × its working
+    days, a weekly target viewed for a month prorates the weeks that straddle its edges. A
+    period without working days carries no target, so it contributes 0 (otherwise a daily
+    target would count on Sundays and during Tết).
+    """
+    kind = per.period if isinstance(per, Span) else per
+    if kind not in PERIODS:
+        raise ValueError(f"invalid_period: {kind!r}")
+    return value * _target_units(cal, kind, view.start, view.end)
+
+
+def membership_share(
+    cal: WorkCalendar, span: Span, joined: date | None, left: date | None
+) -> float:
+    """Return the share of ``span``'s working days on which a member belonged to the team.
+
+    ``joined`` is the first and ``left`` the last day of membership (both inclusive; None means
+    open-ended). For a span without working days the share of calendar days is used instead.
+    """
+    first = span.start if joined is None else max(span.start, joined)
+    last = span.end if left is None else min(span.end, left)
+    if first > last:
+        return 0.0
+    total = count_working_days(cal, span.start, span.end)
+    if total == 0:
+        return ((last - first).days + 1) / span.days
+    return count_working_days(cal, first, last) / total
+
+
+def pace(actual: float, target: float, share: float) -> float | None:
+    """Return actual / (target × share), or None when nothing is expected yet (product ≤ 0)."""
+    expected = target * share
+    if not math.isfinite(expected) or expected <= 0:
+        return None
+    return actual / expected
+
+
+def run_rate(remaining: float, days_left: int) -> float | None:
+    """Return what is needed per working day to close ``remaining``; None with no days left.
+
+    A target already reached (``remaining`` ≤ 0) needs 0 a day.
+    """
+    if days_left <= 0:
+        return None
+    return max(0.0, remaining) / days_left

@@ -1,0 +1,400 @@
+"""The queries: record check-ins, correct them with history kept, aggregate in SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from kpi.models import (
+    CHECKIN_ACTIVE,
+    CHECKIN_VOIDED,
+    ENTRY_ACTIVE,
+    ENTRY_PENDING,
+    ENTRY_REPLACED,
+    ENTRY_VOIDED,
+    Activity,
+    AuditEvent,
+    Checkin,
+)
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    """One metric's value to store."""
+
+    metric: str
+    value: int
+    amount: int | None = None
+    customer: str | None = None
+    is_new_customer: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as stored, for confirmations and /history."""
+
+    id: int
+    checkin_id: int
+    metric: str
+    day: dt.date
+    value: int
+    amount: int | None
+    customer: str | None
+    is_new_customer: bool
+    note: str | None
+    status: str
+    created_at: dt.datetime
+
+
+def _stored(a: Activity) -> StoredEntry:
+    return StoredEntry(
+        a.id,
+        a.checkin_id,
+        a.metric,
+        a.day,
+        a.value,
+        a.amount,
+        a.customer,
+        a.is_new_customer,
+        a.note,
+        a.status,
+        a.created_at,
+    )
+
+
+def record_checkin(
+    session: Session,
+    *,
+    team_id: int,
+    member_id: int,
+    actor_id: int,
+    source: str,
+    day: dt.date,
+    entries: Sequence[EntryInput],
+    now: dt.datetime,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+    text: str | None = None,
+    pending_metrics: Iterable[str] = (),
+) -> tuple[int, list[StoredEntry]]:
+    """Store one check-in with its entries; metrics in `pending_metrics` wait for approval."""
+    if not entries:
+        raise ValueError("a check-in needs at least one entry")
+    pending = set(pending_metrics)
+    checkin = Checkin(
+        team_id=team_id,
+        member_id=member_id,
+        actor_id=actor_id,
+        source=source,
+        chat_id=chat_id,
+        message_id=message_id,
+        text=text,
+        day=day,
+        created_at=now,
+    )
+    session.add(checkin)
+    session.flush()
+    rows = [_entry_row(checkin, e, now, e.metric in pending) for e in entries]
+    session.add_all(rows)
+    session.flush()
+    return checkin.id, [_stored(r) for r in rows]
+
+
+def _entry_row(checkin: Checkin, e: EntryInput, now: dt.datetime, pending: bool) -> Activity:
+    return Activity(
+        checkin_id=checkin.id,
+        team_id=checkin.team_id,
+        member_id=checkin.member_id,
+        metric=e.metric,
+        day=checkin.day,
+        value=e.value,
+        amount=e.amount,
+        customer=e.customer,
+        is_new_customer=e.is_new_customer,
+        note=e.note,
+        status=ENTRY_PENDING if pending else ENTRY_ACTIVE,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def checkin_for_message(session: Session, chat_id: int, message_id: int) -> Checkin | None:
+    """Return the check-in a Telegram message carried, if any."""
+    return session.scalar(
+        select(Checkin)
+        .where(Checkin.chat_id == chat_id, Checkin.message_id == message_id)
+        .order_by(Checkin.id.desc())
+        .limit(1)
+    )
+
+
+def replace_checkin_entries(
+    session: Session,
+    checkin: Checkin,
+    entries: Sequence[EntryInput],
+    *,
+    day: dt.date,
+    actor_id: int,
+    text: str,
+    now: dt.datetime,
+) -> list[StoredEntry]:
+    """Re-read an edited message: old entries become `replaced`, the new ones take their place."""
+    old = [a for a in checkin.entries if a.status in (ENTRY_ACTIVE, ENTRY_PENDING)]
+    for a in old:
+        a.status = ENTRY_REPLACED
+        a.updated_at = now
+    session.add(
+        AuditEvent(
+            team_id=checkin.team_id,
+            actor_id=actor_id,
+            action="checkin.edit_message",
+            entity="checkin",
+            entity_id=checkin.id,
+            before={"text": checkin.text, "entries": [_entry_json(a) for a in old]},
+            after={"text": text},
+            created_at=now,
+        )
+    )
+    checkin.text = text
+    checkin.day = day
+    if not entries:
+        checkin.status = CHECKIN_VOIDED
+        checkin.voided_at = now
+        checkin.voided_by = actor_id
+        session.flush()
+        return []
+    checkin.status = CHECKIN_ACTIVE
+    rows = [_entry_row(checkin, e, now, False) for e in entries]
+    session.add_all(rows)
+    session.flush()
+    return [_stored(r) for r in rows]
+
+
+def _entry_json(a: Activity) -> dict[str, object]:
+    return {
+        "id": a.id,
+        "metric": a.metric,
+        "value": a.value,
+        "amount": a.amount,
+        "day": a.day.isoformat(),
+        "status": a.status,
+    }
+
+
+def last_checkin(session: Session, team_id: int, member_id: int) -> Checkin | None:
+    """Return a person's newest check-in that still counts in the team."""
+    return session.scalar(
+        select(Checkin)
+        .where(
+            Checkin.team_id == team_id,
+            Checkin.member_id == member_id,
+            Checkin.status == CHECKIN_ACTIVE,
+        )
+        .order_by(Checkin.id.desc())
+        .limit(1)
+    )
+
+
+def void_checkin(
+    session: Session, checkin: Checkin, *, actor_id: int, now: dt.datetime
+) -> list[StoredEntry]:
+    """Void a whole check-in (history kept); return the entries it voided."""
+    voided = [a for a in checkin.entries if a.status in (ENTRY_ACTIVE, ENTRY_PENDING)]
+    for a in voided:
+        a.status = ENTRY_VOIDED
+        a.updated_at = now
+    checkin.status = CHECKIN_VOIDED
+    checkin.voided_at = now
+    checkin.voided_by = actor_id
+    session.add(
+        AuditEvent(
+            team_id=checkin.team_id,
+            actor_id=actor_id,
+            action="checkin.void",
+            entity="checkin",
+            entity_id=checkin.id,
+            before={"entries": [_entry_json(a) for a in voided]},
+            after={"status": CHECKIN_VOIDED},
+            created_at=now,
+        )
+    )
+    session.flush()
+    return [_stored(a) for a in voided]
+
+
+def get_entry(session: Session, team_id: int, entry_id: int) -> Activity | None:
+    """Return one entry of the team by id."""
+    a = session.get(Activity, entry_id)
+    return a if a is not None and a.team_id == team_id else None
+
+
+def void_entry(session: Session, entry: Activity, *, actor_id: int, now: dt.datetime) -> None:
+    """Void one entry; the check-in is voided too when nothing of it counts any more."""
+    before = _entry_json(entry)
+    entry.status = ENTRY_VOIDED
+    entry.updated_at = now
+    session.add(
+        AuditEvent(
+            team_id=entry.team_id,
+            actor_id=actor_id,
+            action="entry.void",
+            entity="activity",
+            entity_id=entry.id,
+            before=before,
+            after={"status": ENTRY_VOIDED},
+            created_at=now,
+        )
+    )
+    checkin = entry.checkin
+    if all(a.status not in (ENTRY_ACTIVE, ENTRY_PENDING) for a in checkin.entries):
+        checkin.status = CHECKIN_VOIDED
+        checkin.voided_at = now
+        checkin.voided_by = actor_id
+    session.flush()
+
+
+def edit_entry(
+    session: Session,
+    entry: Activity,
+    *,
+    value: int | None = None,
+    amount: int | None = None,
+    actor_id: int,
+    now: dt.datetime,
+) -> None:
+    """Change one entry's value or amount in place; the old values go to the audit trail."""
+    before = _entry_json(entry)
+    if value is not None:
+        entry.value = value
+    if amount is not None:
+        entry.amount = amount
+    entry.updated_at = now
+    session.add(
+        AuditEvent(
+            team_id=entry.team_id,
+            actor_id=actor_id,
+            action="entry.edit",
+            entity="activity",
+            entity_id=entry.id,
+            before=before,
+            after=_entry_json(entry),
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def history(
+    session: Session, team_id: int, member_id: int, *, limit: int = 15
+) -> list[StoredEntry]:
+    """Return a person's most recent entries in the team, newest first (voided ones too)."""
+    rows = session.scalars(
+        select(Activity)
+        .where(
+            Activity.team_id == team_id,
+            Activity.member_id == member_id,
+            Activity.status != ENTRY_REPLACED,
+        )
+        .order_by(Activity.id.desc())
+        .limit(limit)
+    )
+    return [_stored(a) for a in rows]
+
+
+# --- aggregation (in SQL) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricSum:
+    """A metric's sum for one member (or the team) over a date range."""
+
+    value: int = 0
+    amount: int = 0
+    new_amount: int = 0
+
+
+Sums = dict[str, MetricSum]
+
+
+def member_sums(
+    session: Session,
+    team_id: int,
+    start: dt.date,
+    end: dt.date,
+    member_ids: Sequence[int] | None = None,
+) -> dict[int, Sums]:
+    """Sum each member's counted entries per metric over [start, end] (local days)."""
+    stmt = (
+        select(
+            Activity.member_id,
+            Activity.metric,
+            func.sum(Activity.value),
+            func.coalesce(func.sum(Activity.amount), 0),
+            func.coalesce(
+                func.sum(case((Activity.is_new_customer.is_(True), Activity.amount), else_=0)), 0
+            ),
+        )
+        .where(
+            Activity.team_id == team_id,
+            Activity.status == ENTRY_ACTIVE,
+            Activity.day >= start,
+            Activity.day <= end,
+        )
+        .group_by(Activity.member_id, Activity.metric)
+    )
+    if member_ids is not None:
+        stmt = stmt.where(Activity.member_id.in_(list(member_ids)))
+    out: dict[int, Sums] = defaultdict(dict)
+    for member_id, metric, value, amount, new_amount in session.execute(stmt):
+        out[member_id][metric] = MetricSum(int(value or 0), int(amount or 0), int(new_amount or 0))
+    return dict(out)
+
+
+def daily_sums(
+    session: Session,
+    team_id: int,
+    start: dt.date,
+    end: dt.date,
+    member_id: int | None = None,
+) -> dict[dt.date, Sums]:
+    """Sum counted entries per local day and metric (the team's, or one member's)."""
+    stmt = (
+        select(
+            Activity.day,
+            Activity.metric,
+            func.sum(Activity.value),
+            func.coalesce(func.sum(Activity.amount), 0),
+            func.coalesce(
+                func.sum(case((Activity.is_new_customer.is_(True), Activity.amount), else_=0)), 0
+            ),
+        )
+        .where(
+            Activity.team_id == team_id,
+            Activity.status == ENTRY_ACTIVE,
+            Activity.day >= start,
+            Activity.day <= end,
+        )
+        .group_by(Activity.day, Activity.metric)
+    )
+    if member_id is not None:
+        stmt = stmt.where(Activity.member_id == member_id)
+    out: dict[dt.date, Sums] = defaultdict(dict)
+    for day, metric, value, amount, new_amount in session.execute(stmt):
+        out[day][metric] = MetricSum(int(value or 0), int(amount or 0), int(new_amount or 0))
+    return dict(out)
+
+
+def last_activity_days(session: Session, team_id: int) -> dict[int, dt.date]:
+    """Return each member's most recent day with a counted entry."""
+    rows = session.execute(
+        select(Activity.member_id, func.max(Activity.day))
+        .where(Activity.team_id == team_id, Activity.status == ENTRY_ACTIVE)
+        .group_by(Activity.member_id)
+    )
+    return {m: d for m, d in rows}

@@ -1,0 +1,144 @@
+"""Team calendars and targets: the per-member default, overrides, prorating to any period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpi.models import AuditEvent, CalendarDay, Target, Team
+from kpi.periods import Span, WorkCalendar, prorate
+
+
+def parse_hhmm(value: str) -> dt.time:
+    """Turn "HH:MM" into a time."""
+    h, m = value.split(":")
+    return dt.time(int(h), int(m))
+
+
+def calendar_of(session: Session, team: Team) -> WorkCalendar:
+    """Build the team's working calendar: weekdays, hours, holidays, declared days."""
+    declared = session.execute(
+        select(CalendarDay.day, CalendarDay.working).where(CalendarDay.team_id == team.id)
+    ).all()
+    return WorkCalendar(
+        timezone=team.timezone,
+        week_start=team.week_start,
+        working_weekdays=frozenset(int(d) for d in team.working_days.split(",") if d != ""),
+        work_start=parse_hhmm(team.work_start),
+        work_end=parse_hhmm(team.work_end),
+        country=team.country or None,
+        extra_working_days=frozenset(d for d, working in declared if working),
+        days_off=frozenset(d for d, working in declared if not working),
+    )
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """An active target as set: for one KPI, one period, the default or one member."""
+
+    id: int
+    kpi_key: str
+    member_id: int | None
+    period: str
+    value: float
+    effective_from: dt.date
+
+
+def active_targets(session: Session, team_id: int) -> list[TargetRow]:
+    """Return every target of the team that is not superseded."""
+    rows = session.scalars(
+        select(Target).where(Target.team_id == team_id, Target.superseded_at.is_(None))
+    )
+    return [
+        TargetRow(r.id, r.kpi_key, r.member_id, r.period, r.value, r.effective_from) for r in rows
+    ]
+
+
+class TargetBook:
+    """The team's active targets, answering "what is X's target for KPI k over this span"."""
+
+    def __init__(self, rows: Sequence[TargetRow], cal: WorkCalendar) -> None:
+        self.cal = cal
+        self._default: dict[str, TargetRow] = {}
+        self._member: dict[tuple[str, int], TargetRow] = {}
+        for r in rows:
+            if r.member_id is None:
+                self._default[r.kpi_key] = r
+            else:
+                self._member[(r.kpi_key, r.member_id)] = r
+
+    def row(self, kpi_key: str, member_id: int | None) -> TargetRow | None:
+        """Return the target that applies: the member's override, else the default."""
+        if member_id is not None and (kpi_key, member_id) in self._member:
+            return self._member[(kpi_key, member_id)]
+        return self._default.get(kpi_key)
+
+    def for_span(self, kpi_key: str, member_id: int | None, view: Span) -> float | None:
+        """Return the target prorated to the view span over working time (None if unset)."""
+        r = self.row(kpi_key, member_id)
+        if r is None:
+            return None
+        return prorate(r.value, r.period, view, self.cal)  # type: ignore[arg-type]
+
+    def kpis(self) -> set[str]:
+        """Return the KPI keys that have any target."""
+        return set(self._default) | {k for k, _ in self._member}
+
+
+def target_book(session: Session, team: Team, cal: WorkCalendar | None = None) -> TargetBook:
+    """Load the team's active targets."""
+    return TargetBook(active_targets(session, team.id), cal or calendar_of(session, team))
+
+
+def set_target(
+    session: Session,
+    *,
+    team_id: int,
+    kpi_key: str,
+    period: str,
+    value: float,
+    member_id: int | None,
+    actor_id: int,
+    today: dt.date,
+    now: dt.datetime,
+) -> TargetRow:
+    """Set a KPI's target (default or a member's override); the previous one is superseded."""
+    previous = session.scalars(
+        select(Target).where(
+            Target.team_id == team_id,
+            Target.kpi_key == kpi_key,
+            Target.member_id.is_(None) if member_id is None else Target.member_id == member_id,
+            Target.superseded_at.is_(None),
+        )
+    ).all()
+    for p in previous:
+        p.superseded_at = now
+    row = Target(
+        team_id=team_id,
+        kpi_key=kpi_key,
+        member_id=member_id,
+        period=period,
+        value=value,
+        effective_from=today,
+        set_by=actor_id,
+        set_at=now,
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        AuditEvent(
+            team_id=team_id,
+            actor_id=actor_id,
+            action="target.set",
+            entity="target",
+            entity_id=row.id,
+            before={"targets": [{"period": p.period, "value": p.value} for p in previous]},
+            after={"kpi": kpi_key, "member": member_id, "period": period, "value": value},
+            created_at=now,
+        )
+    )
+    return TargetRow(row.id, kpi_key, member_id, period, value, today)
