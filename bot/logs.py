@@ -36,3 +36,4 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     # httpx logs every request URL, which contains the token: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -145,6 +145,7 @@ _ADMIN_RIGHTS: Final[JSON] = {
     "can_delete_stories": True,
     "can_pin_messages": True,
 }
+_CONTENT_KEYS: Final = ("text", "caption", "photo", "document")
 _USERNAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _DEEP_LINK_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _COMMAND_NAME_RE: Final = re.compile(r"[a-z0-9_]{1,32}")
@@ -858,10 +859,12 @@ def _auto_entities(text: str) -> list[JSON]:
 
 def _route(path: str) -> tuple[str, str, str] | None:
     """Split a Bot API path: ("file", token, file_path), ("method", token, name) or None."""
+    # python-telegram-bot percent-encodes file URLs, the ":" of the token included.
+    path = unquote(path)
     _, sep, rest = path.partition("/file/bot")
     if sep:
         token, _, file_path = rest.partition("/")
-        return ("file", token, unquote(file_path)) if file_path else None
+        return ("file", token, file_path) if file_path else None
     _, sep, rest = path.rpartition("/bot")
     if not sep:
         return None
@@ -1525,13 +1528,7 @@ class Sandbox:
     ) -> None:
         """Make the next matching calls (``"*"`` for any method) fail with this error."""
         if description is None:
-            description = {
-                400: "Bad Request",
-                403: "Forbidden: bot was blocked by the user",
-                429: f"Too Many Requests: retry after {retry_after or 1}",
-                500: "Internal Server Error",
-                502: "Bad Gateway",
-            }.get(code, HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "")
+            description = _default_description(code, retry_after)
         if code == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
             retry_after = 1
         with self._lock:
@@ -1554,8 +1551,12 @@ class Sandbox:
         times: int = 1,
         applied: bool = False,
     ) -> None:
-        """Lose the answer to the next matching calls: in process the transport raises
-        ``TimedOut``, over HTTP the connection closes. With ``applied`` Telegram did act."""
+        """Lose the answer to the next matching calls, as a network timeout would.
+
+        In process the transport raises ``TimedOut``; over HTTP the connection closes without
+        an answer (python-telegram-bot raises ``NetworkError``). With ``applied`` Telegram did
+        act on the call (the message exists), which is the ambiguous case a bot must survive.
+        """
         with self._lock:
             self._faults.append(
                 _Fault(
@@ -1699,7 +1700,8 @@ class Sandbox:
             return True
         if f"@{self.bot_username.lower()}" in text.lower():
             return True
-        return "text" not in message and "caption" not in message and "photo" not in message
+        # What is left to see is service messages (joins, leaves, migrations, topics).
+        return not any(key in message for key in _CONTENT_KEYS)
 
     def _emit(self, kind: str, payload: JSON, *, deliver: bool = True) -> JSON:
         update_id = self._next_update_id
@@ -2637,6 +2639,17 @@ class Sandbox:
         return {"message_thread_id": message_id, "name": name, "icon_color": icon_color}
 
 
+def _default_description(code: int, retry_after: int | None) -> str:
+    if code == HTTPStatus.TOO_MANY_REQUESTS:
+        return f"Too Many Requests: retry after {retry_after or 1}"
+    if code == HTTPStatus.FORBIDDEN:
+        return "Forbidden: bot was blocked by the user"
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return f"Error {code}"
+
+
 def _flood_wait(times: deque[float], limit: int, window: float, now: float) -> int:
     """Return the whole seconds to wait before one more send fits in the window (0 if it does)."""
     while times and times[0] <= now - window:
@@ -2644,7 +2657,8 @@ def _flood_wait(times: deque[float], limit: int, window: float, now: float) -> i
     if len(times) < limit:
         return 0
     frees_at = times[len(times) - limit] + window
-    return max(1, math.ceil(frees_at - now))
+    # Rounding first keeps float noise in epoch timestamps from adding a whole second.
+    return max(1, math.ceil(round(frees_at - now, 3)))
 
 
 # ---------------------------------------------------------------------------------------------

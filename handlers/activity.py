@@ -409,11 +409,6 @@ def _confirmation(
         line = t(lang, "log.ok_group", name=actor or res.member_name, items=items)
         extra = " ".join(p for p in (backdated, t(lang, "log.pending") if pending else None) if p)
         return join_lines(head, line + (f" {extra}" if extra else ""), unknown), markup
-    when = (
-        t(lang, "log.today")
-        if res.day == res.today or res.day is None
-        else t(lang, "log.on_day", day=fmt_day(res.day, lang))
-    )
     lines: list[str | None] = [
         head,
         t(lang, "log.understood") if res.command is None else None,
@@ -428,7 +423,11 @@ def _confirmation(
             else t(lang, "log.revenue")
         )
         unit = "vnd" if p.metric == "revenue" else "count"
-        lines.append(progress_line(lang, label, p.today, p.target, unit, when))
+        if p.period == "day" and res.day is not None and res.day != res.today:
+            when = t(lang, "log.on_day", day=fmt_day(res.day, lang))
+        else:
+            when = t(lang, f"period.{p.period}")
+        lines.append(progress_line(lang, label, p.actual, p.target, unit, when))
     lines.append(unknown)
     return join_lines(*lines), markup
 

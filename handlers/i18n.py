@@ -1,9 +1,9 @@
 """The translation layer: keyed vi/en catalogs, HTML escaping, Babel number/money/date formats.
 
-Catalogs are TOML files in `handlers/locales/` (one per language, the same keys in each; a
-test fails when they differ). Messages are Telegram HTML. Every parameter is escaped unless it is
-wrapped in `Html` (a fragment this module or another message produced), so text people typed is
-always shown literally.
+Catalogs are TOML files in `handlers/locales/<lang>/` (one file per area of the bot, the same
+keys in each language; a test fails when they differ). Messages are Telegram HTML. Every
+parameter is escaped unless it is wrapped in `Html` (a fragment this module or another message
+produced), so text people typed is always shown literally.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def esc(text: object) -> Html:
 @functools.cache
 def catalog(lang: str) -> Mapping[str, str]:
     """Load one language's catalog (flattened dotted keys)."""
-    raw = resources.files("handlers").joinpath("locales", f"{lang}.toml").read_text("utf-8")
+    folder = resources.files("handlers").joinpath("locales", lang)
     flat: dict[str, str] = {}
 
     def walk(prefix: str, node: Mapping[str, Any]) -> None:
@@ -55,8 +55,19 @@ def catalog(lang: str) -> Mapping[str, str]:
             else:
                 flat[key] = str(v)
 
-    walk("", tomllib.loads(raw))
+    # One file per area of the bot (core, logging, reports, ...); keys must not repeat.
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            before = len(flat)
+            data = tomllib.loads(item.read_text("utf-8"))
+            walk("", data)
+            if len(flat) - before != _count(data):
+                raise ValueError(f"{lang}/{item.name} repeats a key defined in another file")
     return flat
+
+
+def _count(node: Mapping[str, Any]) -> int:
+    return sum(_count(v) if isinstance(v, Mapping) else 1 for v in node.values())
 
 
 def placeholders(template: str) -> set[str]:

@@ -17,9 +17,9 @@ async def me(update: Update, context: KpiContext) -> None:
     """Show the caller's own KPIs against targets, with pace, for a period (today by default)."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
-    period: periods.Period = "day"
+    period: periods.Period | None = None
     if context.args:
-        period = periods.parse_period(" ".join(context.args)) or "day"
+        period = periods.parse_period(" ".join(context.args))
     bd = context.bot_data
     res = await unit_of_work(
         update,
@@ -42,22 +42,25 @@ async def me(update: Update, context: KpiContext) -> None:
     await msg.reply_text(render_me(lang, res, period))
 
 
-def render_me(lang: str, res: reports.MeReport, period: str) -> Html:
+def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
     """Render a member's KPI report."""
-    lines: list[str] = [
-        t(lang, "me.title", name=res.member_name, period=t(lang, f"period.{period}"))
-    ]
-    if period == "day" and not res.working_day:
+    heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
+    lines: list[str] = [t(lang, "me.title", name=res.member_name, period=heading)]
+    if period in (None, "day") and not res.working_day:
         lines.append(t(lang, "me.day_off"))
     names = res.names or {}
     if not res.lines:
         lines.append(t(lang, "me.no_kpis"))
-    for ln in res.lines:
+    for m in res.lines:
+        ln = m.line
         vi, en = names.get(ln.key, (ln.key, ln.key))
         name = en if lang == "en" else vi
+        if period is None:
+            name = f"{name} {t(lang, f'period.{m.span.period}')}"
         actual = fmt_value(ln.actual, ln.unit, lang)
+        line: str
         if ln.target:
-            line: str = t(
+            line = t(
                 lang,
                 "me.line",
                 name=name,
@@ -66,7 +69,7 @@ def render_me(lang: str, res: reports.MeReport, period: str) -> Html:
                 pct=fmt_pct(ln.attainment.raw, lang),
                 bar=progress_bar(ln.attainment.raw),
             )
-            if ln.pace is not None and res.share < 1:
+            if ln.pace is not None and 0 < m.share < 1:
                 line += " · " + t(lang, "me.pace", pct=fmt_pct(ln.pace, lang))
         else:
             line = t(lang, "me.line_no_target", name=name, actual=actual)

@@ -70,12 +70,13 @@ PENDING_TTL = dt.timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a metric stands on the check-in's day after it."""
+    """Where a metric stands after the check-in, over its target's period."""
 
     metric: str
-    today: int
+    actual: int
     amount: int
     target: float | None
+    period: str = "day"
 
 
 @dataclass(frozen=True)
@@ -614,19 +615,36 @@ def reread_edited(
 def day_progress(
     session: Session, team: Team, member_id: int, day: dt.date, metrics: set[str]
 ) -> tuple[Progress, ...]:
-    """Return the member's totals for the day in the given metrics, with daily targets."""
-    sums = store.member_sums(session, team.id, day, day, [member_id]).get(member_id, {})
+    """Return where the member stands in each metric, over the period its target is set for.
+
+    A daily calls target shows today's calls; a monthly revenue target shows the month so far:
+    what a rep wants to see right after logging.
+    """
     cal = calendar_of(session, team)
     book = target_book(session, team, cal)
-    view = periods.span_of("day", day, cal)
-    out = []
+    wanted: list[tuple[str, str]] = []  # (kpi, metric it sums)
     for metric in sorted(metrics):
-        s = sums.get(metric, store.MetricSum())
-        out.append(Progress(metric, s.value, s.amount, book.for_span(metric, member_id, view)))
+        wanted.append((metric, metric))
         if metric == DEALS:
-            out.append(
-                Progress("revenue", s.amount, s.amount, book.for_span("revenue", member_id, view))
-            )
+            wanted.append(("revenue", DEALS))
+    spans: dict[str, periods.Span] = {}
+    for kpi, _ in wanted:
+        row = book.row(kpi, member_id)
+        period = row.period if row is not None else "day"
+        spans.setdefault(period, periods.span_of(period, day, cal))  # type: ignore[arg-type]
+    sums = {
+        period: store.member_sums(session, team.id, span.start, span.end, [member_id]).get(
+            member_id, {}
+        )
+        for period, span in spans.items()
+    }
+    out = []
+    for kpi, metric in wanted:
+        row = book.row(kpi, member_id)
+        period = row.period if row is not None else "day"
+        s = sums[period].get(metric, store.MetricSum())
+        actual = s.amount if kpi == "revenue" else s.value
+        out.append(Progress(kpi, actual, s.amount, row.value if row is not None else None, period))
     return tuple(out)
 
 

@@ -152,20 +152,29 @@ def evaluate(
 
 
 @dataclass(frozen=True)
+class MeLine:
+    """One KPI of the member, with the span it is measured over."""
+
+    line: KpiLine
+    span: Span
+    share: float
+
+
+@dataclass(frozen=True)
 class MeReport:
-    """A member's own KPIs over a period."""
+    """A member's own KPIs: each over its target's period, or all over one asked-for period."""
 
     outcome: str
     lang_pref: str | None
     refusal: LogResult | None
     team_title: str = ""
     member_name: str = ""
-    span: Span | None = None
-    share: float = 0.0
-    lines: tuple[KpiLine, ...] = ()
+    period: str | None = None
+    lines: tuple[MeLine, ...] = ()
     names: Mapping[str, tuple[str, str]] | None = None
     score: float | None = None
     working_day: bool = True
+    today: dt.date | None = None
 
 
 def _member_targets(
@@ -181,9 +190,9 @@ def me_report(
     chat: ChatInfo,
     admins: frozenset[int],
     now: dt.datetime,
-    period: periods.Period = "day",
+    period: periods.Period | None = None,
 ) -> MeReport:
-    """Compute the caller's own KPIs for the period containing today."""
+    """Compute the caller's own KPIs (each over its own target period unless one is asked)."""
     scope = resolve(session, person, chat, admins, now)
     refusal = check_scope(scope)
     if refusal is not None:
@@ -192,10 +201,7 @@ def me_report(
     assert team is not None
     cal = calendar_of(session, team)
     today = periods.local_today(cal, now)
-    span = periods.span_of(period, today, cal)
-    prev = periods.previous(span, cal)
-    lines, score = member_kpi_lines(session, team, cal, scope.member.id, span, prev, now)
-    names = {ln.key: ln for ln in lines}
+    lines, score = member_lines(session, team, cal, scope.member.id, today, now, period)
     defs = {k.key: (k.name_vi, k.name_en) for k in kpi_defs(session, team.id)}
     return MeReport(
         "ok",
@@ -203,39 +209,58 @@ def me_report(
         None,
         team.title,
         scope.member.display_name,
-        span,
-        periods.elapsed_share(cal, span, now),
+        period,
         tuple(lines),
-        {k: defs[k] for k in names if k in defs},
+        defs,
         score,
         periods.is_working_day(cal, today),
+        today,
     )
 
 
-def member_kpi_lines(
+def member_lines(
     session: Session,
     team: Team,
     cal: WorkCalendar,
     member_id: int,
-    span: Span,
-    prev: Span,
+    today: dt.date,
     now: dt.datetime,
-) -> tuple[list[KpiLine], float | None]:
-    """Evaluate one member's KPIs that have a target or a weight, for a span."""
+    period: periods.Period | None,
+) -> tuple[list[MeLine], float | None]:
+    """Evaluate a member's KPIs that have a target or a weight.
+
+    With `period`, every KPI is measured over that period (targets prorated); without, each
+    over the period its target is set for (calls today, revenue this month).
+    """
     book = target_book(session, team, cal)
     kpis = [
         k
-        for k in kpi_defs(session, team.id, span.end)
+        for k in kpi_defs(session, team.id, today)
         if book.row(k.key, member_id) is not None or k.weight > 0
     ]
-    cur = store.member_sums(session, team.id, span.start, span.end, [member_id]).get(member_id, {})
-    old = store.member_sums(session, team.id, prev.start, prev.end, [member_id]).get(member_id, {})
-    share = periods.elapsed_share(cal, span, now)
-    return evaluate(
-        kpis,
-        totals_of(cur),
-        totals_of(old),
-        _member_targets(book, kpis, member_id, span),
-        share,
-        settings_of(team).attainment_cap,
-    )
+    cap = settings_of(team).attainment_cap
+    by_period: dict[str, list[KpiDef]] = {}
+    for k in kpis:
+        row = book.row(k.key, member_id)
+        p = period or (row.period if row is not None else k.period)
+        by_period.setdefault(p, []).append(k)
+    out: dict[str, MeLine] = {}
+    for p, group in by_period.items():
+        span = periods.span_of(p, today, cal)  # type: ignore[arg-type]
+        prev = periods.previous(span, cal)
+        cur = store.member_sums(session, team.id, span.start, span.end, [member_id])
+        old = store.member_sums(session, team.id, prev.start, prev.end, [member_id])
+        share = periods.elapsed_share(cal, span, now)
+        lines, _ = evaluate(
+            group,
+            totals_of(cur.get(member_id, {})),
+            totals_of(old.get(member_id, {})),
+            _member_targets(book, group, member_id, span),
+            share,
+            cap,
+        )
+        for ln in lines:
+            out[ln.key] = MeLine(ln, span, share)
+    ordered = [out[k.key] for k in kpis]
+    score = scoring.overall_score((m.line.attainment.capped, m.line.weight) for m in ordered)
+    return ordered, score

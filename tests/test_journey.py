@@ -129,10 +129,15 @@ async def test_call_in_the_group_is_one_short_line(talk: Talk, team: Any) -> Non
 async def test_me_shows_today_against_targets(talk: Talk, team: Any) -> None:
     await talk.say(team.hoa, team.hoa_dm, "/call 10")
     text = await talk.reply(team.hoa, team.hoa_dm, "/me")
-    assert text.startswith("📊 Hoa Lê · today")
-    assert "Calls: 10/20 (50%) ▓▓▓▓▓░░░░░" in text
+    # Each KPI over the period of its target: calls today, meetings this week, revenue this month.
+    assert text.startswith("📊 Hoa Lê · overview")
+    assert "Calls today: 10/20 (50%) ▓▓▓▓▓░░░░░" in text
+    assert "Revenue this month: 0/200M (0%)" in text
+    today = await talk.reply(team.hoa, team.hoa_dm, "/me today")
+    assert today.startswith("📊 Hoa Lê · today")
+    assert "Calls: 10/20 (50%)" in today
     vi = await talk.reply(team.minh, team.minh_dm, "/toi")
-    assert "Cuộc gọi: 0/20 (0%)" in vi
+    assert "Cuộc gọi hôm nay: 0/20 (0%)" in vi
 
 
 async def test_outsider_is_told_how_to_join(talk: Talk, sandbox: Any, team: Any) -> None:

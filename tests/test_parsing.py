@@ -849,3 +849,14 @@ def test_results_keep_their_invariants(text: str) -> None:
     assert all(1 <= item.count <= MAX_COUNT for item in result.items)
     assert len({item.metric for item in result.items}) == len(result.items)
     assert result.day is None or result.day <= TODAY
+
+
+def test_built_in_metric_names_join_the_default_aliases_without_conflict() -> None:
+    from kpi.metrics import BUILTIN_METRICS
+
+    vocab = build_vocabulary(
+        (m.key, (*DEFAULT_ALIASES.get(m.key, ()), m.name_vi, m.name_en)) for m in BUILTIN_METRICS
+    )
+    for m in BUILTIN_METRICS:
+        assert vocab[normalize_text(m.name_vi)] == m.key
+        assert vocab[normalize_text(m.name_en)] == m.key

@@ -1,0 +1,181 @@
+"""`kpibot demo`: the real bot, offline. A sample team with a month of activity in a local SQLite
+file, a conversation driven through the real handlers and the sandbox, printed as it happens; the
+posts and charts the bot would send are written to the output folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+import sys
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.sandbox import Sandbox, SandboxRequest, SChat, SUser, deliver
+from kpi import migrate, periods, store
+from kpi.db import Database
+from kpi.models import Member, Team
+from kpi.store import EntryInput
+from kpi.targets import calendar_of
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# (first name, last name, username, Telegram language, how busy: calls per day on average)
+REPS = (
+    ("Minh", "Trần", "minh_tran", "vi", 22),
+    ("Hoa", "Lê", "hoa_le", "en", 18),
+    ("Tuấn", "Phạm", "tuan_pham", "vi", 25),
+    ("Thảo", "Võ", "thao_vo", "vi", 15),
+    ("Đức", "Hoàng", "duc_hoang", "vi", 20),
+)
+
+
+class Transcript:
+    """Prints the conversation and keeps a copy for the output folder."""
+
+    def __init__(self, sandbox: Sandbox, out: TextIO) -> None:
+        self.sandbox = sandbox
+        self.out = out
+        self.lines: list[str] = []
+
+    def say(self, line: str = "") -> None:
+        """Print one line of the transcript."""
+        self.lines.append(line)
+        print(line, file=self.out)
+
+    def bot_answers(self, since: int) -> None:
+        """Print what the bot sent since the given count of messages."""
+        for m in self.sandbox.sent()[since:]:
+            where = "nhóm/group" if m.chat_id < 0 else "riêng/private"
+            body = m.text or ("[" + (m.filename or m.kind) + "]")
+            self.say(f"  🤖 ({where}) " + body.replace("\n", "\n     "))
+            for label, data in m.buttons():
+                self.say(f"     [{label}]  ({data})")
+
+
+async def run_demo(
+    out_dir: Path, *, out: TextIO = sys.stdout, now: dt.datetime | None = None
+) -> int:
+    """Run the demo; return the exit code."""
+    _fresh_folder(out_dir)
+    db_path = out_dir / "kpibot-demo.db"
+    url = f"sqlite:///{db_path}"
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    sandbox = Sandbox(bot_username="kpi_demo_bot", bot_name="KPI Bot")
+    clock_now = now or dt.datetime.now(dt.UTC)
+    # The demo happens at 16:30 on the most recent working day, so there is a day to report on.
+    local = clock_now.astimezone(TZ)
+    demo_day = local.date()
+    while demo_day.weekday() >= 5:
+        demo_day -= dt.timedelta(days=1)
+    moment = dt.datetime.combine(demo_day, dt.time(16, 30), TZ).astimezone(dt.UTC)
+    settings = Settings(token=None, database_url=url)
+    app = build_application(
+        settings,
+        request=SandboxRequest(sandbox),
+        db=db,
+        clock=lambda: moment,
+        rate_limit=False,
+        token=sandbox.token,
+    )
+    talk = Transcript(sandbox, out)
+    leader = sandbox.user("Lan", last_name="Nguyễn", username="lan_nguyen", language_code="vi")
+    reps = [
+        sandbox.user(first, last_name=last, username=user, language_code=lang)
+        for first, last, user, lang, _ in REPS
+    ]
+    group = sandbox.group("Kinh doanh HCM", creator=leader, members=reps)
+
+    async def say(user: SUser, chat: SChat, text: str) -> None:
+        where = "nhóm/group" if chat.id < 0 else "riêng/private"
+        talk.say(f"👤 {user.first_name} ({where}): {text}")
+        before = len(sandbox.sent())
+        await deliver(app, sandbox.text(user, chat, text))
+        talk.bot_answers(before)
+        talk.say()
+
+    async with app:
+        talk.say(f"== kpibot demo · {demo_day:%d/%m/%Y} 16:30 (Asia/Ho_Chi_Minh) ==\n")
+        await say(leader, group, "/setup")
+        for rep in reps:
+            await deliver(app, sandbox.text(rep, group, "/join"))
+        talk.say(f"({len(reps)} reps sent /join)\n")
+        seeded = _seed_history(db, group.id, moment)
+        talk.say(f"(a month of history seeded: {seeded} check-ins)\n")
+        minh, hoa = reps[0], reps[1]
+        minh_dm, hoa_dm = sandbox.private(minh), sandbox.private(hoa)
+        await say(minh, minh_dm, "/start")
+        await say(minh, minh_dm, "/call 3")
+        await say(minh, minh_dm, "gọi 12 cuộc, gặp 3 khách, chốt 2 deal 45tr")
+        await say(minh, minh_dm, "/deal 120tr Công ty An Phát mới")
+        await say(hoa, group, "/call 5")
+        await say(hoa, hoa_dm, "/log calls 4 emails 12 yesterday")
+        await say(minh, minh_dm, "/me")
+        await say(hoa, hoa_dm, "/me week")
+        await say(minh, minh_dm, "/undo")
+    talk.say(f"Files written to {out_dir}:")
+    for name in _write_transcript(out_dir, talk.lines):
+        talk.say(f"  {name}")
+    db.dispose()
+    app.bot_data.render_pool.shutdown(wait=True)
+    return 0
+
+
+def _fresh_folder(out_dir: Path) -> None:
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+
+
+def _write_transcript(out_dir: Path, lines: list[str]) -> list[str]:
+    """Save the conversation; return the names of the files in the folder."""
+    (out_dir / "conversation.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sorted(p.name for p in out_dir.iterdir() if p.suffix not in (".db-wal", ".db-shm"))
+
+
+def _seed_history(db: Database, chat_id: int, now: dt.datetime) -> int:
+    """Give every member a month of plausible activity before today (deterministic)."""
+    rng = random.Random(20261122)
+    count = 0
+    with db.transaction() as s:
+        team = s.query(Team).filter_by(chat_id=chat_id).one()
+        cal = calendar_of(s, team)
+        today = periods.local_today(cal, now)
+        by_name = {m.username: m for m in s.query(Member).all()}
+        for _first, _last, username, _lang, busy in REPS:
+            member = by_name[username]
+            day = today - dt.timedelta(days=35)
+            while day < today:
+                if periods.is_working_day(cal, day):
+                    calls = max(0, int(rng.gauss(busy, 5)))
+                    entries = [
+                        EntryInput("calls", calls),
+                        EntryInput("meetings", rng.choice((0, 0, 1, 1, 2))),
+                        EntryInput("emails", rng.randint(3, 25)),
+                    ]
+                    if rng.random() < 0.18 * busy / 20:
+                        amount = rng.choice((10, 15, 20, 30, 45, 60)) * 1_000_000
+                        entries.append(
+                            EntryInput(
+                                "deals", 1, amount=amount, is_new_customer=rng.random() < 0.4
+                            )
+                        )
+                    if rng.random() < 0.1:
+                        entries.append(EntryInput("lost", 1))
+                    entries = [e for e in entries if e.value > 0]
+                    store.record_checkin(
+                        s,
+                        team_id=team.id,
+                        member_id=member.id,
+                        actor_id=member.id,
+                        source="import",
+                        day=day,
+                        entries=entries,
+                        now=dt.datetime.combine(day, dt.time(17), TZ).astimezone(dt.UTC),
+                    )
+                    count += 1
+                day += dt.timedelta(days=1)
+    return count
