@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -90,11 +89,7 @@ async def run(settings: Settings) -> int:
         await app.start()
         drained = await poller.drain()
         log.info("bot @%s running; %d stored updates handled", app.bot.username, drained)
-        poll_task = asyncio.create_task(poller.run(stop))
-        await stop.wait()
-        poll_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await poll_task
+        await poller.run(stop)
         await app.stop()
     app.bot_data.close()
     log.info("stopped cleanly")

@@ -46,13 +46,18 @@ class InboxPoller:
             await self._handle([(k, u) for k, u in updates if u is not None])
             total += len(rows)
 
-    async def poll_once(self) -> int:
-        """Fetch one batch, store it, handle it; return how many updates arrived."""
-        updates = await self.app.bot.get_updates(
-            offset=self.offset,
-            timeout=self.timeout,
-            allowed_updates=Update.ALL_TYPES,
+    async def fetch(self) -> list[Update]:
+        """Long-poll for the next batch (confirming the previous one through the offset)."""
+        return list(
+            await self.app.bot.get_updates(
+                offset=self.offset,
+                timeout=self.timeout,
+                allowed_updates=Update.ALL_TYPES,
+            )
         )
+
+    async def process(self, updates: Sequence[Update]) -> int:
+        """Store a fetched batch in the inbox, then handle it; return how many arrived."""
         if not updates:
             return 0
         items = [(update_key(u), u) for u in updates]
@@ -69,26 +74,42 @@ class InboxPoller:
         await self._handle([(k, u) for k, u in items if k in new_keys])
         return len(updates)
 
+    async def poll_once(self) -> int:
+        """Fetch one batch, store it, handle it; return how many updates arrived."""
+        return await self.process(await self.fetch())
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; network faults are retried with backoff."""
+        """Poll until `stop` is set; network faults are retried with backoff.
+
+        Stopping interrupts a long poll but never a batch being handled: what was fetched is
+        stored and handled (or left in the inbox for the next start) before this returns.
+        """
         backoff = 1.0
-        while not stop.is_set():
-            try:
-                await self.poll_once()
-                backoff = 1.0
-            except RetryAfter as exc:
-                wait = exc.retry_after
-                await _sleep_or_stop(
-                    stop, float(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
-                )
-            except (TimedOut, NetworkError) as exc:
-                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 30.0)
-            except TelegramError:
-                log.exception("getUpdates failed")
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 30.0)
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                fetch = asyncio.create_task(self.fetch())
+                await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, TelegramError):
+                        await fetch
+                    return
+                try:
+                    await self.process(fetch.result())
+                    backoff = 1.0
+                except RetryAfter as exc:
+                    await _sleep_or_stop(stop, _seconds(exc.retry_after))
+                except (TimedOut, NetworkError) as exc:
+                    log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                    await _sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 30.0)
+                except TelegramError:
+                    log.exception("getUpdates failed")
+                    await _sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 30.0)
+        finally:
+            stopping.cancel()
 
     async def _handle(self, items: Sequence[tuple[str, Update]]) -> None:
         # Updates of one chat are handled in order (an /undo after a /call); chats in parallel.
@@ -109,3 +130,8 @@ class InboxPoller:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def _seconds(value: object) -> float:
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

@@ -1,0 +1,154 @@
+"""End to end: `kpibot run` as a separate process against the sandbox served over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.sandbox import Sandbox, SandboxServer
+from kpi.db import Database
+from kpi.models import Activity, InboxUpdate
+
+
+class BotProcess:
+    """A `kpibot run` child process pointed at the sandbox's HTTP server."""
+
+    def __init__(self, server: SandboxServer, db_url: str, workdir: Path) -> None:
+        self.server = server
+        self.db_url = db_url
+        self.workdir = workdir
+        self.proc: subprocess.Popen[str] | None = None
+        self.log = workdir / "bot.log"
+
+    def start(self) -> None:
+        """Start the bot; its output goes to a log file."""
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": self.server.sandbox.token,
+            "TELEGRAM_BASE_URL": self.server.base_url,
+            "TELEGRAM_BASE_FILE_URL": self.server.base_file_url,
+            "DATABASE_URL": self.db_url,
+            "KPIBOT_CONFIG": str(self.workdir / "absent.toml"),
+        }
+        self._out = self.log.open("a", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=self.workdir,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        """Signal the bot and wait for it to exit; return its exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self._out.close()
+
+
+@pytest.fixture
+def served(sandbox: Sandbox) -> Iterator[SandboxServer]:
+    """The sandbox over HTTP on localhost."""
+    server = sandbox.serve()
+    server.start()
+    yield server
+    server.stop()
+
+
+def _wait(sandbox: Sandbox, predicate: Any, timeout: float = 30.0) -> None:
+    assert sandbox.wait_until(predicate, timeout), "the bot did not answer in time"
+
+
+def test_kpibot_run_serves_a_team_over_http(
+    served: SandboxServer, sandbox: Sandbox, db_url: str, tmp_path: Path
+) -> None:
+    bot = BotProcess(served, db_url, tmp_path)
+    lan = sandbox.user("Lan", language_code="vi")
+    hoa = sandbox.user("Hoa", language_code="en")
+    group = sandbox.group("Sales", creator=lan, members=[hoa])
+    bot.start()
+    try:
+        sandbox.text(lan, group, "/setup")
+        _wait(sandbox, lambda: any("Sales" in (m.text or "") for m in sandbox.sent(group)))
+        sandbox.text(hoa, group, "/join")
+        dm = sandbox.private(hoa)
+        sandbox.text(hoa, dm, "/call 3")
+        _wait(sandbox, lambda: any("+3 calls" in (m.text or "") for m in sandbox.sent(dm)))
+        # A correction: the last check-in undone.
+        sandbox.text(hoa, dm, "/undo")
+        _wait(sandbox, lambda: any("Undone" in (m.text or "") for m in sandbox.sent(dm)))
+        # A button press: the language keyboard.
+        sandbox.text(hoa, dm, "/language")
+        _wait(sandbox, lambda: bool(sandbox.sent(dm)[-1].buttons()))
+        keyboard = sandbox.sent(dm)[-1]
+        sandbox.press(hoa, dm, keyboard.message_id, "lang:vi")
+        _wait(sandbox, lambda: "Tiếng Việt" in (sandbox.sent(dm)[-1].text or ""))
+        sandbox.text(hoa, dm, "/call 2")
+        _wait(sandbox, lambda: "+2 cuộc gọi" in (sandbox.sent(dm)[-1].text or ""))
+        # The command menus were published in both languages.
+        assert {c.params.get("language_code") for c in sandbox.calls if c.method == "setMyCommands"} >= {
+            "vi",
+            "en",
+        }
+    finally:
+        code = bot.stop()
+    log = bot.log.read_text(encoding="utf-8")
+    assert code == 0, log
+    assert "stopped cleanly" in log
+    assert sandbox.token not in log
+    database = Database(db_url)
+    with database.transaction() as s:
+        rows = s.execute(select(Activity.value, Activity.status).order_by(Activity.id)).all()
+        assert [tuple(r) for r in rows] == [(3, "voided"), (2, "active")]
+        pending = s.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.status == "pending")
+        )
+        assert pending == 0
+    database.dispose()
+
+
+def test_missing_token_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env["KPIBOT_CONFIG"] = str(tmp_path / "absent.toml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_demo_runs_offline(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--out", str(tmp_path / "demo")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Đã thiết lập đội Kinh doanh HCM" in proc.stdout
+    assert "Tôi hiểu là:" in proc.stdout
+    assert "Xin lỗi, đã có lỗi" not in proc.stdout
+    assert (tmp_path / "demo" / "conversation.txt").exists()
+
