@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.sandbox import Sandbox, SandboxRequest, SChat, SUser, deliver
 from kpi import migrate, periods, store
 from kpi.db import Database
-from kpi.models import Member, Team
+from kpi.models import Member, Membership, Team
 from kpi.store import EntryInput
 from kpi.targets import calendar_of
 
@@ -35,10 +35,12 @@ REPS = (
 class Transcript:
     """Prints the conversation and keeps a copy for the output folder."""
 
-    def __init__(self, sandbox: Sandbox, out: TextIO) -> None:
+    def __init__(self, sandbox: Sandbox, out: TextIO, folder: Path) -> None:
         self.sandbox = sandbox
         self.out = out
+        self.folder = folder
         self.lines: list[str] = []
+        self.images = 0
 
     def say(self, line: str = "") -> None:
         """Print one line of the transcript."""
@@ -50,6 +52,11 @@ class Transcript:
         for m in self.sandbox.sent()[since:]:
             where = "nhóm/group" if m.chat_id < 0 else "riêng/private"
             body = m.text or ("[" + (m.filename or m.kind) + "]")
+            if m.photo is not None:
+                self.images += 1
+                name = f"chart-{self.images:02d}.png"
+                _write_bytes(self.folder / name, m.photo)
+                body = f"[{name}]" + (f" {m.text}" if m.text else "")
             self.say(f"  🤖 ({where}) " + body.replace("\n", "\n     "))
             for label, data in m.buttons():
                 self.say(f"     [{label}]  ({data})")
@@ -81,7 +88,7 @@ async def run_demo(
         rate_limit=False,
         token=sandbox.token,
     )
-    talk = Transcript(sandbox, out)
+    talk = Transcript(sandbox, out, out_dir)
     leader = sandbox.user("Lan", last_name="Nguyễn", username="lan_nguyen", language_code="vi")
     reps = [
         sandbox.user(first, last_name=last, username=user, language_code=lang)
@@ -107,6 +114,7 @@ async def run_demo(
         talk.say(f"(a month of history seeded: {seeded} check-ins)\n")
         minh, hoa = reps[0], reps[1]
         minh_dm, hoa_dm = sandbox.private(minh), sandbox.private(hoa)
+        leader_dm = sandbox.private(leader)
         await say(minh, minh_dm, "/start")
         await say(minh, minh_dm, "/call 3")
         await say(minh, minh_dm, "gọi 12 cuộc, gặp 3 khách, chốt 2 deal 45tr")
@@ -116,12 +124,22 @@ async def run_demo(
         await say(minh, minh_dm, "/me")
         await say(hoa, hoa_dm, "/me week")
         await say(minh, minh_dm, "/undo")
+        await say(leader, group, "/target doanhso 250tr month")
+        await say(leader, group, "/leaderboard")
+        await say(hoa, hoa_dm, "/leaderboard month calls")
+        await say(leader, group, "/week")
+        await say(minh, minh_dm, "/chart calls")
+        await say(leader, leader_dm, "/kpi")
     talk.say(f"Files written to {out_dir}:")
     for name in _write_transcript(out_dir, talk.lines):
         talk.say(f"  {name}")
     db.dispose()
     app.bot_data.render_pool.shutdown(wait=True)
     return 0
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
 
 
 def _fresh_folder(out_dir: Path) -> None:
@@ -145,9 +163,13 @@ def _seed_history(db: Database, chat_id: int, now: dt.datetime) -> int:
         cal = calendar_of(s, team)
         today = periods.local_today(cal, now)
         by_name = {m.username: m for m in s.query(Member).all()}
+        start = today - dt.timedelta(days=35)
+        # The team has worked together for a while: membership starts with the history.
+        for membership in s.query(Membership).filter_by(team_id=team.id):
+            membership.joined_on = start
         for _first, _last, username, _lang, busy in REPS:
             member = by_name[username]
-            day = today - dt.timedelta(days=35)
+            day = start
             while day < today:
                 if periods.is_working_day(cal, day):
                     calls = max(0, int(rng.gauss(busy, 5)))

@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import activity, errors, onboarding, reports
+from handlers import activity, admin, errors, onboarding, reports
 from kpi import checkins
 
 
@@ -44,6 +44,17 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # --- reports
     add(CommandHandler(["me", "toi"], reports.me, filters=new))
+    add(CommandHandler(["leaderboard", "bxh"], reports.leaderboard, filters=new))
+    add(
+        CommandHandler(
+            ["today", "homnay", "week", "tuan", "month", "thang"], reports.summary, filters=new
+        )
+    )
+    add(CommandHandler(["chart", "bieudo"], reports.chart, filters=new))
+
+    # --- leaders
+    add(CommandHandler(["target", "chitieu"], admin.target, filters=new))
+    add(CommandHandler("kpi", admin.kpi, filters=new))
 
     # --- buttons (payloads are short prefixes; state lives in the database)
     add(CallbackQueryHandler(onboarding.language_button, pattern=r"^lang:"))

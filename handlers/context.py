@@ -125,6 +125,15 @@ def chat_of(chat: Chat) -> ChatInfo:
     return ChatInfo(chat.id, chat.type, chat.title, bool(getattr(chat, "is_forum", False)))
 
 
+def replied_user_id(update: Update) -> int | None:
+    """Return the Telegram id of the person whose message this one replies to (not a bot)."""
+    msg = update.effective_message
+    if msg is None or msg.reply_to_message is None or msg.reply_to_message.from_user is None:
+        return None
+    replied = msg.reply_to_message.from_user
+    return None if replied.is_bot else replied.id
+
+
 def lang_of(pref: str | None, user: User | None = None) -> Lang:
     """Pick the reader's language: their choice, else Telegram's language_code, else vi."""
     if pref:

@@ -6,10 +6,17 @@ from functools import partial
 
 from telegram import Update
 
-from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
-from handlers.i18n import Html, fmt_pct, progress_bar, t
+from handlers.context import (
+    KpiContext,
+    chat_of,
+    lang_of,
+    person_of,
+    replied_user_id,
+    unit_of_work,
+)
+from handlers.i18n import Html, esc, fmt_pct, progress_bar, t
 from handlers.onboarding import refuse
-from handlers.render import fmt_value, join_lines
+from handlers.render import MAX_TEXT, fmt_value, join_lines
 from kpi import periods, reports
 
 
@@ -77,3 +84,349 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
     if res.score is not None:
         lines.append(t(lang, "me.score", score=f"{res.score:.0f}"))
     return join_lines(*lines)
+
+
+# --- team boards ---------------------------------------------------------------------------
+
+MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
+NAME_CHARS = 24
+
+
+def _movement(m: int | None) -> str:
+    if not m:
+        return ""
+    return f" ▲{m}" if m > 0 else f" ▼{-m}"
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+
+
+def kpi_name(board: reports.Board, key: str, lang: str) -> str:
+    """Return a KPI's name in a language."""
+    vi, en = board.names.get(key, (key, key))
+    return en if lang == "en" else vi
+
+
+def span_label(lang: str, span: periods.Span) -> str:
+    """Describe a span: `tuần này (16/11–22/11)`."""
+    from handlers.i18n import fmt_day
+
+    if span.period == "day":
+        return f"{t(lang, 'period.day')} ({fmt_day(span.start, lang)})"
+    start, end = fmt_day(span.start, lang), fmt_day(span.end, lang)
+    return f"{t(lang, f'period.{span.period}')} ({start}–{end})"
+
+
+def board_value(board: reports.Board, row: reports.MemberRow, lang: str) -> str:
+    """Format a row's ranking value: the score, or the KPI's value with its attainment."""
+    if board.kpi is None:
+        return "—" if row.value is None else f"{row.value:.0f}"
+    text = fmt_value(row.value, board.kpi_unit, lang)
+    if row.attainment is not None and board.kpi_unit != "ratio":
+        text += f" ({fmt_pct(row.attainment, lang)})"
+    return text
+
+
+def ranking_lines(
+    board: reports.Board, lang: str, *, limit: int | None = None, me: int | None = None
+) -> list[str]:
+    """Render the ranking: medals for the top three, movement arrows, inactive members last."""
+    lines: list[str] = []
+    shown = 0
+    for row in board.rows:
+        if not row.active:
+            continue
+        if limit is not None and row.rank is not None and row.rank > limit:
+            continue
+        shown += 1
+        mark = MEDALS.get(row.rank or 0, f"{row.rank}.")
+        name = esc(_short(row.name))
+        if me is not None and row.member_id == me:
+            name = Html(f"<b>{name}</b>")
+        lines.append(
+            f"{mark} {name} — {esc(board_value(board, row, lang))}{_movement(row.movement)}"
+        )
+    inactive = [r.name for r in board.rows if not r.active]
+    if inactive and limit is None:
+        lines.append(t(lang, "board.no_activity", names=", ".join(_short(n) for n in inactive)))
+    return lines
+
+
+def team_lines(board: reports.Board, lang: str) -> list[str]:
+    """Render the team's totals against the team targets."""
+    lines: list[str] = []
+    for k in board.team:
+        if k.key not in ("revenue", "deals", "calls", "meetings") and k.target is None:
+            continue
+        name = kpi_name(board, k.key, lang)
+        if k.target:
+            lines.append(
+                t(
+                    lang,
+                    "board.team_line",
+                    name=name,
+                    actual=fmt_value(k.actual, k.unit, lang),
+                    target=fmt_value(k.target, k.unit, lang),
+                    pct=fmt_pct(k.attainment, lang),
+                )
+            )
+        else:
+            lines.append(
+                t(
+                    lang,
+                    "board.team_line_plain",
+                    name=name,
+                    actual=fmt_value(k.actual, k.unit, lang),
+                )
+            )
+    met, counted = board.reps_on_target
+    if counted:
+        lines.append(t(lang, "board.on_target", met=met, counted=counted))
+    return lines
+
+
+def render_board(
+    board: reports.Board, lang: str, *, group: bool, me: int | None, leader: bool
+) -> Html:
+    """Render a leaderboard for a group (what the team shows) or one person (plus own rank)."""
+    title = (
+        t(lang, "board.title", span=span_label(lang, board.span))
+        if board.kpi is None
+        else t(
+            lang,
+            "board.title_kpi",
+            kpi=kpi_name(board, board.kpi, lang),
+            span=span_label(lang, board.span),
+        )
+    )
+    sees = "full" if (leader and not group) else board.group_sees
+    lines: list[str] = [title]
+    if sees == "full":
+        lines += ranking_lines(board, lang, me=None if group else me)
+    elif sees == "top":
+        lines += ranking_lines(board, lang, limit=board.top_n, me=None if group else me)
+    lines.append("")
+    lines += team_lines(board, lang)
+    if not group and me is not None:
+        lines.append(own_rank_line(board, lang, me))
+    text = join_lines(*lines)
+    if len(text) > MAX_TEXT:
+        # A very large team: the top of the ranking and the team lines (the chart has all).
+        lines = [title, *ranking_lines(board, lang, limit=10), "", *team_lines(board, lang)]
+        text = join_lines(*lines, t(lang, "board.more_in_chart"))
+    return text
+
+
+def own_rank_line(board: reports.Board, lang: str, me: int) -> str:
+    """Tell one member their rank and what it takes to reach the place above."""
+    from kpi import scoring
+
+    row = next((r for r in board.rows if r.member_id == me), None)
+    if row is None:
+        return ""
+    if row.rank is None:
+        return t(lang, "board.you_unranked")
+    ranked = [
+        scoring.Ranked(r.member_id, r.value, r.rank, r.active, r.movement) for r in board.rows
+    ]
+    gap = scoring.gap_to_next(ranked, me)
+    total = sum(1 for r in board.rows if r.rank is not None)
+    if gap is None:
+        return t(lang, "board.you_first", rank=row.rank, total=total)
+    if board.kpi is None:
+        return t(lang, "board.you", rank=row.rank, total=total, gap=f"{max(gap, 1):.0f}")
+    gap_text = fmt_value(gap, board.kpi_unit, lang)
+    return t(lang, "board.you_kpi", rank=row.rank, total=total, gap=gap_text)
+
+
+def board_chart(board: reports.Board, lang: str, me: int | None) -> bytes | None:
+    """Draw the board as a bar chart (score as % of target, or the KPI's value)."""
+    from kpi import charts
+
+    rows = [r for r in board.rows if r.active][: charts.MAX_ROWS]
+    if not rows:
+        return None
+    if board.kpi is None:
+        data = [
+            charts.LeaderRow(r.name, (r.value or 0) / 100, None, r.member_id == me, r.rank)
+            for r in rows
+        ]
+        return charts.leaderboard_chart(
+            data,
+            title=t(lang, "chart.board_title", span=span_label(lang, board.span)),
+            value_label=t(lang, "chart.score_label"),
+            fmt=lambda v: f"{v * 100:.0f}",
+            target_label=t(lang, "chart.target"),
+            percent=True,
+        )
+    unit = board.kpi_unit
+    data = [
+        charts.LeaderRow(r.name, r.value or 0, r.target, r.member_id == me, r.rank) for r in rows
+    ]
+    return charts.leaderboard_chart(
+        data,
+        title=t(
+            lang,
+            "chart.kpi_title",
+            kpi=kpi_name(board, board.kpi, lang),
+            span=span_label(lang, board.span),
+        ),
+        value_label=kpi_name(board, board.kpi, lang),
+        fmt=lambda v: fmt_value(v, unit, lang),
+        target_label=t(lang, "chart.target"),
+        percent=unit == "ratio",
+    )
+
+
+def _period_and_kpi(args: list[str], default: periods.Period) -> tuple[periods.Period, str | None]:
+    period: periods.Period | None = None
+    rest = []
+    for a in args:
+        p = periods.parse_period(a)
+        if p is not None and period is None:
+            period = p
+        else:
+            rest.append(a)
+    return period or default, (" ".join(rest) or None)
+
+
+async def leaderboard(update: Update, context: KpiContext) -> None:
+    """Rank the team: `/leaderboard [period] [kpi]` (overall score by default), with a chart."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    period, kpi_word = _period_and_kpi(list(context.args or []), "week")
+    await _send_board(update, context, period, kpi_word, chart=True)
+
+
+async def summary(update: Update, context: KpiContext) -> None:
+    """Team summary for today, this week or this month (`/today`, `/week`, `/month`)."""
+    msg = update.effective_message
+    assert msg is not None and msg.text is not None
+    command = msg.text.split()[0].lstrip("/").split("@")[0].lower()
+    period: periods.Period = {"today": "day", "homnay": "day", "week": "week", "tuan": "week"}.get(
+        command, "month"
+    )  # type: ignore[assignment]
+    await _send_board(update, context, period, None, chart=False)
+
+
+async def _send_board(
+    update: Update,
+    context: KpiContext,
+    period: periods.Period,
+    kpi_word: str | None,
+    *,
+    chart: bool,
+) -> None:
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            reports.board_for,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            period=period,
+            kpi_word=kpi_word,
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    if res.refusal is not None:
+        await refuse(update, res.refusal)
+        return
+    if res.outcome == "unknown_kpi":
+        await msg.reply_text(
+            join_lines(
+                t(lang, "board.unknown_kpi", word=res.unknown_kpi or ""),
+                t(lang, "err.example", example=Html("<code>/leaderboard week calls</code>")),
+            )
+        )
+        return
+    board = res.board
+    assert board is not None
+    leader = res.leader
+    text = render_board(board, lang, group=res.is_group, me=res.me, leader=leader)
+    await msg.reply_text(text)
+    sees_ranking = leader or board.group_sees != "totals"
+    if chart and sees_ranking:
+        png = await bd.render(board_chart, board, lang, None if res.is_group else res.me)
+        if png is not None:
+            await msg.reply_photo(png)
+
+
+async def chart(update: Update, context: KpiContext) -> None:
+    """Draw a KPI per day: `/chart [kpi] [period] [@member]` (revenue this month by default)."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    args = list(context.args or [])
+    handle = next((a for a in args if a.startswith("@")), None)
+    args = [a for a in args if not a.startswith("@")]
+    period, kpi_word = _period_and_kpi(args, "month")
+    reply_to = replied_user_id(update)
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            reports.trend,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            kpi_word=kpi_word,
+            period=period,
+            handle=handle,
+            reply_to=reply_to,
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    if res.refusal is not None:
+        await refuse(update, res.refusal)
+        return
+    if res.outcome == "unknown_kpi":
+        await msg.reply_text(
+            join_lines(
+                t(lang, "chart.unknown_kpi", word=res.word or ""),
+                t(lang, "err.example", example=Html("<code>/chart calls week</code>")),
+            )
+        )
+        return
+    if res.outcome in ("unknown_member", "forbidden"):
+        await msg.reply_text(t(lang, f"chart.{res.outcome}", word=res.word or ""))
+        return
+    png = await bd.render(trend_png, res, lang)
+    if png is None:
+        await msg.reply_text(t(lang, "chart.no_data"))
+        return
+    await msg.reply_photo(png)
+
+
+def trend_png(res: reports.Trend, lang: str) -> bytes | None:
+    """Render a trend (in a worker thread); None when there is no day to draw."""
+    from handlers.i18n import fmt_day
+    from kpi import charts
+
+    if not res.days or res.span is None:
+        return None
+    vi, en = res.kpi_names
+    name = en if lang == "en" else vi
+    who = res.who or t(lang, "chart.team")
+    unit = res.unit
+    return charts.trend_chart(
+        list(res.days),
+        list(res.values),
+        title=t(lang, "chart.trend_title", kpi=name, who=who),
+        value_label=span_label(lang, res.span),
+        target_per_day=res.target_per_day,
+        target_label=t(lang, "chart.target_per_day"),
+        fmt=lambda v: fmt_value(v, unit, lang),
+        date_fmt=lambda d: fmt_day(d, lang),
+    )

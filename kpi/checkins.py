@@ -45,6 +45,7 @@ Outcome = Literal[
     "not_understood",  # plain language with nothing to log
     "cancelled",  # the person pressed "cancel" on a confirmation
     "expired",  # the button's state is gone or was already used
+    "not_yours",  # someone pressed a button that asks another person
     "ignored",  # nothing to do (an edit of a message that logged nothing)
 ]
 
@@ -507,9 +508,11 @@ def resolve_pending(
     """Answer a button on a confirmation: pick an amount, confirm a big value, or cancel."""
     scope = resolve(session, person, chat, admins, now)
     action = session.get(PendingAction, pending_id)
+    if action is not None and action.member_id != scope.member.id:
+        # In a group anyone can press; the question stays for the person it asks.
+        return LogResult("not_yours", lang_pref=scope.lang_pref)
     if (
         action is None
-        or action.member_id != scope.member.id
         or action.resolved_at is not None
         or action.expires_at <= now
     ):
@@ -528,6 +531,9 @@ def resolve_pending(
     if choice == "no":
         return dataclasses.replace(base, outcome="cancelled")
     plan = _Plan.from_json(action.payload["plan"])
+    # Confirm the way the original message would have been confirmed (a command or not).
+    command = split_command(plan.text)[0] if plan.text is not None else LOG_COMMANDS[0]
+    base = dataclasses.replace(base, command=command)
     if action.kind == "amount":
         try:
             amount = int(action.payload["candidates"][int(choice)])
@@ -559,6 +565,7 @@ def quick_add(
     assert base.today is not None
     if metric == DEALS or metric not in base.metric_names:
         return _bad(base, parsing.ParseError("metric.unknown", word=metric), "log")
+    base = dataclasses.replace(base, command=LOG_COMMANDS[0])  # the bare /log keyboard
     plan = _Plan([EntryInput(metric, 1)], base.today, "button", chat.id, None, None)
     return _store(session, scope, base, plan, now, confirmed=False)
 
@@ -726,9 +733,10 @@ def undo(
         checkin = store.last_checkin(session, scope.team.id, scope.member.id)
     else:
         checkin = session.get(Checkin, checkin_id)
-        if checkin is not None and (
-            checkin.member_id != scope.member.id or checkin.status != CHECKIN_ACTIVE
-        ):
+        if checkin is not None and checkin.member_id != scope.member.id:
+            # An undo button in the group undoes only its owner's check-in.
+            return CorrectionResult("forbidden", scope.lang_pref, metric_names=names)
+        if checkin is not None and checkin.status != CHECKIN_ACTIVE:
             checkin = None
     if checkin is None:
         return CorrectionResult("nothing", scope.lang_pref, metric_names=names)

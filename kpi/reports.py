@@ -264,3 +264,432 @@ def member_lines(
     ordered = [out[k.key] for k in kpis]
     score = scoring.overall_score((m.line.attainment.capped, m.line.weight) for m in ordered)
     return ordered, score
+
+
+# --- team boards: leaderboards and summaries -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """One ranked member of a team over a span."""
+
+    member_id: int
+    name: str
+    value: float | None  # the ranking value: overall score, or one KPI's raw value
+    attainment: float | None  # beside a raw KPI value: its attainment against the target
+    score: float | None
+    rank: int | None
+    movement: int | None
+    active: bool  # logged anything in the span
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class TeamKpi:
+    """A team KPI over a span: total, team target (prorated sum), attainment, growth."""
+
+    key: str
+    unit: str
+    actual: float | None
+    target: float | None
+    attainment: float | None
+    previous: float | None
+    growth: float | None
+
+
+@dataclass(frozen=True)
+class Board:
+    """A team's standing over one span: ranking, team KPIs, derived figures."""
+
+    team_id: int
+    team_title: str
+    language: str
+    span: Span
+    share: float
+    kpi: str | None  # None: ranked by overall score
+    kpi_unit: str
+    rows: tuple[MemberRow, ...]
+    team: tuple[TeamKpi, ...]
+    names: Mapping[str, tuple[str, str]]
+    reps_on_target: tuple[int, int]
+    revenue_per_rep: float | None
+    win_rate: float | None
+    average_deal_value: float | None
+    not_logged: tuple[str, ...]  # active members with nothing logged in the span
+    group_sees: str
+    top_n: int
+
+
+@dataclass(frozen=True)
+class _Person:
+    member_id: int
+    name: str
+    joined_on: dt.date
+    left_on: dt.date | None
+    leader: bool = False
+
+
+def ranked_people(session: Session, team_id: int) -> list[_Person]:
+    """Return the team's active ranked members, by name."""
+    from kpi.models import MEMBERSHIP_ACTIVE, ROLE_LEADER, Member, Membership
+
+    rows = session.execute(
+        select(Member, Membership.joined_on, Membership.left_on, Membership.role)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(
+            Membership.team_id == team_id,
+            Membership.status == MEMBERSHIP_ACTIVE,
+            Membership.ranked.is_(True),
+        )
+    ).all()
+    people = [
+        _Person(m.id, m.display_name, joined, left, role == ROLE_LEADER)
+        for m, joined, left, role in rows
+    ]
+    return sorted(people, key=lambda p: (p.name.casefold(), p.member_id))
+
+
+def _scores(
+    kpis: Sequence[KpiDef],
+    people: Sequence[_Person],
+    sums: Mapping[int, Mapping[str, store.MetricSum]],
+    book: TargetBook,
+    span: Span,
+    cap: float,
+) -> dict[int, tuple[float | None, dict[str, KpiLine]]]:
+    out: dict[int, tuple[float | None, dict[str, KpiLine]]] = {}
+    for p in people:
+        lines, score = evaluate(
+            kpis,
+            totals_of(sums.get(p.member_id, {})),
+            None,
+            _member_targets(book, kpis, p.member_id, span),
+            1.0,
+            cap,
+        )
+        out[p.member_id] = (score, {ln.key: ln for ln in lines})
+    return out
+
+
+def team_board(
+    session: Session,
+    team: Team,
+    span: Span,
+    now: dt.datetime,
+    *,
+    kpi: str | None = None,
+    cal: WorkCalendar | None = None,
+) -> Board:
+    """Rank the team over a span (overall score, or one KPI's raw value) with team figures."""
+    cal = cal or calendar_of(session, team)
+    book = target_book(session, team, cal)
+    prev = periods.previous(span, cal)
+    cur = store.member_sums(session, team.id, span.start, span.end)
+    old = store.member_sums(session, team.id, prev.start, prev.end)
+    # Leaders take part (in the ranking and the team target) only when they sell too.
+    people = [p for p in ranked_people(session, team.id) if not p.leader or p.member_id in cur]
+    ids = [p.member_id for p in people]
+    all_kpis = kpi_defs(session, team.id, span.end)
+    scored = [k for k in all_kpis if k.weight > 0 and book.row(k.key, None) is not None]
+    # Members may have overrides for KPIs without a default target: include those too.
+    scored_keys = {k.key for k in scored}
+    scored += [
+        k
+        for k in all_kpis
+        if k.weight > 0 and k.key not in scored_keys and any(book.row(k.key, i) for i in ids)
+    ]
+    settings = settings_of(team)
+    cap = settings.attainment_cap
+    now_scores = _scores(scored, people, cur, book, span, cap)
+    old_scores = _scores(scored, people, old, book, prev, cap)
+    kdef = next((k for k in all_kpis if k.key == kpi), None) if kpi else None
+
+    def value_of(
+        scores: Mapping[int, tuple[float | None, dict[str, KpiLine]]],
+        sums: Mapping[int, Mapping[str, store.MetricSum]],
+        member_id: int,
+        view: Span,
+    ) -> tuple[float | None, float | None]:
+        if kdef is None:
+            return scores[member_id][0], None
+        totals = totals_of(sums.get(member_id, {}))
+        actual = kpi_value(kdef, totals)
+        target = book.for_span(kdef.key, member_id, view)
+        att = scoring.attainment(actual, target, kdef.direction, cap=cap)  # type: ignore[arg-type]
+        return actual, att.raw
+
+    higher = kdef is None or kdef.direction == "higher"
+    previous_ranked = scoring.rank(
+        [
+            (p.member_id, value_of(old_scores, old, p.member_id, prev)[0], p.member_id in old)
+            for p in people
+        ],
+        higher_is_better=higher,
+    )
+    prev_ranks = {r.key: r.rank for r in previous_ranked if r.rank is not None}
+    entries = []
+    values: dict[int, tuple[float | None, float | None]] = {}
+    for p in people:
+        values[p.member_id] = value_of(now_scores, cur, p.member_id, span)
+        entries.append((p.member_id, values[p.member_id][0], p.member_id in cur))
+    ranked = scoring.rank(entries, higher_is_better=higher, previous=prev_ranks)
+    by_id = {p.member_id: p for p in people}
+    rows = tuple(
+        MemberRow(
+            r.key,
+            by_id[r.key].name,
+            r.value,
+            values[r.key][1],
+            now_scores[r.key][0],
+            r.rank,
+            r.movement,
+            r.active,
+            book.for_span(kdef.key, r.key, span) if kdef else None,
+        )
+        for r in ranked
+    )
+    team_kpis = _team_kpis(all_kpis, people, cur, old, book, span, prev, cal)
+    totals = totals_of(_sum_all(cur, ids))
+    met = scoring.reps_on_target(
+        [None if s[0] is None else s[0] / 100 for s in now_scores.values()]
+    )
+    derived = scoring.derived(totals)
+    return Board(
+        team_id=team.id,
+        team_title=team.title,
+        language=team.language,
+        span=span,
+        share=periods.elapsed_share(cal, span, now),
+        kpi=kdef.key if kdef else None,
+        kpi_unit=kdef.unit if kdef else "score",
+        rows=rows,
+        team=tuple(team_kpis),
+        names={k.key: (k.name_vi, k.name_en) for k in all_kpis},
+        reps_on_target=met,
+        revenue_per_rep=scoring.revenue_per_rep(totals.revenue, len(people)),
+        win_rate=derived["win_rate"],
+        average_deal_value=derived["average_deal_value"],
+        not_logged=tuple(p.name for p in people if p.member_id not in cur),
+        group_sees=settings.group_sees,
+        top_n=settings.top_n,
+    )
+
+
+def _sum_all(
+    sums: Mapping[int, Mapping[str, store.MetricSum]], ids: Sequence[int]
+) -> dict[str, store.MetricSum]:
+    out: dict[str, store.MetricSum] = {}
+    for member_id, by_metric in sums.items():
+        if member_id not in ids:
+            continue
+        for metric, s in by_metric.items():
+            o = out.get(metric, store.MetricSum())
+            out[metric] = store.MetricSum(
+                o.value + s.value, o.amount + s.amount, o.new_amount + s.new_amount
+            )
+    return out
+
+
+def _team_kpis(
+    kpis: Sequence[KpiDef],
+    people: Sequence[_Person],
+    cur: Mapping[int, Mapping[str, store.MetricSum]],
+    old: Mapping[int, Mapping[str, store.MetricSum]],
+    book: TargetBook,
+    span: Span,
+    prev: Span,
+    cal: WorkCalendar,
+) -> list[TeamKpi]:
+    ids = [p.member_id for p in people]
+    now_totals = totals_of(_sum_all(cur, ids))
+    old_totals = totals_of(_sum_all(old, ids))
+    out = []
+    for k in kpis:
+        actual = kpi_value(k, now_totals)
+        previous = kpi_value(k, old_totals)
+        target: float | None = None
+        if k.unit != "ratio":
+            parts = []
+            for p in people:
+                t = book.for_span(k.key, p.member_id, span)
+                if t is not None:
+                    share = periods.membership_share(cal, span, p.joined_on, p.left_on)
+                    parts.append(t * share)
+            target = sum(parts) if parts else None
+        att = (
+            scoring.attainment(actual, target, k.direction).raw  # type: ignore[arg-type]
+            if target
+            else None
+        )
+        if actual is None and target is None:
+            continue
+        out.append(
+            TeamKpi(k.key, k.unit, actual, target, att, previous, scoring.growth(actual, previous))
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class BoardResult:
+    """A board for a command, or why there is none."""
+
+    outcome: str
+    lang_pref: str | None
+    refusal: LogResult | None = None
+    board: Board | None = None
+    me: int | None = None  # the caller's member id (for the private rank and gap)
+    is_group: bool = False
+    unknown_kpi: str | None = None
+    leader: bool = False
+
+
+def board_for(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    period: periods.Period = "week",
+    kpi_word: str | None = None,
+) -> BoardResult:
+    """Compute the caller's team board for the period containing today."""
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+        return BoardResult("refused", scope.lang_pref, refusal)
+    team = scope.team
+    assert team is not None
+    kpi = None
+    if kpi_word:
+        kpi = find_kpi(session, team.id, kpi_word)
+        if kpi is None:
+            return BoardResult("unknown_kpi", scope.lang_pref, unknown_kpi=kpi_word)
+    cal = calendar_of(session, team)
+    span = periods.span_of(period, periods.local_today(cal, now), cal)
+    board = team_board(session, team, span, now, kpi=kpi, cal=cal)
+    return BoardResult(
+        "ok",
+        scope.lang_pref,
+        board=board,
+        me=scope.member.id,
+        is_group=not chat.is_private,
+        leader=scope.is_leader,
+    )
+
+
+def find_kpi(session: Session, team_id: int, word: str) -> str | None:
+    """Find a KPI by key, name (vi/en, with or without diacritics) or a metric alias."""
+    from kpi import parsing
+
+    wanted = parsing.normalize_text(word).replace(" ", "_")
+    defs = kpi_defs(session, team_id)
+    for k in defs:
+        names = {k.key, parsing.normalize_text(k.name_vi), parsing.normalize_text(k.name_en)}
+        if wanted in {n.replace(" ", "_") for n in names}:
+            return k.key
+    words = {
+        "doanh_so": "revenue",
+        "doanhso": "revenue",
+        "sales": "revenue",
+        "score": None,
+        "diem": None,
+    }
+    if wanted in words:
+        return words[wanted]
+    metric = parsing.build_vocabulary(parsing.DEFAULT_ALIASES.items()).get(
+        parsing.normalize_text(word)
+    )
+    keys = {k.key for k in defs}
+    return metric if metric in keys else None
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One KPI per day over a span, for the team or one member, with the daily target."""
+
+    outcome: str
+    lang_pref: str | None
+    refusal: LogResult | None = None
+    kpi: str | None = None
+    kpi_names: tuple[str, str] = ("", "")
+    unit: str = "count"
+    span: Span | None = None
+    days: tuple[dt.date, ...] = ()
+    values: tuple[float, ...] = ()
+    target_per_day: float | None = None
+    who: str | None = None  # the member's name, or None for the team
+    word: str | None = None
+
+
+def trend(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    kpi_word: str | None,
+    period: periods.Period = "month",
+    handle: str | None = None,
+    reply_to: int | None = None,
+) -> Trend:
+    """Daily values of a counted KPI (or revenue) over the period: `/chart [kpi] [period] [@m]`."""
+    from kpi.admin import member_by_handle
+
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+        return Trend("refused", scope.lang_pref, refusal)
+    team = scope.team
+    assert team is not None
+    key = find_kpi(session, team.id, kpi_word) if kpi_word else "revenue"
+    kdef = next((k for k in kpi_defs(session, team.id) if k.key == key), None)
+    if kdef is None or kdef.unit == "ratio":
+        return Trend("unknown_kpi", scope.lang_pref, word=kpi_word)
+    member_id: int | None = None
+    who = None
+    if handle or reply_to is not None:
+        member = member_by_handle(session, team.id, handle, reply_to)
+        if member is None:
+            return Trend("unknown_member", scope.lang_pref, word=handle)
+        if member.id != scope.member.id and not scope.is_leader:
+            return Trend("forbidden", scope.lang_pref)
+        member_id, who = member.id, member.display_name
+    cal = calendar_of(session, team)
+    today = periods.local_today(cal, now)
+    span = periods.span_of(period, today, cal)
+    end = min(span.end, today)
+    sums = store.daily_sums(session, team.id, span.start, end, member_id)
+    days = [
+        d
+        for d in (span.start + dt.timedelta(days=i) for i in range((end - span.start).days + 1))
+        if periods.is_working_day(cal, d) or d in sums
+    ]
+    values = tuple(float(kpi_value(kdef, totals_of(sums.get(d, {}))) or 0) for d in days)
+    book = target_book(session, team, cal)
+    day_span = periods.span_of("day", _first_working(cal, span) or span.start, cal)
+    if member_id is not None:
+        per_day = book.for_span(kdef.key, member_id, day_span)
+    else:
+        parts = [
+            book.for_span(kdef.key, p.member_id, day_span) for p in ranked_people(session, team.id)
+        ]
+        known = [p for p in parts if p is not None]
+        per_day = sum(known) if known else None
+    return Trend(
+        "ok",
+        scope.lang_pref,
+        kpi=kdef.key,
+        kpi_names=(kdef.name_vi, kdef.name_en),
+        unit=kdef.unit,
+        span=span,
+        days=tuple(days),
+        values=values,
+        target_per_day=per_day or None,
+        who=who,
+    )
+
+
+def _first_working(cal: WorkCalendar, span: Span) -> dt.date | None:
+    return periods.first_working_day(cal, span)

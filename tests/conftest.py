@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot.sandbox import Sandbox, SandboxRequest, deliver
 from sqlalchemy import text
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.sandbox import Sandbox, SandboxRequest, deliver
 from kpi import migrate
 from kpi.db import Database, make_engine
 from kpi.models import Base

@@ -98,7 +98,9 @@ def test_kpibot_run_serves_a_team_over_http(
         sandbox.text(hoa, dm, "/call 2")
         _wait(sandbox, lambda: "+2 cuộc gọi" in (sandbox.sent(dm)[-1].text or ""))
         # The command menus were published in both languages.
-        assert {c.params.get("language_code") for c in sandbox.calls if c.method == "setMyCommands"} >= {
+        assert {
+            c.params.get("language_code") for c in sandbox.calls if c.method == "setMyCommands"
+        } >= {
             "vi",
             "en",
         }
@@ -151,4 +153,3 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert "Tôi hiểu là:" in proc.stdout
     assert "Xin lỗi, đã có lỗi" not in proc.stdout
     assert (tmp_path / "demo" / "conversation.txt").exists()
-

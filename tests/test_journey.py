@@ -82,9 +82,14 @@ async def test_join_offers_the_private_chat_button(talk: Talk, sandbox: Any, db:
     with db.transaction() as s:
         member = s.scalar(select(Member).where(Member.username == "minh_t"))
         assert member is not None
-        assert s.scalar(
-            select(func.count()).select_from(Membership).where(Membership.member_id == member.id)
-        ) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.member_id == member.id)
+            )
+            == 1
+        )
 
 
 async def test_join_in_a_group_without_team(talk: Talk, sandbox: Any) -> None:
@@ -148,9 +153,7 @@ async def test_outsider_is_told_how_to_join(talk: Talk, sandbox: Any, team: Any)
     assert "chưa là thành viên" in text
 
 
-async def test_the_same_update_delivered_again_counts_once(
-    talk: Talk, team: Any, db: Any
-) -> None:
+async def test_the_same_update_delivered_again_counts_once(talk: Talk, team: Any, db: Any) -> None:
     update = talk.sandbox.text(team.minh, team.minh_dm, "/call 4")
     for _ in range(3):
         await talk.deliver(update)
@@ -180,7 +183,9 @@ async def test_bot_removed_marks_the_team_inactive_and_keeps_data(
         assert s.scalar(select(func.sum(Activity.value))) == 5
 
 
-async def test_group_migration_moves_the_team(talk: Talk, sandbox: Any, team: Any, db: Any) -> None:
+async def test_group_migration_moves_the_team(
+    talk: Talk, sandbox: Any, team: Any, db: Any
+) -> None:
     new_chat, update = sandbox.migrate(team.group)
     await talk.deliver(update)
     with db.transaction() as s:

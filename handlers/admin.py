@@ -1,0 +1,151 @@
+"""Leader commands: /target and /kpi."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from telegram import Update
+
+from handlers.context import (
+    KpiContext,
+    chat_of,
+    lang_of,
+    person_of,
+    replied_user_id,
+    unit_of_work,
+)
+from handlers.i18n import Html, esc, fmt_pct, t
+from handlers.onboarding import refuse
+from handlers.render import fmt_value, join_lines
+from kpi import admin
+from kpi.checkins import LogResult, split_command
+
+TARGET_EXAMPLE = "/target doanhso 300tr month @minh_tran"
+KPI_EXAMPLE = "/kpi weight calls 20%"
+
+
+async def target(update: Update, context: KpiContext) -> None:
+    """Set a target: `/target <kpi> <value> [period] [@member]` (leaders)."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None and msg.text is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            admin.target,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            args=split_command(msg.text)[1],
+            reply_to=replied_user_id(update),
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    if res.outcome == "refused":
+        assert isinstance(res.refusal, LogResult)
+        await refuse(update, res.refusal)
+        return
+    example = t(lang, "err.example", example=Html(f"<code>{esc(TARGET_EXAMPLE)}</code>"))
+    if res.outcome == "forbidden":
+        await msg.reply_text(t(lang, "scope.leader_only"))
+    elif res.outcome == "unknown_kpi":
+        await msg.reply_text(
+            join_lines(t(lang, "admin.unknown_kpi", word=res.word or ""), example)
+        )
+    elif res.outcome == "unknown_member":
+        await msg.reply_text(t(lang, "admin.unknown_member", word=res.word or ""))
+    elif res.outcome == "bad_input":
+        key = f"admin.{res.error_code}" if res.error_code else "err.unknown"
+        from handlers.activity import render_error
+
+        if res.error_code and res.error_code.startswith(("target.", "kpi.")):
+            await msg.reply_text(
+                join_lines(t(lang, key, **_params(key, res.error_params)), example)
+            )
+        else:
+            await msg.reply_text(render_error(lang, res.error_code, res.error_params, None))
+    else:
+        vi, en = res.kpi_names
+        text = t(
+            lang,
+            "admin.target_set" if res.member_name else "admin.target_set_default",
+            kpi=en if lang == "en" else vi,
+            value=fmt_value(res.value, res.unit, lang),
+            period=t(lang, f"per.{res.period}"),
+            member=res.member_name or "",
+        )
+        await msg.reply_text(text)
+
+
+def _params(key: str, params: dict[str, object]) -> dict[str, object]:
+    from handlers.i18n import catalog, placeholders
+
+    return {k: params.get(k, "") for k in placeholders(catalog("vi")[key])}
+
+
+async def kpi(update: Update, context: KpiContext) -> None:
+    """List the team's KPIs; leaders change weights and minimums, retire and add KPIs."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None and msg.text is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            admin.kpi_command,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            args=split_command(msg.text)[1],
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    example = t(lang, "err.example", example=Html(f"<code>{esc(KPI_EXAMPLE)}</code>"))
+    if res.outcome == "refused":
+        assert isinstance(res.refusal, LogResult)
+        await refuse(update, res.refusal)
+        return
+    if res.outcome == "forbidden":
+        await msg.reply_text(t(lang, "scope.leader_only"))
+        return
+    if res.outcome == "unknown_kpi":
+        word = str(res.error_params.get("word", ""))
+        await msg.reply_text(join_lines(t(lang, "admin.unknown_kpi", word=word), example))
+        return
+    if res.outcome == "bad_input":
+        key = f"admin.{res.error_code}"
+        await msg.reply_text(join_lines(t(lang, key, **_params(key, res.error_params)), example))
+        return
+    lines: list[str] = []
+    if res.action:
+        lines.append(
+            t(lang, f"admin.kpi_{res.action}", kpi=res.kpi or "", value=fmt_pct(res.value, lang))
+        )
+    lines.append(t(lang, "admin.kpi_title"))
+    for row in res.rows:
+        name = row.name_en if lang == "en" else row.name_vi
+        parts = [f"• <b>{esc(name)}</b> <code>{esc(row.key)}</code>"]
+        if row.target is not None:
+            parts.append(
+                t(
+                    lang,
+                    "admin.row_target",
+                    value=fmt_value(row.target, row.unit, lang),
+                    period=t(lang, f"per.{row.target_period}"),
+                )
+            )
+        if row.weight:
+            parts.append(t(lang, "admin.row_weight", weight=fmt_pct(row.weight, lang)))
+        if row.direction == "lower":
+            parts.append(t(lang, "admin.row_lower"))
+        lines.append(" · ".join(parts))
+    if res.leader:
+        lines.append(t(lang, "admin.kpi_hint"))
+    await msg.reply_text(join_lines(*lines))

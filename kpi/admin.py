@@ -1,0 +1,404 @@
+"""Leader use cases: targets (`/target`) and KPI definitions (`/kpi`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpi import parsing, periods
+from kpi.access import ChatInfo, Scope, resolve
+from kpi.checkins import check_scope, local_today
+from kpi.metrics import KPI_BY_KEY
+from kpi.models import (
+    MEMBERSHIP_ACTIVE,
+    AuditEvent,
+    KpiDefinition,
+    Member,
+    Membership,
+    Metric,
+    Team,
+)
+from kpi.reports import find_kpi, kpi_defs
+from kpi.targets import active_targets, set_target
+from kpi.teams import PersonInfo
+
+AdminOutcome = Literal[
+    "ok",
+    "refused",  # no team / not a member / which team
+    "forbidden",  # not a leader
+    "bad_input",
+    "unknown_kpi",
+    "unknown_member",
+]
+
+
+@dataclass(frozen=True)
+class AdminResult:
+    """What a leader command did, or why not."""
+
+    outcome: AdminOutcome
+    lang_pref: str | None
+    refusal: object | None = None
+    kpi: str | None = None
+    kpi_names: tuple[str, str] = ("", "")
+    unit: str = "count"
+    value: float | None = None
+    period: str | None = None
+    member_name: str | None = None
+    error_code: str | None = None
+    error_params: dict[str, object] = field(default_factory=dict)
+    word: str | None = None
+    action: str | None = None
+
+
+def _leader_scope(
+    session: Session, person: PersonInfo, chat: ChatInfo, admins: frozenset[int], now: dt.datetime
+) -> tuple[Scope, AdminResult | None]:
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+        return scope, AdminResult("refused", scope.lang_pref, refusal=refusal)
+    if not scope.is_leader:
+        return scope, AdminResult("forbidden", scope.lang_pref)
+    return scope, None
+
+
+def member_by_handle(
+    session: Session, team_id: int, handle: str | None, reply_to: int | None
+) -> Member | None:
+    """Find a team member by @username (among members the bot has seen) or a replied-to user."""
+    stmt = (
+        select(Member)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.team_id == team_id, Membership.status == MEMBERSHIP_ACTIVE)
+    )
+    if handle:
+        return session.scalar(stmt.where(Member.username == handle.lstrip("@").lower()))
+    if reply_to is not None:
+        return session.scalar(stmt.where(Member.telegram_id == reply_to))
+    return None
+
+
+def parse_target_value(text: str, unit: str) -> float:
+    """Read a target value for a KPI's unit: money, a count (decimals allowed), or a percentage."""
+    text = text.strip()
+    if not text:
+        raise parsing.ParseError("target.value_missing")
+    if unit == "vnd":
+        amount = parsing.parse_amount(text)
+        if isinstance(amount, parsing.AmbiguousAmount):
+            raise parsing.ParseError("amount.ambiguous", text=amount.text)
+        return float(amount.value)
+    number = text.rstrip("%").strip().replace(",", ".")
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,4})?", number):
+        raise parsing.ParseError("target.value_invalid", text=text)
+    value = float(number)
+    if unit == "ratio":
+        value = value / 100 if text.endswith("%") or value > 1 else value
+        if not 0 < value <= 1:
+            raise parsing.ParseError("target.value_invalid", text=text)
+    elif value <= 0:
+        raise parsing.ParseError("target.value_invalid", text=text)
+    return value
+
+
+def target(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    args: str,
+    reply_to: int | None = None,
+) -> AdminResult:
+    """Set a target: `/target <kpi> <value> [period] [@member]` (without @: for everyone)."""
+    scope, problem = _leader_scope(session, person, chat, admins, now)
+    if problem is not None:
+        return problem
+    team = scope.team
+    assert team is not None
+    words = args.split()
+    handle = next((w for w in words if w.startswith("@")), None)
+    words = [w for w in words if not w.startswith("@")]
+    period = None
+    rest: list[str] = []
+    for w in words:
+        p = periods.parse_period(w)
+        if p is not None and period is None and rest:
+            period = p
+        else:
+            rest.append(w)
+    if len(rest) < 2:
+        return AdminResult("bad_input", scope.lang_pref, error_code="target.usage")
+    # The KPI is named by the first word, or the first two ("doanh số", "win rate").
+    kpi = find_kpi(session, team.id, rest[0])
+    value_words = rest[1:]
+    if kpi is None and len(rest) >= 3:
+        kpi = find_kpi(session, team.id, " ".join(rest[:2]))
+        value_words = rest[2:]
+    if kpi is None:
+        return AdminResult("unknown_kpi", scope.lang_pref, word=rest[0])
+    kdef = session.scalar(
+        select(KpiDefinition).where(KpiDefinition.team_id == team.id, KpiDefinition.key == kpi)
+    )
+    assert kdef is not None
+    spec = KPI_BY_KEY.get(kpi)
+    if spec is not None and spec.team_only:
+        return AdminResult("bad_input", scope.lang_pref, error_code="target.team_only")
+    member = None
+    if handle or reply_to is not None:
+        member = member_by_handle(session, team.id, handle, reply_to)
+        if member is None:
+            return AdminResult("unknown_member", scope.lang_pref, word=handle or "")
+    try:
+        value = parse_target_value(" ".join(value_words), kdef.unit)
+    except parsing.ParseError as exc:
+        return AdminResult(
+            "bad_input", scope.lang_pref, error_code=exc.code, error_params=dict(exc.params)
+        )
+    current = next(
+        (
+            r
+            for r in active_targets(session, team.id)
+            if r.kpi_key == kpi and r.member_id == (member.id if member else None)
+        ),
+        None,
+    )
+    chosen = period or (current.period if current else kdef.period)
+    set_target(
+        session,
+        team_id=team.id,
+        kpi_key=kpi,
+        period=chosen,
+        value=value,
+        member_id=member.id if member else None,
+        actor_id=scope.member.id,
+        today=local_today(team, now),
+        now=now,
+    )
+    return AdminResult(
+        "ok",
+        scope.lang_pref,
+        kpi=kpi,
+        kpi_names=(kdef.name_vi, kdef.name_en),
+        unit=kdef.unit,
+        value=value,
+        period=chosen,
+        member_name=member.display_name if member else None,
+    )
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One KPI definition as /kpi lists it."""
+
+    key: str
+    name_vi: str
+    name_en: str
+    unit: str
+    direction: str
+    period: str
+    weight: float
+    minimum: float | None
+    target: float | None
+    target_period: str | None
+
+
+@dataclass(frozen=True)
+class KpiListing:
+    """The team's KPI definitions, or what a /kpi subcommand changed."""
+
+    outcome: AdminOutcome
+    lang_pref: str | None
+    rows: tuple[KpiRow, ...] = ()
+    refusal: object | None = None
+    action: str | None = None
+    kpi: str | None = None
+    value: float | None = None
+    error_code: str | None = None
+    error_params: dict[str, object] = field(default_factory=dict)
+    leader: bool = False
+
+
+def _listing(session: Session, team: Team) -> tuple[KpiRow, ...]:
+    defaults = {r.kpi_key: r for r in active_targets(session, team.id) if r.member_id is None}
+    rows = []
+    for k in kpi_defs(session, team.id):
+        t = defaults.get(k.key)
+        rows.append(
+            KpiRow(
+                k.key,
+                k.name_vi,
+                k.name_en,
+                k.unit,
+                k.direction,
+                k.period,
+                k.weight,
+                k.minimum,
+                t.value if t else None,
+                t.period if t else None,
+            )
+        )
+    return tuple(rows)
+
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{1,19}$")
+
+
+def kpi_command(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    args: str,
+) -> KpiListing:
+    """List KPIs, or (leaders) `weight <kpi> <w>`, `minimum <kpi> <pct>`, `retire <kpi>`,
+    `add <key> <name>` (a new counted metric with its KPI)."""
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+        return KpiListing("refused", scope.lang_pref, refusal=refusal)
+    team = scope.team
+    assert team is not None
+    words = args.split()
+    if not words:
+        return KpiListing("ok", scope.lang_pref, _listing(session, team), leader=scope.is_leader)
+    if not scope.is_leader:
+        return KpiListing("forbidden", scope.lang_pref)
+    action = words[0].lower()
+    rest = words[1:]
+    if action not in ("weight", "minimum", "retire", "add"):
+        return KpiListing("bad_input", scope.lang_pref, error_code="kpi.usage")
+    if action == "add":
+        return _add_kpi(session, scope, team, rest, now)
+    if not rest:
+        return KpiListing("bad_input", scope.lang_pref, error_code="kpi.usage")
+    key = find_kpi(session, team.id, rest[0])
+    kdef = (
+        session.scalar(
+            select(KpiDefinition).where(KpiDefinition.team_id == team.id, KpiDefinition.key == key)
+        )
+        if key
+        else None
+    )
+    if kdef is None or kdef.retired_at is not None:
+        return KpiListing(
+            "unknown_kpi", scope.lang_pref, error_params={"word": rest[0]}, action=action
+        )
+    before = {
+        "weight": kdef.weight,
+        "minimum": kdef.minimum,
+        "retired": kdef.retired_at is not None,
+    }
+    value: float | None = None
+    if action == "retire":
+        kdef.retired_at = now
+    else:
+        try:
+            value = parse_target_value(" ".join(rest[1:]), "ratio")
+        except parsing.ParseError:
+            return KpiListing(
+                "bad_input", scope.lang_pref, error_code=f"kpi.{action}_value", action=action
+            )
+        if action == "weight":
+            kdef.weight = value
+        else:
+            kdef.minimum = value
+    session.add(
+        AuditEvent(
+            team_id=team.id,
+            actor_id=scope.member.id,
+            action=f"kpi.{action}",
+            entity="kpi",
+            entity_id=kdef.id,
+            before=before,
+            after={"weight": kdef.weight, "minimum": kdef.minimum, "retired": action == "retire"},
+            created_at=now,
+        )
+    )
+    session.flush()
+    return KpiListing(
+        "ok",
+        scope.lang_pref,
+        _listing(session, team),
+        action=action,
+        kpi=kdef.key,
+        value=value,
+        leader=True,
+    )
+
+
+def _add_kpi(
+    session: Session, scope: Scope, team: Team, rest: list[str], now: dt.datetime
+) -> KpiListing:
+    if len(rest) < 2 or not _KEY.match(rest[0].lower()):
+        return KpiListing("bad_input", scope.lang_pref, error_code="kpi.add_usage")
+    key = rest[0].lower()
+    name = " ".join(rest[1:])[:100]
+    exists = session.scalar(
+        select(Metric.id).where(Metric.team_id == team.id, Metric.key == key)
+    ) or session.scalar(
+        select(KpiDefinition.id).where(KpiDefinition.team_id == team.id, KpiDefinition.key == key)
+    )
+    if exists:
+        return KpiListing(
+            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"key": key}
+        )
+    try:
+        vocab = parsing.build_vocabulary([("_new", (key, name))])
+    except parsing.ParseError:
+        vocab = {}
+    if any(parsing.build_vocabulary(parsing.DEFAULT_ALIASES.items()).get(a) for a in vocab):
+        return KpiListing(
+            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"key": key}
+        )
+    session.add(
+        Metric(
+            team_id=team.id,
+            key=key,
+            name_vi=name,
+            name_en=name,
+            daily_bound=100,
+            builtin=False,
+            sort_order=200,
+        )
+    )
+    kdef = KpiDefinition(
+        team_id=team.id,
+        key=key,
+        name_vi=name,
+        name_en=name,
+        unit="count",
+        source=f"metric:{key}",
+        direction="higher",
+        period="week",
+        weight=0.0,
+        minimum=0.5,
+        builtin=False,
+        sort_order=200,
+        created_at=now,
+    )
+    session.add(kdef)
+    session.flush()
+    session.add(
+        AuditEvent(
+            team_id=team.id,
+            actor_id=scope.member.id,
+            action="kpi.add",
+            entity="kpi",
+            entity_id=kdef.id,
+            after={"key": key, "name": name},
+            created_at=now,
+        )
+    )
+    return KpiListing(
+        "ok", scope.lang_pref, _listing(session, team), action="add", kpi=key, leader=True
+    )
