@@ -71,6 +71,7 @@ async def run(settings: Settings) -> int:
     """Run the bot until SIGINT or SIGTERM: migrate, drain the inbox, poll."""
     from bot.app import build_application
     from bot.polling import InboxPoller
+    from bot.scheduler import Scheduler
     from handlers.menu import publish_commands
     from kpi import migrate
     from kpi.db import Database
@@ -87,7 +88,10 @@ async def run(settings: Settings) -> int:
         await app.bot.delete_webhook()
         await publish_commands(app.bot)
         await app.start()
+        scheduler = Scheduler(app)
         drained = await poller.drain()
+        # After the inbox: a missed post is caught up once the numbers it reports are in.
+        await scheduler.start()
         log.info("bot @%s running; %d stored updates handled", app.bot.username, drained)
         await poller.run(stop)
         await app.stop()

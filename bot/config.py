@@ -122,6 +122,7 @@ def _defaults(raw: Mapping[str, Any]) -> TeamDefaults:
         deal_approval=bool(raw.get("deal_approval", False)),
         celebrations=bool(raw.get("celebrations", True)),
         reminders=bool(raw.get("reminders", True)),
+        living_board=bool(raw.get("living_board", True)),
         invite_days=int(raw.get("invite_days", 7)),
         duplicate_deal_days=int(raw.get("duplicate_deal_days", 3)),
         deal_amount_bound=deal_bound,

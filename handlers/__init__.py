@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import activity, admin, errors, onboarding, reports
+from handlers import activity, admin, errors, onboarding, reports, settings
 from kpi import checkins
 
 
@@ -55,6 +55,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # --- leaders
     add(CommandHandler(["target", "chitieu"], admin.target, filters=new))
     add(CommandHandler("kpi", admin.kpi, filters=new))
+    add(CommandHandler(["settings", "caidat"], settings.settings, filters=new))
+    add(CommandHandler(["mute", "tatnhac"], settings.mute, filters=new))
+    add(CommandHandler(["unmute", "batnhac"], settings.unmute, filters=new))
 
     # --- buttons (payloads are short prefixes; state lives in the database)
     add(CallbackQueryHandler(onboarding.language_button, pattern=r"^lang:"))
@@ -62,6 +65,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(activity.quick_button, pattern=r"^q:\w+$"))
     add(CallbackQueryHandler(activity.pending_button, pattern=r"^p:\d+:\w+$"))
     add(CallbackQueryHandler(activity.undo_button, pattern=r"^u:\d+$"))
+    add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, activity.edited))

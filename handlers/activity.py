@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 from collections.abc import Callable
 from functools import partial
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
+from handlers import digests
+from handlers.context import BotData, KpiContext, chat_of, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
 from handlers.onboarding import refuse
 from handlers.render import join_lines, metric_label, progress_line
@@ -40,23 +42,38 @@ EXAMPLES: dict[str, str] = {
     "void": "/void 123",
 }
 FREE_TEXT_EXAMPLE = "gọi 12 cuộc, gặp 3 khách, chốt 2 deal 45tr"
+# What people typed is quoted back short: a message must stay under Telegram's 4,096 characters.
+QUOTE_CHARS = 60
+HISTORY_NOTE_CHARS = 80
+UNKNOWN_WORDS_SHOWN = 10
 
 
-def entry_text(lang: str, names: dict[str, tuple[str, str]], e: StoredEntry) -> str:
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """Shorten text people typed for quoting it back: `abcdef…`."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def entry_text(
+    lang: str, names: dict[str, tuple[str, str]], e: StoredEntry, limit: int | None = None
+) -> str:
     """Describe one entry: `+3 cuộc gọi`, `+2 hợp đồng 45tr · ABC (khách mới)`."""
     label = metric_label(names, e.metric, lang)
+
+    def typed(text: str) -> str:
+        return esc(clip(text, limit) if limit else text)
+
     if e.metric == DEALS:
         parts: list[str] = [t(lang, "log.item", value=fmt_int(e.value, lang), metric=label)]
         if e.amount is not None:
             parts.append(fmt_money_short(e.amount, lang))
         if e.customer:
-            parts.append("· " + esc(e.customer))
+            parts.append("· " + typed(e.customer))
         if e.is_new_customer:
             parts.append(t(lang, "log.new_customer"))
         return " ".join(parts)
     text: str = t(lang, "log.item", value=fmt_int(e.value, lang), metric=label)
     if e.note:
-        text += " · " + esc(e.note)
+        text += " · " + typed(e.note)
     return text
 
 
@@ -101,7 +118,7 @@ async def log_command(update: Update, context: KpiContext) -> None:
         ),
     )
     if res is not None:
-        await reply_logged(msg, user.language_code, res)
+        await reply_logged(msg, user.language_code, res, bd=context.bot_data)
 
 
 async def free_text(update: Update, context: KpiContext) -> None:
@@ -129,7 +146,7 @@ async def free_text(update: Update, context: KpiContext) -> None:
         return
     if res.outcome in ("not_member", "no_team") and tchat.type != "private":
         return  # chatter in a group that is not ours to answer
-    await reply_logged(msg, user.language_code, res)
+    await reply_logged(msg, user.language_code, res, bd=context.bot_data)
 
 
 async def edited(update: Update, context: KpiContext) -> None:
@@ -157,7 +174,7 @@ async def edited(update: Update, context: KpiContext) -> None:
     )
     if res is None or res.outcome == "ignored":
         return
-    await reply_logged(msg, user.language_code, res)
+    await reply_logged(msg, user.language_code, res, bd=context.bot_data)
 
 
 async def quick_keyboard(update: Update, context: KpiContext) -> None:
@@ -210,20 +227,24 @@ async def quick_button(update: Update, context: KpiContext) -> None:
         ),
     )
     if res is None:
-        await q.answer()
+        await _answer(q)
         return
     lang = lang_of(res.lang_pref, q.from_user)
     if res.outcome == "ok":
         items = ", ".join(entry_text(lang, res.metric_names, e) for e in res.entries)
-        await q.answer(t(lang, "log.ok_private", items=Html(items)).replace("<b>", "")[:190])
+        await _answer(q, t(lang, "log.ok_private", items=Html(items)))
         if isinstance(q.message, Message):
             await reply_logged(
-                q.message, q.from_user.language_code, res, actor=q.from_user.full_name
+                q.message,
+                q.from_user.language_code,
+                res,
+                actor=q.from_user.full_name,
+                bd=context.bot_data,
             )
         return
-    await q.answer()
+    await _answer(q)
     if isinstance(q.message, Message):
-        await reply_logged(q.message, q.from_user.language_code, res)
+        await reply_logged(q.message, q.from_user.language_code, res, bd=context.bot_data)
 
 
 async def pending_button(update: Update, context: KpiContext) -> None:
@@ -234,7 +255,7 @@ async def pending_button(update: Update, context: KpiContext) -> None:
         _, pending_id, choice = q.data.split(":", 2)
         pid = int(pending_id)
     except ValueError:
-        await q.answer()
+        await _answer(q)
         return
     bd = context.bot_data
     res = await unit_of_work(
@@ -250,16 +271,27 @@ async def pending_button(update: Update, context: KpiContext) -> None:
             choice=choice,
         ),
     )
-    await q.answer()
     if res is None:
+        await _answer(q)
         return
     lang = lang_of(res.lang_pref, q.from_user)
+    if res.outcome == "not_yours":
+        # The question stays as it is for the person it asks.
+        await _answer(q, t(lang, "log.not_yours"))
+        return
+    await _answer(q)
     if res.outcome in ("cancelled", "expired"):
         await _edit_or_send(q.message, t(lang, f"log.{res.outcome}"))
         return
     if isinstance(q.message, Message):
         await _remove_buttons(q.message)
-        await reply_logged(q.message, q.from_user.language_code, res, actor=q.from_user.full_name)
+        await reply_logged(
+            q.message,
+            q.from_user.language_code,
+            res,
+            actor=q.from_user.full_name,
+            bd=context.bot_data,
+        )
 
 
 async def undo_button(update: Update, context: KpiContext) -> None:
@@ -269,7 +301,7 @@ async def undo_button(update: Update, context: KpiContext) -> None:
     try:
         checkin_id = int(q.data.split(":", 1)[1])
     except ValueError:
-        await q.answer()
+        await _answer(q)
         return
     bd = context.bot_data
     res = await unit_of_work(
@@ -284,14 +316,29 @@ async def undo_button(update: Update, context: KpiContext) -> None:
             checkin_id=checkin_id,
         ),
     )
-    await q.answer()
     if res is None:
+        await _answer(q)
         return
+    lang = lang_of(res.lang_pref, q.from_user)
+    if res.outcome != "ok":
+        # Someone else's button, or one already used: say why, and leave the message alone.
+        if res.outcome in ("no_team", "not_member", "choose_team"):
+            await _answer(q, t(lang, f"scope.{res.outcome}"))
+        else:
+            await _answer(q, render_correction("undo", lang, res))
+        return
+    await _answer(q)
     if isinstance(q.message, Message):
         await _remove_buttons(q.message)
-        await q.message.reply_text(
-            render_correction("undo", lang_of(res.lang_pref, q.from_user), res)
-        )
+        await q.message.reply_text(render_correction("undo", lang, res))
+
+
+async def _answer(q: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press; callback answers are plain text of at most 200 characters."""
+    plain = html.unescape(re.sub(r"<[^>]*>", "", text))[:190] if text else None
+    # Telegram answers a query once: a redelivered press finds it answered already.
+    with contextlib.suppress(BadRequest):
+        await q.answer(plain)
 
 
 async def _edit_or_send(message: object, text: str) -> None:
@@ -309,7 +356,12 @@ async def _remove_buttons(message: Message) -> None:
 
 
 async def reply_logged(
-    msg: Message, language_code: str | None, res: LogResult, actor: str | None = None
+    msg: Message,
+    language_code: str | None,
+    res: LogResult,
+    actor: str | None = None,
+    *,
+    bd: BotData | None = None,
 ) -> None:
     """Confirm a check-in (one line in a group, with progress in private) or explain a refusal."""
     lang = lang_of(res.lang_pref) if res.lang_pref else lang_of(language_code)
@@ -337,7 +389,7 @@ async def reply_logged(
             t(lang, "log.cancel"), callback_data=f"p:{res.pending_id}:no"
         )
         await msg.reply_text(
-            t(lang, "log.ambiguous", text=str(res.error_params.get("text", ""))),
+            t(lang, "log.ambiguous", text=clip(str(res.error_params.get("text", "")))),
             reply_markup=InlineKeyboardMarkup([buttons, [cancel]]),
         )
         return
@@ -376,6 +428,21 @@ async def reply_logged(
         return
     confirmation, undo_markup = _confirmation(lang, res, actor)
     await msg.reply_text(confirmation, reply_markup=undo_markup)
+    if res.celebration is not None and res.checkin_id is not None and bd is not None:
+        c = res.celebration
+        await digests.celebrate(
+            msg.get_bot(),
+            bd,
+            team_id=c.team_id,
+            chat_id=c.chat_id,
+            lang=c.language,
+            name=actor or res.member_name,
+            amount=c.amount,
+            count=c.count,
+            checkin_id=res.checkin_id,
+            thread=c.thread,
+            now=bd.now(),
+        )
 
 
 def _confirmation(
@@ -391,7 +458,12 @@ def _confirmation(
         else None
     )
     pending = any(e.status == "pending" for e in res.entries)
-    unknown = t(lang, "log.unknown_words", words=", ".join(res.unknown)) if res.unknown else None
+    unknown = None
+    if res.unknown:
+        words = [clip(w, 30) for w in res.unknown[:UNKNOWN_WORDS_SHOWN]]
+        if len(res.unknown) > UNKNOWN_WORDS_SHOWN:
+            words.append("…")
+        unknown = t(lang, "log.unknown_words", words=", ".join(words))
     markup = None
     if res.checkin_id is not None and not res.replaced and res.command is None:
         # Plain language: show what was understood, with a one-tap undo.
@@ -449,7 +521,7 @@ def render_error(
     """Explain bad input in one line and show a correct example."""
     key = f"err.{code}" if code and t_has(f"err.{code}") else "err.unknown"
     safe = {
-        k: (", ".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
+        k: clip(", ".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v))
         for k, v in params.items()
     }
     message = t(lang, key, **{k: safe.get(k, "") for k in _params_of(key)})
@@ -534,6 +606,10 @@ def render_correction(kind: str, lang: str, res: CorrectionResult) -> Html:
     names = res.metric_names
     if res.outcome == "bad_input":
         return render_error(lang, res.error_code, res.error_params, kind)
+    if res.outcome == "not_found" and kind in EXAMPLES:
+        # A wrong entry number is bad input: show what a right command looks like.
+        example = t(lang, "err.example", example=Html(f"<code>{esc(EXAMPLES[kind])}</code>"))
+        return join_lines(t(lang, "fix.not_found"), example)
     if res.outcome in ("nothing", "not_found", "forbidden"):
         return t(lang, f"fix.{res.outcome}")
     if res.outcome == "too_old":
@@ -550,7 +626,7 @@ def render_correction(kind: str, lang: str, res: CorrectionResult) -> Html:
                     "history.line",
                     id=e.id,
                     day=fmt_day(e.day, lang),
-                    item=Html(entry_text(lang, names, e)),
+                    item=Html(entry_text(lang, names, e, HISTORY_NOTE_CHARS)),
                     status=status,
                 )
             )

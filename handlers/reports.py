@@ -25,8 +25,9 @@ async def me(update: Update, context: KpiContext) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
     period: periods.Period | None = None
-    if context.args:
-        period = periods.parse_period(" ".join(context.args))
+    word = " ".join(context.args or [])
+    if word:
+        period = periods.parse_period(word)
     bd = context.bot_data
     res = await unit_of_work(
         update,
@@ -46,6 +47,14 @@ async def me(update: Update, context: KpiContext) -> None:
         await refuse(update, res.refusal)
         return
     lang = lang_of(res.lang_pref, user)
+    if word and period is None:
+        await msg.reply_text(
+            join_lines(
+                t(lang, "me.bad_period", word=word),
+                t(lang, "err.example", example=Html("<code>/me week</code>")),
+            )
+        )
+        return
     await msg.reply_text(render_me(lang, res, period))
 
 
@@ -133,14 +142,13 @@ def ranking_lines(
 ) -> list[str]:
     """Render the ranking: medals for the top three, movement arrows, inactive members last."""
     lines: list[str] = []
-    shown = 0
     for row in board.rows:
         if not row.active:
             continue
-        if limit is not None and row.rank is not None and row.rank > limit:
+        if limit is not None and (row.rank is None or row.rank > limit):
             continue
-        shown += 1
-        mark = MEDALS.get(row.rank or 0, f"{row.rank}.")
+        # An active member whose value is undefined (a win rate without deals) has no place.
+        mark = "–" if row.rank is None else MEDALS.get(row.rank, f"{row.rank}.")
         name = esc(_short(row.name))
         if me is not None and row.member_id == me:
             name = Html(f"<b>{name}</b>")
@@ -200,22 +208,27 @@ def render_board(
             span=span_label(lang, board.span),
         )
     )
-    sees = "full" if (leader and not group) else board.group_sees
-    lines: list[str] = [title]
-    if sees == "full":
-        lines += ranking_lines(board, lang, me=None if group else me)
-    elif sees == "top":
-        lines += ranking_lines(board, lang, limit=board.top_n, me=None if group else me)
-    lines.append("")
-    lines += team_lines(board, lang)
-    if not group and me is not None:
-        lines.append(own_rank_line(board, lang, me))
-    text = join_lines(*lines)
+    sees = visibility(board, group=group, leader=leader)
+    limit = board.top_n if sees == "top" else None
+    highlight = None if group else me
+    own = own_rank_line(board, lang, me) if not group and me is not None else ""
+
+    def text_with(ranking: list[str], *extra: str) -> Html:
+        return join_lines(title, *ranking, "", *team_lines(board, lang), own, *extra)
+
+    ranking = [] if sees == "totals" else ranking_lines(board, lang, limit=limit, me=highlight)
+    text = text_with(ranking)
     if len(text) > MAX_TEXT:
         # A very large team: the top of the ranking and the team lines (the chart has all).
-        lines = [title, *ranking_lines(board, lang, limit=10), "", *team_lines(board, lang)]
-        text = join_lines(*lines, t(lang, "board.more_in_chart"))
+        short = ranking_lines(board, lang, limit=min(limit or 10, 10), me=highlight)
+        text = text_with(short, t(lang, "board.more_in_chart"))
     return text
+
+
+def visibility(board: reports.Board, *, group: bool, leader: bool) -> str:
+    """Return how much of the ranking a reader sees: "full", "top" or "totals"."""
+    # Leaders see everything in private; the group setting also governs reps' private view.
+    return "full" if (leader and not group) else board.group_sees
 
 
 def own_rank_line(board: reports.Board, lang: str, me: int) -> str:
@@ -240,11 +253,18 @@ def own_rank_line(board: reports.Board, lang: str, me: int) -> str:
     return t(lang, "board.you_kpi", rank=row.rank, total=total, gap=gap_text)
 
 
-def board_chart(board: reports.Board, lang: str, me: int | None) -> bytes | None:
-    """Draw the board as a bar chart (score as % of target, or the KPI's value)."""
+def board_chart(
+    board: reports.Board, lang: str, me: int | None, sees: str | None = None
+) -> bytes | None:
+    """Draw what a reader may see of the board (the group's view by default) as a bar chart."""
     from kpi import charts
 
-    rows = [r for r in board.rows if r.active][: charts.MAX_ROWS]
+    sees = sees or board.group_sees
+    if sees == "totals":
+        return None
+    limit = board.top_n if sees == "top" else None
+    shown = [r for r in board.rows if r.rank is not None and (limit is None or r.rank <= limit)]
+    rows = shown[: charts.MAX_ROWS]
     if not rows:
         return None
     if board.kpi is None:
@@ -353,9 +373,9 @@ async def _send_board(
     leader = res.leader
     text = render_board(board, lang, group=res.is_group, me=res.me, leader=leader)
     await msg.reply_text(text)
-    sees_ranking = leader or board.group_sees != "totals"
-    if chart and sees_ranking:
-        png = await bd.render(board_chart, board, lang, None if res.is_group else res.me)
+    sees = visibility(board, group=res.is_group, leader=leader)
+    if chart and sees != "totals":
+        png = await bd.render(board_chart, board, lang, None if res.is_group else res.me, sees)
         if png is not None:
             await msg.reply_photo(png)
 

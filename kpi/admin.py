@@ -84,7 +84,7 @@ def member_by_handle(
     return None
 
 
-def parse_target_value(text: str, unit: str) -> float:
+def parse_target_value(text: str, unit: str, *, allow_zero: bool = False) -> float:
     """Read a target value for a KPI's unit: money, a count (decimals allowed), or a percentage."""
     text = text.strip()
     if not text:
@@ -100,7 +100,7 @@ def parse_target_value(text: str, unit: str) -> float:
     value = float(number)
     if unit == "ratio":
         value = value / 100 if text.endswith("%") or value > 1 else value
-        if not 0 < value <= 1:
+        if value > 1 or (value == 0 and not allow_zero):
             raise parsing.ParseError("target.value_invalid", text=text)
     elif value <= 0:
         raise parsing.ParseError("target.value_invalid", text=text)
@@ -303,7 +303,8 @@ def kpi_command(
         kdef.retired_at = now
     else:
         try:
-            value = parse_target_value(" ".join(rest[1:]), "ratio")
+            # A weight of 0 % takes a KPI out of the score; a minimum of 0 % drops the flag.
+            value = parse_target_value(" ".join(rest[1:]), "ratio", allow_zero=True)
         except parsing.ParseError:
             return KpiListing(
                 "bad_input", scope.lang_pref, error_code=f"kpi.{action}_value", action=action

@@ -104,9 +104,22 @@ class LogResult:
     bound_value: int | None = None
     bound: int | None = None
     unknown: tuple[str, ...] = ()
+    celebration: Celebration | None = None  # a deal that counts: congratulate the group
     replaced: bool = False  # an edited message replaced an earlier check-in
     command: str | None = None  # the command that was read, for the example in an error
     is_group: bool = False
+
+
+@dataclass(frozen=True)
+class Celebration:
+    """A deal that just started to count, for the group's congratulation."""
+
+    team_id: int
+    chat_id: int
+    language: str
+    thread: int | None
+    amount: int | None
+    count: int
 
 
 # --- reading a message ---------------------------------------------------------------------
@@ -487,11 +500,29 @@ def _store(
     progress = day_progress(session, team, scope.member.id, plan.day, {e.metric for e in stored})
     return dataclasses.replace(
         base,
+        celebration=_celebration(team, stored) if not replaced else None,
         checkin_id=checkin_id,
         entries=tuple(stored),
         progress=progress,
         day=plan.day,
         replaced=replaced,
+    )
+
+
+def _celebration(team: Team, stored: Sequence[StoredEntry]) -> Celebration | None:
+    """Congratulate deals when they count (not while they wait for a leader's approval)."""
+    settings = settings_of(team)
+    deals = [e for e in stored if e.metric == DEALS and e.status == ENTRY_ACTIVE]
+    if not settings.celebrations or not deals:
+        return None
+    amounts = [e.amount for e in deals if e.amount is not None]
+    return Celebration(
+        team.id,
+        team.chat_id,
+        team.language,
+        settings.topics.get("celebration"),
+        sum(amounts) if amounts else None,
+        sum(e.value for e in deals),
     )
 
 
@@ -507,15 +538,11 @@ def resolve_pending(
 ) -> LogResult:
     """Answer a button on a confirmation: pick an amount, confirm a big value, or cancel."""
     scope = resolve(session, person, chat, admins, now)
-    action = session.get(PendingAction, pending_id)
+    action = session.get(PendingAction, pending_id) if 0 < pending_id <= store.MAX_ID else None
     if action is not None and action.member_id != scope.member.id:
         # In a group anyone can press; the question stays for the person it asks.
         return LogResult("not_yours", lang_pref=scope.lang_pref)
-    if (
-        action is None
-        or action.resolved_at is not None
-        or action.expires_at <= now
-    ):
+    if action is None or action.resolved_at is not None or action.expires_at <= now:
         return LogResult("expired", lang_pref=scope.lang_pref)
     # The pending action names its team: a private chat with several teams is not ambiguous.
     team = session.get(Team, action.team_id) if action.team_id else None
@@ -562,11 +589,12 @@ def quick_add(
     if refusal is not None:
         return refusal
     base = _base(scope, session, now, chat)
-    assert base.today is not None
+    today = base.today
+    assert today is not None
     if metric == DEALS or metric not in base.metric_names:
         return _bad(base, parsing.ParseError("metric.unknown", word=metric), "log")
     base = dataclasses.replace(base, command=LOG_COMMANDS[0])  # the bare /log keyboard
-    plan = _Plan([EntryInput(metric, 1)], base.today, "button", chat.id, None, None)
+    plan = _Plan([EntryInput(metric, 1)], today, "button", chat.id, None, None)
     return _store(session, scope, base, plan, now, confirmed=False)
 
 
@@ -732,7 +760,7 @@ def undo(
     if checkin_id is None:
         checkin = store.last_checkin(session, scope.team.id, scope.member.id)
     else:
-        checkin = session.get(Checkin, checkin_id)
+        checkin = session.get(Checkin, checkin_id) if 0 < checkin_id <= store.MAX_ID else None
         if checkin is not None and checkin.member_id != scope.member.id:
             # An undo button in the group undoes only its owner's check-in.
             return CorrectionResult("forbidden", scope.lang_pref, metric_names=names)

@@ -66,6 +66,11 @@ def kpi_defs(session: Session, team_id: int, day: dt.date | None = None) -> list
     ]
 
 
+def additive(kpi: KpiDef) -> bool:
+    """Tell whether a KPI sums over time (counts, revenue), so that its target prorates."""
+    return kpi.source.startswith("metric:") or kpi.source == "revenue"
+
+
 def totals_of(sums: Mapping[str, store.MetricSum]) -> scoring.Totals:
     """Turn per-metric SQL sums into scoring totals."""
     builtin = {"calls", "emails", "meetings", "demos", "leads", "proposals", "deals", "lost"}
@@ -129,7 +134,7 @@ def evaluate(
         )
         pace = (
             periods.pace(actual, target, share)
-            if actual is not None and target and k.unit != "ratio"
+            if actual is not None and target and additive(k)
             else None
         )
         prev = kpi_value(k, previous_totals) if previous_totals is not None else None
@@ -180,7 +185,7 @@ class MeReport:
 def _member_targets(
     book: TargetBook, kpis: Sequence[KpiDef], member_id: int, span: Span
 ) -> dict[str, float | None]:
-    return {k.key: book.for_span(k.key, member_id, span) for k in kpis}
+    return {k.key: book.for_span(k.key, member_id, span, prorated=additive(k)) for k in kpis}
 
 
 def me_report(
@@ -414,7 +419,7 @@ def team_board(
             return scores[member_id][0], None
         totals = totals_of(sums.get(member_id, {}))
         actual = kpi_value(kdef, totals)
-        target = book.for_span(kdef.key, member_id, view)
+        target = book.for_span(kdef.key, member_id, view, prorated=additive(kdef))
         att = scoring.attainment(actual, target, kdef.direction, cap=cap)  # type: ignore[arg-type]
         return actual, att.raw
 
@@ -444,7 +449,7 @@ def team_board(
             r.rank,
             r.movement,
             r.active,
-            book.for_span(kdef.key, r.key, span) if kdef else None,
+            book.for_span(kdef.key, r.key, span, prorated=additive(kdef)) if kdef else None,
         )
         for r in ranked
     )
@@ -508,7 +513,8 @@ def _team_kpis(
         actual = kpi_value(k, now_totals)
         previous = kpi_value(k, old_totals)
         target: float | None = None
-        if k.unit != "ratio":
+        # Rates and averages do not add up over members: only amounts get a team target.
+        if additive(k):
             parts = []
             for p in people:
                 t = book.for_span(k.key, p.member_id, span)
@@ -669,11 +675,18 @@ def trend(
     values = tuple(float(kpi_value(kdef, totals_of(sums.get(d, {}))) or 0) for d in days)
     book = target_book(session, team, cal)
     day_span = periods.span_of("day", _first_working(cal, span) or span.start, cal)
-    if member_id is not None:
+    if not additive(kdef):
+        # An average is held to its level every day, not to a share of it.
+        per_day = book.for_span(kdef.key, member_id, day_span, prorated=False)
+    elif member_id is not None:
         per_day = book.for_span(kdef.key, member_id, day_span)
     else:
+        # As on the board: leaders count towards the team's target only when they sell too.
+        sold = store.member_sums(session, team.id, span.start, end)
         parts = [
-            book.for_span(kdef.key, p.member_id, day_span) for p in ranked_people(session, team.id)
+            book.for_span(kdef.key, p.member_id, day_span)
+            for p in ranked_people(session, team.id)
+            if not p.leader or p.member_id in sold
         ]
         known = [p for p in parts if p is not None]
         per_day = sum(known) if known else None

@@ -77,11 +77,16 @@ class TargetBook:
             return self._member[(kpi_key, member_id)]
         return self._default.get(kpi_key)
 
-    def for_span(self, kpi_key: str, member_id: int | None, view: Span) -> float | None:
-        """Return the target prorated to the view span over working time (None if unset)."""
+    def for_span(
+        self, kpi_key: str, member_id: int | None, view: Span, *, prorated: bool = True
+    ) -> float | None:
+        """Return the target for the view span: prorated over working time, or as set."""
         r = self.row(kpi_key, member_id)
         if r is None:
             return None
+        if not prorated:
+            # A rate or an average is a level, not an amount: 30 % a month is 30 % a week too.
+            return r.value
         return prorate(r.value, r.period, view, self.cal)  # type: ignore[arg-type]
 
     def kpis(self) -> set[str]:

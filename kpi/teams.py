@@ -55,6 +55,7 @@ class TeamSettings:
     deal_approval: bool = False
     celebrations: bool = True
     reminders: bool = True
+    living_board: bool = True
     invite_days: int = 7
     duplicate_deal_days: int = 3
     deal_amount_bound: int = DEFAULT_DEAL_AMOUNT_BOUND

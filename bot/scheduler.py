@@ -1,0 +1,229 @@
+"""When scheduled posts happen: a pure `due_posts(schedules, now)`, and the jobs that run it.
+
+Each team gets one APScheduler job per post kind (through python-telegram-bot's JobQueue), at the
+post's local time in the team's time zone. A sweep every minute does the rest: it rebuilds jobs
+whose team settings changed (on every instance: the JobQueue is memory only), catches up posts
+missed while the bot was down (inside their grace window), and retries definite failures. Every
+run goes through `run_due`, and every post is claimed in the database before it is sent, so a
+job firing twice, two instances, or a restart never sends a post twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from handlers import digests
+from handlers.context import BotData
+from kpi import inbox, periods
+from kpi import runs as run_claims
+from kpi.db import purge_processed
+from kpi.digests import Post, TeamSchedule, schedules
+from kpi.periods import Span, WorkCalendar
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60
+# Posts about "today" are never sent on another day, whatever the grace window says.
+SAME_DAY_KINDS = ("daily_summary", "reminder")
+
+
+def parse_hhmm(value: str) -> dt.time:
+    """Turn "HH:MM" into a time."""
+    h, m = value.split(":")
+    return dt.time(int(h), int(m))
+
+
+def occurrence(cal: WorkCalendar, kind: str, day: dt.date) -> Span | None:
+    """Return the span a post of this kind reports on if it fires on local `day`, else None.
+
+    Daily summary and reminders: every working day, about that day. Weekly leaderboard: the
+    week's last working day, about the week so far. Monthly report: the month's first working
+    day, about the previous month. Leader digest: the week's first working day, about the
+    previous week.
+    """
+    if kind in SAME_DAY_KINDS:
+        return periods.span_of("day", day, cal) if periods.is_working_day(cal, day) else None
+    if kind == "weekly":
+        week = periods.span_of("week", day, cal)
+        return week if periods.last_working_day(cal, week) == day else None
+    if kind == "monthly":
+        month = periods.span_of("month", day, cal)
+        return (
+            periods.previous(month, cal) if periods.first_working_day(cal, month) == day else None
+        )
+    if kind == "leader_digest":
+        week = periods.span_of("week", day, cal)
+        return periods.previous(week, cal) if periods.first_working_day(cal, week) == day else None
+    raise ValueError(f"unknown post kind {kind!r}")
+
+
+def due_posts(teams: Iterable[TeamSchedule], now: dt.datetime) -> list[Post]:
+    """Return the posts due at `now`: scheduled at or before it, and still inside the grace window.
+
+    Pure: the same schedules and `now` always give the same posts. A post missed while the bot was
+    down is due again on start as long as `now` is inside its grace window.
+    """
+    due: list[Post] = []
+    for team in teams:
+        cal = team.calendar
+        today = periods.local_today(cal, now)
+        for kind, at in team.times.items():
+            if not at:
+                continue
+            for day in (today, today - dt.timedelta(days=1)):
+                if kind in SAME_DAY_KINDS and day != today:
+                    continue
+                span = occurrence(cal, kind, day)
+                if span is None:
+                    continue
+                due_at = periods.local_instant(cal, day, parse_hhmm(at))
+                until = due_at + team.grace
+                if kind == "reminder":
+                    # A nudge after the working day is over helps nobody.
+                    until = min(until, max(due_at, periods.local_instant(cal, day, cal.work_end)))
+                if due_at <= now < until:
+                    due.append(Post(team.team_id, kind, span.key, due_at, span))
+    return due
+
+
+def next_times(team: TeamSchedule, now: dt.datetime, days: int = 14) -> dict[str, dt.datetime]:
+    """Return when each of the team's posts next fires (for /settings and the README)."""
+    out: dict[str, dt.datetime] = {}
+    cal = team.calendar
+    today = periods.local_today(cal, now)
+    for kind, at in team.times.items():
+        if not at:
+            continue
+        for i in range(days):
+            day = today + dt.timedelta(days=i)
+            if occurrence(cal, kind, day) is None:
+                continue
+            when = periods.local_instant(cal, day, parse_hhmm(at))
+            if when > now:
+                out[kind] = when
+                break
+    return out
+
+
+@dataclass
+class SweepReport:
+    """What one run of `run_due` did."""
+
+    due: int = 0
+    sent: int = 0
+    uncertain: int = 0
+
+
+class Scheduler:
+    """Keeps one job per team and post kind in the JobQueue, and runs due posts."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bot_data: BotData = app.bot_data
+        self._fingerprints: dict[int, str] = {}
+
+    async def start(self) -> None:
+        """Build the jobs, catch up on missed posts, and start the minute sweep."""
+        await self.sync()
+        await self.run_due(self.bot_data.now())
+        self.app.job_queue.run_repeating(
+            self._sweep,
+            interval=SWEEP_SECONDS,
+            first=SWEEP_SECONDS,
+            name="kpibot:sweep",
+            job_kwargs={
+                "id": "kpibot:sweep",
+                "replace_existing": True,
+                "misfire_grace_time": SWEEP_SECONDS,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+
+    async def sync(self) -> list[TeamSchedule]:
+        """Rebuild the jobs of teams whose schedule changed (or that appeared or went away)."""
+        teams = await self.bot_data.db.read(schedules)
+        jq = self.app.job_queue
+        seen = set()
+        for team in teams:
+            seen.add(team.team_id)
+            if self._fingerprints.get(team.team_id) == team.fingerprint:
+                continue
+            self._remove_jobs(team.team_id)
+            for kind, at in team.times.items():
+                if not at:
+                    continue
+                job_id = f"kpibot:{team.team_id}:{kind}"
+                # Every day of the week: whether a day is a working day (holidays, make-up
+                # Saturdays) is `due_posts`' business, and PTB's `days` counts 0 as Sunday.
+                jq.run_daily(
+                    partial(self._fire, team.team_id),
+                    time=parse_hhmm(at).replace(tzinfo=team.calendar.tz),
+                    name=job_id,
+                    job_kwargs={
+                        "id": job_id,
+                        "replace_existing": True,
+                        "misfire_grace_time": int(team.grace.total_seconds()),
+                        "coalesce": True,
+                    },
+                )
+            self._fingerprints[team.team_id] = team.fingerprint
+        for team_id in set(self._fingerprints) - seen:
+            self._remove_jobs(team_id)
+            del self._fingerprints[team_id]
+        return teams
+
+    def _remove_jobs(self, team_id: int) -> None:
+        for job in self.app.job_queue.jobs():
+            if job.name and job.name.startswith(f"kpibot:{team_id}:"):
+                job.schedule_removal()
+
+    async def _fire(self, team_id: int, context: Any) -> None:
+        await self.run_due(self.bot_data.now(), team_ids=[team_id])
+
+    async def _sweep(self, context: Any) -> None:
+        await self.sweep(self.bot_data.now())
+
+    async def sweep(self, now: dt.datetime) -> SweepReport:
+        """Rebuild changed jobs, send what is due, refresh the living leaderboards."""
+        teams = await self.sync()
+        report = await self.run_due(now, teams=teams)
+        try:
+            await digests.refresh_living_boards(self.app.bot, self.bot_data, now)
+        except Exception:
+            log.exception("living leaderboards not refreshed")
+        if now.minute == 0:
+            await self.bot_data.db.read(
+                partial(purge_processed, older_than=dt.timedelta(hours=72))
+            )
+            await self.bot_data.db.read(partial(inbox.purge))
+        return report
+
+    async def run_due(
+        self,
+        now: dt.datetime,
+        *,
+        teams: Sequence[TeamSchedule] | None = None,
+        team_ids: Sequence[int] | None = None,
+    ) -> SweepReport:
+        """Send every post due at `now` that was not sent yet (claims make this idempotent)."""
+        db = self.bot_data.db
+        report = SweepReport()
+        report.uncertain = await db.read(partial(run_claims.expire_stale, now=now))
+        if teams is None:
+            teams = await db.read(schedules)
+        if team_ids is not None:
+            teams = [t for t in teams if t.team_id in team_ids]
+        posts = due_posts(teams, now)
+        report.due = len(posts)
+        for post in posts:
+            try:
+                report.sent += await digests.send_post(self.app.bot, self.bot_data, post, now)
+            except Exception:
+                log.exception("post %s for team %s failed", post.kind, post.team_id)
+        return report

@@ -1,0 +1,382 @@
+"""What scheduled ticks run: render and send each post, once per recipient and period.
+
+`bot.scheduler` decides when; this module claims each (post, recipient) in the database, builds
+the messages in the reader's language, sends them (at most text + chart in a group), and settles
+the claim. Telegram's answers decide what happens next: a definite failure may be retried, a
+timeout may have been delivered and is not sent again, a chat that blocked or removed the bot is
+marked and skipped, and nothing about one chat stops the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from telegram import Bot
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+
+from handlers.context import BotData, lang_of
+from handlers.i18n import Html, esc, fmt_day, fmt_money_short, fmt_pct, t
+from handlers.render import fmt_value, join_lines
+from handlers.reports import board_chart, ranking_lines, span_label, team_lines
+from kpi import digests as kd
+from kpi import runs
+from kpi import state as chat_state
+from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of a post: text, or a photo with an optional caption."""
+
+    text: str | None = None
+    photo: bytes | None = None
+
+
+Build = Callable[[], Awaitable[list[Outgoing]]]
+
+
+async def send_post(bot: Bot, bd: BotData, post: kd.Post, now: dt.datetime) -> int:
+    """Send one due post to all its recipients; return how many recipients got it now."""
+    if post.kind in ("daily_summary", "weekly", "monthly"):
+        data = await bd.db.read(partial(kd.board_post, post=post, now=now))
+        if data is None:
+            return 0
+        sent = await deliver_once(
+            bot,
+            bd,
+            post,
+            data.team.chat_id,
+            partial(_board_messages, bd, post, data),
+            now,
+            thread=data.team.settings.topics.get(post.kind),
+        )
+        if post.kind == "monthly":
+            for leader in await bd.db.read(partial(kd.leaders_of, team_id=post.team_id)):
+                lang = lang_of(leader.lang_pref)
+                build = partial(_board_messages, bd, post, data, lang=lang, private=True)
+                sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
+        return sent
+    if post.kind == "reminder":
+        _, reminders = await bd.db.read(partial(kd.reminders, post=post, now=now))
+        sent = 0
+        for r in reminders:
+            build = partial(_reminder_messages, r)
+            sent += await deliver_once(bot, bd, post, r.recipient.telegram_id, build, now)
+        return sent
+    if post.kind == "leader_digest":
+        digest = await bd.db.read(partial(kd.leader_digest, post=post, now=now))
+        if digest is None:
+            return 0
+        sent = 0
+        for leader in digest.leaders:
+            build = partial(_digest_messages, digest, lang_of(leader.lang_pref))
+            sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
+        return sent
+    raise ValueError(f"unknown post kind {post.kind!r}")
+
+
+async def deliver_once(
+    bot: Bot,
+    bd: BotData,
+    post: kd.Post,
+    chat_id: int,
+    build: Build,
+    now: dt.datetime,
+    *,
+    thread: int | None = None,
+) -> int:
+    """Claim, build, send and settle one post for one chat; 1 if it was sent now, else 0."""
+    claim = await bd.db.read(
+        partial(
+            runs.claim,
+            team_id=post.team_id,
+            kind=post.kind,
+            period_key=post.period_key,
+            chat_id=chat_id,
+            due_at=post.due_at,
+            now=now,
+            instance=bd.instance,
+        )
+    )
+    if claim is None:
+        return 0
+    messages = await build()
+    if not messages:
+        await bd.db.read(partial(runs.settle, run_id=claim.id, status=RUN_SKIPPED, now=now))
+        return 0
+    ids: list[int] = []
+    status, error = RUN_SENT, None
+    try:
+        for m in messages:
+            if m.photo is not None:
+                sent = await bot.send_photo(
+                    chat_id, m.photo, caption=m.text, message_thread_id=thread
+                )
+            else:
+                sent = await bot.send_message(chat_id, m.text or "", message_thread_id=thread)
+            ids.append(sent.message_id)
+    except Forbidden as exc:
+        # The chat blocked or removed the bot: mark it, skip it, serve the others.
+        status, error = (RUN_SKIPPED if not ids else RUN_SENT), str(exc)
+        await bd.db.read(
+            partial(chat_state.unreachable, chat_id=chat_id, reason=str(exc), now=now)
+        )
+    except ChatMigrated as exc:
+        status, error = RUN_FAILED, str(exc)
+        await bd.db.read(
+            partial(chat_state.migrated, old_chat_id=chat_id, new_chat_id=exc.new_chat_id)
+        )
+    except TimedOut as exc:
+        # Telegram may have accepted it: resolved towards not sending twice.
+        status, error = RUN_UNCERTAIN, f"timed out: {exc}"
+        log.warning("post %s to %s timed out; not sending it again", post.kind, chat_id)
+    except (RetryAfter, BadRequest, TelegramError) as exc:
+        status, error = (RUN_FAILED if not ids else RUN_SENT), str(exc)
+        log.warning("post %s to %s failed: %s", post.kind, chat_id, exc)
+    await bd.db.read(
+        partial(runs.settle, run_id=claim.id, status=status, now=now, message_ids=ids, error=error)
+    )
+    return 1 if status == RUN_SENT else 0
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _visible_names(names: Sequence[str], sees: str) -> bool:
+    return sees == "full" and bool(names)
+
+
+async def _board_messages(
+    bd: BotData,
+    post: kd.Post,
+    data: kd.BoardPost,
+    *,
+    lang: str | None = None,
+    private: bool = False,
+) -> list[Outgoing]:
+    lang = lang or data.team.language
+    board = data.board
+    sees = "full" if private else board.group_sees
+    lines: list[str] = []
+    if post.kind == "daily_summary":
+        lines.append(
+            t(
+                lang,
+                "digest.daily_title",
+                day=fmt_day(board.span.start, lang),
+                team=board.team_title,
+            )
+        )
+        lines += team_lines(board, lang)
+        top = [r for r in board.rows if r.active and r.rank is not None and r.rank <= 3]
+        if top and sees != "totals":
+            lines.append(t(lang, "digest.top", names=", ".join(r.name for r in top)))
+        if board.not_logged:
+            if _visible_names(board.not_logged, sees):
+                lines.append(t(lang, "digest.not_logged", names=", ".join(board.not_logged)))
+            else:
+                lines.append(t(lang, "digest.not_logged_count", count=len(board.not_logged)))
+        elif board.rows:
+            lines.append(t(lang, "digest.everyone_logged"))
+        return [Outgoing(text=join_lines(*lines))]
+    if post.kind == "weekly":
+        lines.append(t(lang, "digest.weekly_title", span=span_label(lang, board.span)))
+    else:
+        lines.append(
+            t(
+                lang,
+                "digest.monthly_title",
+                month=board.span.start.strftime("%m/%Y"),
+                team=board.team_title,
+            )
+        )
+    if sees == "full":
+        lines += ranking_lines(board, lang)
+    elif sees == "top":
+        lines += ranking_lines(board, lang, limit=board.top_n)
+    lines.append("")
+    lines += team_lines(board, lang)
+    if post.kind == "monthly":
+        lines += _monthly_lines(data, lang)
+    messages = [Outgoing(text=join_lines(*lines))]
+    if sees != "totals":
+        png = await bd.render(board_chart, board, lang, None)
+        if png is not None:
+            messages.append(Outgoing(photo=png))
+    return messages
+
+
+def _monthly_lines(data: kd.BoardPost, lang: str) -> list[str]:
+    board = data.board
+    lines: list[str] = []
+    revenue = next((k for k in board.team if k.key == "revenue"), None)
+    if revenue is not None and revenue.growth is not None:
+        sign = "+" if revenue.growth >= 0 else ""
+        lines.append(t(lang, "digest.growth", sign=sign, pct=fmt_pct(revenue.growth, lang)))
+    lines.append(t(lang, "digest.win_rate", pct=fmt_pct(board.win_rate, lang)))
+    lines.append(
+        t(lang, "digest.avg_deal", value=fmt_value(board.average_deal_value, "vnd", lang))
+    )
+    lines.append(t(lang, "digest.per_rep", value=fmt_value(board.revenue_per_rep, "vnd", lang)))
+    return lines
+
+
+async def _reminder_messages(r: kd.Reminder) -> list[Outgoing]:
+    lang = lang_of(r.recipient.lang_pref)
+    lines: list[str] = [t(lang, "digest.reminder_title", name=r.recipient.name)]
+    for c in r.coaching:
+        vi, en = r.names.get(c.kpi, (c.kpi, c.kpi))
+        name = en if lang == "en" else vi
+        line: str = t(
+            lang,
+            "digest.reminder_line",
+            kpi=name,
+            actual=fmt_value(c.actual, c.unit, lang),
+            target=fmt_value(c.target, c.unit, lang),
+            period=t(lang, f"period.{c.period}"),
+        )
+        if c.period == "day":
+            line += " · " + t(lang, "digest.left_today", left=fmt_value(c.remaining, c.unit, lang))
+        elif c.per_day is not None:
+            per_day = fmt_value(_round_up(c.per_day, c.unit), c.unit, lang)
+            line += " · " + t(lang, "digest.run_rate", per_day=per_day, days=c.days_left)
+            if c.per_week is not None:
+                per_week = fmt_value(_round_up(c.per_week, c.unit), c.unit, lang)
+                line += " " + t(lang, "digest.run_rate_week", per_week=per_week)
+        lines.append(line)
+    lines.append(t(lang, "digest.mute_hint"))
+    return [Outgoing(text=join_lines(*lines))]
+
+
+def _round_up(value: float, unit: str) -> float:
+    import math
+
+    if unit == "vnd":
+        return math.ceil(value / 100_000) * 100_000
+    return float(math.ceil(value - 1e-9))
+
+
+async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
+    board = d.board
+    lines: list[str] = [
+        t(lang, "digest.leader_title", span=span_label(lang, board.span), team=board.team_title)
+    ]
+    lines += ranking_lines(board, lang)
+    lines.append("")
+    lines += team_lines(board, lang)
+    lines.append(
+        t(lang, "digest.behind", names=", ".join(d.behind))
+        if d.behind
+        else t(lang, "digest.nobody_behind")
+    )
+    if d.quiet:
+        lines.append(t(lang, "digest.quiet", names=", ".join(d.quiet)))
+    if d.unreachable:
+        lines.append(t(lang, "digest.unreachable", names=", ".join(d.unreachable)))
+    return [Outgoing(text=join_lines(*lines))]
+
+
+# --- deal celebration and the living leaderboard ---------------------------------------------
+
+
+async def celebrate(
+    bot: Bot,
+    bd: BotData,
+    *,
+    team_id: int,
+    chat_id: int,
+    lang: str,
+    name: str,
+    amount: int | None,
+    count: int,
+    checkin_id: int,
+    thread: int | None,
+    now: dt.datetime,
+) -> bool:
+    """Congratulate a deal in the group once (claimed under the check-in's id)."""
+    post = kd.Post(team_id, "celebration", f"checkin-{checkin_id}", now)
+    text = t(
+        lang,
+        "digest.celebrate" if amount else "digest.celebrate_no_amount",
+        name=name,
+        amount=fmt_money_short(amount or 0, lang),
+        count=count,
+    )
+
+    async def build() -> list[Outgoing]:
+        return [Outgoing(text=text)]
+
+    return await deliver_once(bot, bd, post, chat_id, build, now, thread=thread) == 1
+
+
+async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:
+    """Edit each team's pinned weekly leaderboard in place when its numbers changed."""
+    stale = await bd.db.read(partial(chat_state.boards_to_refresh, now=now))
+    edited = 0
+    for item in stale:
+        text = _living_text(item)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest == item.text_hash:
+            continue
+        message_id = item.message_id
+        try:
+            if message_id is not None:
+                try:
+                    await bot.edit_message_text(text, chat_id=item.chat_id, message_id=message_id)
+                except BadRequest as exc:
+                    if "not modified" in str(exc).lower():
+                        pass
+                    elif "not found" in str(exc).lower():
+                        message_id = None
+                    else:
+                        raise
+            if message_id is None:
+                sent = await bot.send_message(
+                    item.chat_id, text, disable_notification=True, message_thread_id=item.thread
+                )
+                message_id = sent.message_id
+                try:
+                    await bot.pin_chat_message(item.chat_id, message_id, disable_notification=True)
+                except TelegramError as exc:
+                    log.info("could not pin the leaderboard in %s: %s", item.chat_id, exc)
+        except Forbidden as exc:
+            await bd.db.read(
+                partial(chat_state.unreachable, chat_id=item.chat_id, reason=str(exc), now=now)
+            )
+            continue
+        except TelegramError as exc:
+            log.warning("living leaderboard in %s not updated: %s", item.chat_id, exc)
+            continue
+        await bd.db.read(
+            partial(
+                chat_state.board_edited,
+                chat_id=item.chat_id,
+                team_id=item.board.team_id,
+                message_id=message_id,
+                text_hash=digest,
+                now=now,
+            )
+        )
+        edited += 1
+    return edited
+
+
+def _living_text(item: chat_state.LivingBoard) -> Html:
+    board = item.board
+    lang = board.language
+    lines: list[str] = [t(lang, "digest.living_title", span=span_label(lang, board.span))]
+    if board.group_sees == "full":
+        lines += ranking_lines(board, lang)
+    elif board.group_sees == "top":
+        lines += ranking_lines(board, lang, limit=board.top_n)
+    lines.append("")
+    lines += team_lines(board, lang)
+    lines.append(t(lang, "digest.living_updated", time=esc(item.local_time)))
+    return join_lines(*lines)

@@ -1,0 +1,197 @@
+"""/settings for leaders (text subcommands and toggle buttons), /mute and /unmute for reps."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
+from handlers.i18n import Html, esc, fmt_day, t
+from handlers.onboarding import refuse
+from handlers.render import join_lines
+from kpi import team_settings
+from kpi.checkins import LogResult, split_command
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EXAMPLE = "/settings time daily 18:30"
+
+
+def render_settings(lang: str, view: team_settings.SettingsView) -> Html:
+    """Show every setting a leader can change, with how to change it."""
+    s = view.settings
+    on, off = t(lang, "settings.on"), t(lang, "settings.off")
+    days = ", ".join(t(lang, f"settings.wd_{WEEKDAY_KEYS[d]}") for d in view.working_days)
+    times = []
+    for kind in ("daily_summary", "reminder", "weekly", "monthly", "leader_digest"):
+        at = s.schedule.get(kind)
+        times.append(t(lang, f"settings.post_{kind}", time=at or off))
+    lines = [
+        t(lang, "settings.title", team=view.title),
+        t(lang, "settings.timezone", value=view.timezone),
+        t(lang, "settings.language", value=t(lang, f"settings.lang_{view.language}")),
+        t(lang, "settings.days", value=days),
+        t(lang, "settings.hours", start=view.work_start, end=view.work_end),
+        *times,
+        t(lang, "settings.show", value=t(lang, f"settings.show_{s.group_sees}", n=s.top_n)),
+        t(lang, "settings.reminders", value=on if s.reminders else off),
+        t(lang, "settings.celebrations", value=on if s.celebrations else off),
+        t(lang, "settings.board", value=on if s.living_board else off),
+    ]
+    if view.days_off:
+        lines.append(
+            t(lang, "settings.days_off", days=", ".join(fmt_day(d, lang) for d in view.days_off))
+        )
+    if view.extra_days:
+        lines.append(
+            t(
+                lang,
+                "settings.extra_days",
+                days=", ".join(fmt_day(d, lang) for d in view.extra_days),
+            )
+        )
+    lines.append(t(lang, "settings.help"))
+    return join_lines(*lines)
+
+
+def settings_keyboard(lang: str, view: team_settings.SettingsView) -> InlineKeyboardMarkup:
+    """Toggle buttons for the settings changed most often."""
+    s = view.settings
+
+    def state(flag: bool) -> str:
+        return "✅" if flag else "⬜"
+
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{state(s.reminders)} {t(lang, 'settings.btn_reminders')}",
+                    callback_data="set:reminders toggle",
+                ),
+                InlineKeyboardButton(
+                    f"{state(s.celebrations)} {t(lang, 'settings.btn_celebrations')}",
+                    callback_data="set:celebrations toggle",
+                ),
+            ],
+            [
+                InlineKeyboardButton(
+                    t(
+                        lang,
+                        "settings.btn_show",
+                        value=t(lang, f"settings.show_{s.group_sees}", n=s.top_n),
+                    ),
+                    callback_data="set:show "
+                    + {"full": "top", "top": "totals", "totals": "full"}[s.group_sees],
+                ),
+                InlineKeyboardButton(
+                    t(lang, "settings.btn_language"),
+                    callback_data="set:language " + ("en" if view.language == "vi" else "vi"),
+                ),
+            ],
+        ]
+    )
+
+
+async def settings(update: Update, context: KpiContext) -> None:
+    """Show or change the team's settings (leaders): `/settings time daily 18:30`."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None and msg.text is not None
+    await _apply(update, context, msg, split_command(msg.text)[1], msg.message_thread_id)
+
+
+async def settings_button(update: Update, context: KpiContext) -> None:
+    """Apply a settings toggle button."""
+    q = update.callback_query
+    assert q is not None and q.data is not None
+    await q.answer()
+    if isinstance(q.message, Message):
+        await _apply(update, context, q.message, q.data[4:], None, edit=True)
+
+
+async def _apply(
+    update: Update,
+    context: KpiContext,
+    msg: Message,
+    args: str,
+    thread_id: int | None,
+    *,
+    edit: bool = False,
+) -> None:
+    user, tchat = update.effective_user, update.effective_chat
+    assert user is not None and tchat is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            team_settings.settings_command,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            args=args,
+            thread_id=thread_id,
+        ),
+    )
+    if res is None:
+        return
+    lang = lang_of(res.lang_pref, user)
+    if res.outcome == "refused":
+        assert isinstance(res.refusal, LogResult)
+        await refuse(update, res.refusal)
+        return
+    if res.outcome == "forbidden":
+        await msg.reply_text(t(lang, "scope.leader_only"))
+        return
+    assert res.view is not None
+    if res.outcome == "bad_input":
+        from handlers.i18n import catalog, placeholders
+
+        key = res.error_code or "settings.bad_usage"
+        params = {k: res.error_params.get(k, "") for k in placeholders(catalog("vi")[key])}
+        example = t(lang, "err.example", example=Html(f"<code>{esc(EXAMPLE)}</code>"))
+        await msg.reply_text(join_lines(t(lang, key, **params), example))
+        return
+    text = render_settings(lang, res.view)
+    if res.changed:
+        text = join_lines(t(lang, "settings.saved"), text)
+    markup = settings_keyboard(lang, res.view)
+    if edit:
+        await msg.edit_text(text, reply_markup=markup)
+    else:
+        await msg.reply_text(text, reply_markup=markup)
+
+
+async def mute(update: Update, context: KpiContext) -> None:
+    """Turn your private reminders off."""
+    await _mute(update, context, True)
+
+
+async def unmute(update: Update, context: KpiContext) -> None:
+    """Turn your private reminders back on."""
+    await _mute(update, context, False)
+
+
+async def _mute(update: Update, context: KpiContext, muted: bool) -> None:
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    bd = context.bot_data
+    res = await unit_of_work(
+        update,
+        context,
+        partial(
+            team_settings.mute,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+            muted=muted,
+        ),
+    )
+    if res is None:
+        return
+    if res.outcome == "refused":
+        assert isinstance(res.refusal, LogResult)
+        await refuse(update, res.refusal)
+        return
+    await msg.reply_text(t(lang_of(res.lang_pref, user), f"settings.{res.changed}"))

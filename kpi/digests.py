@@ -1,0 +1,302 @@
+"""What scheduled posts say: the data behind each post kind (no Telegram, no text).
+
+`bot.scheduler` decides *when* a post is due and builds a `Post`; `handlers.digests` claims,
+renders and sends it, asking this module *what* it contains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpi import periods
+from kpi.models import (
+    MEMBERSHIP_ACTIVE,
+    ROLE_LEADER,
+    Member,
+    Membership,
+    Team,
+)
+from kpi.periods import Span, WorkCalendar
+from kpi.reports import Board, MeLine, kpi_defs, member_lines, team_board
+from kpi.store import last_activity_days
+from kpi.targets import calendar_of
+from kpi.teams import TeamSettings, settings_of
+
+POST_KINDS = ("daily_summary", "reminder", "weekly", "monthly", "leader_digest")
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post to send: which team, what kind, claimed under which key, due when, about what.
+
+    `period_key` (with the kind and the recipient) is what makes a post go out once: the span's
+    key for scheduled posts, the check-in for a deal celebration.
+    """
+
+    team_id: int
+    kind: str
+    period_key: str
+    due_at: dt.datetime
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person a post goes to privately."""
+
+    member_id: int
+    telegram_id: int
+    name: str
+    lang_pref: str | None
+
+
+@dataclass(frozen=True)
+class TeamInfo:
+    """What every post needs to know about its team."""
+
+    team_id: int
+    chat_id: int
+    title: str
+    language: str
+    active: bool
+    settings: TeamSettings
+    is_forum: bool
+
+
+def team_info(session: Session, team_id: int) -> TeamInfo | None:
+    """Return the team a post is for (None if it is gone)."""
+    team = session.get(Team, team_id)
+    if team is None:
+        return None
+    return TeamInfo(
+        team.id,
+        team.chat_id,
+        team.title,
+        team.language,
+        team.active,
+        settings_of(team),
+        team.is_forum,
+    )
+
+
+def _members(session: Session, team_id: int, *, leaders: bool | None = None) -> list[Member]:
+    stmt = (
+        select(Member)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.team_id == team_id, Membership.status == MEMBERSHIP_ACTIVE)
+    )
+    if leaders is True:
+        stmt = stmt.where(Membership.role == ROLE_LEADER)
+    elif leaders is False:
+        stmt = stmt.where(Membership.role != ROLE_LEADER)
+    return list(session.scalars(stmt.order_by(Member.first_name, Member.id)))
+
+
+def leaders_of(session: Session, team_id: int) -> list[Recipient]:
+    """Return the team's leaders who can be written to privately."""
+    return [
+        Recipient(m.id, m.telegram_id, m.display_name, m.language or m.telegram_language)
+        for m in _members(session, team_id, leaders=True)
+        if m.telegram_id is not None and m.private_chat_ok and m.blocked_at is None
+    ]
+
+
+def unreachable(session: Session, team_id: int) -> list[str]:
+    """Return the names of members the bot cannot write to privately."""
+    return [
+        m.display_name
+        for m in _members(session, team_id)
+        if m.telegram_id is None or not m.private_chat_ok or m.blocked_at is not None
+    ]
+
+
+@dataclass(frozen=True)
+class BoardPost:
+    """A post built around a team board (daily summary, weekly leaderboard, monthly report)."""
+
+    team: TeamInfo
+    board: Board
+    previous: Board | None = None
+    daily: tuple[tuple[dt.date, int], ...] = ()  # revenue per day, for the monthly chart
+
+
+def board_post(session: Session, post: Post, now: dt.datetime) -> BoardPost | None:
+    """Build the data of a group post about a team board."""
+    info = team_info(session, post.team_id)
+    team = session.get(Team, post.team_id)
+    if info is None or team is None or not info.active:
+        return None
+    assert post.span is not None
+    cal = calendar_of(session, team)
+    board = team_board(session, team, post.span, now, cal=cal)
+    previous = None
+    if post.kind == "monthly":
+        previous = team_board(session, team, periods.previous(post.span, cal), now, cal=cal)
+    return BoardPost(info, board, previous)
+
+
+@dataclass(frozen=True)
+class Coaching:
+    """What it takes from here to reach one target (run-rate coaching)."""
+
+    kpi: str
+    unit: str
+    period: str
+    actual: float
+    target: float
+    remaining: float
+    days_left: int
+    per_day: float | None
+    per_week: float | None
+    pace: float | None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A private reminder for one rep who is behind pace."""
+
+    recipient: Recipient
+    lines: tuple[MeLine, ...]
+    coaching: tuple[Coaching, ...]
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def reminders(session: Session, post: Post, now: dt.datetime) -> tuple[TeamInfo, list[Reminder]]:
+    """Find the reps behind pace today and what each needs from here; none on days off."""
+    info = team_info(session, post.team_id)
+    team = session.get(Team, post.team_id)
+    assert info is not None and team is not None
+    cal = calendar_of(session, team)
+    today = periods.local_today(cal, now)
+    if not info.settings.reminders or not periods.is_working_day(cal, today):
+        return info, []
+    names = {k.key: (k.name_vi, k.name_en) for k in kpi_defs(session, team.id)}
+    muted = set(
+        session.scalars(
+            select(Membership.member_id).where(
+                Membership.team_id == team.id, Membership.reminders_muted.is_(True)
+            )
+        )
+    )
+    out: list[Reminder] = []
+    for m in _members(session, team.id, leaders=False):
+        if m.id in muted or m.telegram_id is None or not m.private_chat_ok or m.blocked_at:
+            continue
+        lines, _ = member_lines(session, team, cal, m.id, today, now, None)
+        coaching = [c for c in (_coach(cal, ln, now) for ln in lines) if c is not None]
+        behind = [c for c in coaching if c.pace is not None and c.pace < 1 and c.remaining > 0]
+        if not behind:
+            continue
+        recipient = Recipient(
+            m.id, m.telegram_id, m.display_name, m.language or m.telegram_language
+        )
+        out.append(Reminder(recipient, tuple(lines), tuple(behind), names))
+    return info, out
+
+
+def _coach(cal: WorkCalendar, line: MeLine, now: dt.datetime) -> Coaching | None:
+    ln = line.line
+    if ln.target is None or ln.actual is None or ln.unit == "ratio" or ln.direction != "higher":
+        return None
+    remaining = ln.target - ln.actual
+    days_left = periods.remaining_working_days(cal, line.span, now, include_today=True)
+    per_day = periods.run_rate(remaining, days_left)
+    per_week = (
+        per_day * len(cal.working_weekdays)
+        if per_day is not None and line.span.period in ("month", "quarter", "year")
+        else None
+    )
+    return Coaching(
+        ln.key,
+        ln.unit,
+        line.span.period,
+        ln.actual,
+        ln.target,
+        remaining,
+        days_left,
+        per_day,
+        per_week,
+        ln.pace,
+    )
+
+
+@dataclass(frozen=True)
+class LeaderDigest:
+    """The previous week for the team's leaders: who is behind, who has gone quiet."""
+
+    team: TeamInfo
+    board: Board
+    behind: tuple[str, ...]
+    quiet: tuple[str, ...]  # nothing logged for two working days or more
+    unreachable: tuple[str, ...]
+    leaders: tuple[Recipient, ...]
+
+
+def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDigest | None:
+    """Build the leader digest for the week in `post.span`."""
+    info = team_info(session, post.team_id)
+    team = session.get(Team, post.team_id)
+    if info is None or team is None or not info.active:
+        return None
+    assert post.span is not None
+    cal = calendar_of(session, team)
+    board = team_board(session, team, post.span, now, cal=cal)
+    behind = tuple(
+        r.name for r in board.rows if r.score is None or (r.score is not None and r.score < 100)
+    )
+    today = periods.local_today(cal, now)
+    last = last_activity_days(session, team.id)
+    quiet = []
+    for m in _members(session, team.id, leaders=False):
+        seen = last.get(m.id)
+        since = seen + dt.timedelta(days=1) if seen else None
+        missed = (
+            periods.count_working_days(cal, since, today - dt.timedelta(days=1))
+            if since is not None and since < today
+            else (0 if since is not None else 2)
+        )
+        if missed >= 2:
+            quiet.append(m.display_name)
+    return LeaderDigest(
+        info,
+        board,
+        behind,
+        tuple(quiet),
+        tuple(unreachable(session, team.id)),
+        tuple(leaders_of(session, team.id)),
+    )
+
+
+def monthly_leaders(session: Session, team_id: int) -> Sequence[Recipient]:
+    """Return the leaders who also get the monthly report privately."""
+    return leaders_of(session, team_id)
+
+
+@dataclass(frozen=True)
+class TeamSchedule:
+    """What `due_posts` needs of one team: its calendar, post times and grace window."""
+
+    team_id: int
+    calendar: WorkCalendar
+    times: dict[str, str | None]
+    grace: dt.timedelta
+    fingerprint: str = ""
+
+
+def schedules(session: Session) -> list[TeamSchedule]:
+    """Return every active team's schedule (the scheduler rebuilds its jobs from these)."""
+    out = []
+    for team in session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.id)):
+        s = settings_of(team)
+        cal = calendar_of(session, team)
+        times = {k: s.schedule.get(k) for k in POST_KINDS}
+        fingerprint = repr((cal, sorted(times.items()), s.grace_minutes))
+        out.append(
+            TeamSchedule(team.id, cal, times, dt.timedelta(minutes=s.grace_minutes), fingerprint)
+        )
+    return out

@@ -1,0 +1,339 @@
+"""Team settings use cases: `/settings` for leaders, `/mute` and `/unmute` for reps."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpi import periods
+from kpi.access import ChatInfo, resolve
+from kpi.checkins import check_scope
+from kpi.models import AuditEvent, CalendarDay, Team
+from kpi.teams import DEFAULT_SCHEDULE, PersonInfo, TeamSettings, save_settings, settings_of
+
+SettingsOutcome = Literal["ok", "refused", "forbidden", "bad_input"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+KIND_WORDS = {
+    "daily": "daily_summary",
+    "summary": "daily_summary",
+    "daily_summary": "daily_summary",
+    "tongket": "daily_summary",
+    "reminder": "reminder",
+    "reminders": "reminder",
+    "nhacnho": "reminder",
+    "weekly": "weekly",
+    "tuan": "weekly",
+    "monthly": "monthly",
+    "thang": "monthly",
+    "digest": "leader_digest",
+    "leader": "leader_digest",
+    "leader_digest": "leader_digest",
+}
+TOPIC_KINDS = ("daily_summary", "weekly", "monthly", "celebration", "board")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """The team's settings as /settings shows them."""
+
+    title: str
+    timezone: str
+    language: str
+    working_days: tuple[int, ...]
+    work_start: str
+    work_end: str
+    settings: TeamSettings
+    days_off: tuple[dt.date, ...]
+    extra_days: tuple[dt.date, ...]
+
+
+@dataclass(frozen=True)
+class SettingsResult:
+    """What /settings showed or changed."""
+
+    outcome: SettingsOutcome
+    lang_pref: str | None
+    view: SettingsView | None = None
+    changed: str | None = None
+    refusal: object | None = None
+    error_code: str | None = None
+    error_params: dict[str, object] = field(default_factory=dict)
+
+
+def _view(session: Session, team: Team) -> SettingsView:
+    declared = session.execute(
+        select(CalendarDay.day, CalendarDay.working)
+        .where(CalendarDay.team_id == team.id)
+        .order_by(CalendarDay.day)
+    ).all()
+    return SettingsView(
+        team.title,
+        team.timezone,
+        team.language,
+        tuple(int(d) for d in team.working_days.split(",") if d),
+        team.work_start,
+        team.work_end,
+        settings_of(team),
+        tuple(d for d, working in declared if not working),
+        tuple(d for d, working in declared if working),
+    )
+
+
+def _on_off(word: str | None) -> bool | None:
+    if word in ("on", "bat", "bật", "yes", "1"):
+        return True
+    if word in ("off", "tat", "tắt", "no", "0"):
+        return False
+    return None
+
+
+def _days(word: str) -> tuple[int, ...] | None:
+    word = word.lower()
+    if "-" in word and "," not in word:
+        a, _, b = word.partition("-")
+        if a[:3] in WEEKDAYS and b[:3] in WEEKDAYS:
+            i, j = WEEKDAYS.index(a[:3]), WEEKDAYS.index(b[:3])
+            return tuple(range(i, j + 1)) if i <= j else None
+        return None
+    parts = [p[:3] for p in word.split(",") if p]
+    if parts and all(p in WEEKDAYS for p in parts):
+        return tuple(sorted({WEEKDAYS.index(p) for p in parts}))
+    return None
+
+
+def _date(word: str, today: dt.date) -> dt.date | None:
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", word) or None
+    try:
+        if m:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        m = re.fullmatch(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?", word)
+        if m:
+            return dt.date(int(m[3] or today.year), int(m[2]), int(m[1]))
+    except ValueError:
+        return None
+    return None
+
+
+def settings_command(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    args: str,
+    thread_id: int | None = None,
+) -> SettingsResult:
+    """Show the team's settings, or change one: see `_change` for the forms it takes."""
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+        return SettingsResult("refused", scope.lang_pref, refusal=refusal)
+    if not scope.is_leader:
+        return SettingsResult("forbidden", scope.lang_pref)
+    team = scope.team
+    assert team is not None
+    words = args.lower().split()
+    if not words:
+        return SettingsResult("ok", scope.lang_pref, _view(session, team))
+    try:
+        changed = _change(session, team, words, thread_id, scope.member.id, now)
+    except _Bad as exc:
+        return SettingsResult(
+            "bad_input",
+            scope.lang_pref,
+            _view(session, team),
+            error_code=exc.code,
+            error_params=exc.params,
+        )
+    session.flush()
+    return SettingsResult("ok", scope.lang_pref, _view(session, team), changed=changed)
+
+
+class _Bad(Exception):
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params: dict[str, object] = dict(params)
+
+
+def _change(
+    session: Session,
+    team: Team,
+    words: list[str],
+    thread_id: int | None,
+    actor_id: int,
+    now: dt.datetime,
+) -> str:
+    """Apply one change; return its name. Forms:
+
+    timezone <IANA> · language vi|en · time <post> <HH:MM|off> · days mon-fri|mon,wed,…
+    · hours 08:00-17:30 · show full|top [N]|totals · reminders|celebrations|board on|off|toggle
+    · topic <post> [off] (in a forum topic) · dayoff <date> · workday <date>
+    """
+    what, rest = words[0], words[1:]
+    s = settings_of(team)
+    arg = rest[0] if rest else None
+    before = {
+        "timezone": team.timezone,
+        "language": team.language,
+        "days": team.working_days,
+        "hours": f"{team.work_start}-{team.work_end}",
+    }
+    if what in ("timezone", "tz", "muigio"):
+        name = periods.normalize_timezone(arg or "")
+        if name is None:
+            raise _Bad("settings.bad_timezone", value=arg or "")
+        team.timezone = name
+    elif what in ("language", "ngonngu", "lang"):
+        if arg not in ("vi", "en"):
+            raise _Bad("settings.bad_language")
+        team.language = arg
+    elif what in ("time", "gio"):
+        kind = KIND_WORDS.get(arg or "")
+        value = rest[1] if len(rest) > 1 else None
+        if kind is None or value is None:
+            raise _Bad("settings.bad_time")
+        if _on_off(value) is False:
+            new_time: str | None = None
+        else:
+            m = _HHMM.match(value)
+            if m is None:
+                raise _Bad("settings.bad_time")
+            new_time = f"{int(m[1]):02d}:{m[2]}"
+        save_settings(
+            session,
+            team,
+            dataclasses.replace(s, schedule={**s.schedule, kind: new_time}),
+            actor_id,
+        )
+        return f"time.{kind}"
+    elif what in ("days", "ngay"):
+        days = _days(arg or "")
+        if not days:
+            raise _Bad("settings.bad_days")
+        team.working_days = ",".join(str(d) for d in days)
+    elif what in ("hours", "giolam"):
+        m = re.fullmatch(r"(\d{1,2}:\d{2})-(\d{1,2}:\d{2})", arg or "")
+        if m is None or not (_HHMM.match(m[1]) and _HHMM.match(m[2])):
+            raise _Bad("settings.bad_hours")
+        start, end = (f"{int(x.split(':')[0]):02d}:{x.split(':')[1]}" for x in (m[1], m[2]))
+        if start >= end:
+            raise _Bad("settings.bad_hours")
+        team.work_start, team.work_end = start, end
+    elif what in ("show", "hienthi"):
+        if arg not in ("full", "top", "totals"):
+            raise _Bad("settings.bad_show")
+        top_n = s.top_n
+        if arg == "top" and len(rest) > 1:
+            if not rest[1].isdigit() or not 1 <= int(rest[1]) <= 50:
+                raise _Bad("settings.bad_show")
+            top_n = int(rest[1])
+        save_settings(
+            session,
+            team,
+            dataclasses.replace(s, group_sees=arg, top_n=top_n),  # type: ignore[arg-type]
+            actor_id,
+        )
+        return "show"
+    elif what in ("reminders", "celebrations", "board", "nhacnho", "chucmung"):
+        field_name = {
+            "nhacnho": "reminders",
+            "chucmung": "celebrations",
+            "board": "living_board",
+        }.get(what, what)
+        current = getattr(s, field_name)
+        value_ = not current if arg == "toggle" else _on_off(arg)
+        if value_ is None:
+            raise _Bad("settings.bad_on_off", name=what)
+        changes: dict[str, object] = {field_name: value_}
+        save_settings(session, team, dataclasses.replace(s, **changes), actor_id)  # type: ignore[arg-type]
+        return field_name
+    elif what == "topic":
+        kind = KIND_WORDS.get(arg or "", arg)
+        if kind not in TOPIC_KINDS:
+            raise _Bad("settings.bad_topic")
+        topics = dict(s.topics)
+        if len(rest) > 1 and _on_off(rest[1]) is False:
+            topics.pop(kind, None)
+        elif thread_id is None:
+            raise _Bad("settings.bad_topic_here")
+        else:
+            topics[kind] = thread_id
+        save_settings(session, team, dataclasses.replace(s, topics=topics), actor_id)
+        return "topic"
+    elif what in ("dayoff", "workday", "nghi", "lambu"):
+        today = periods.local_today(periods.WorkCalendar(timezone=team.timezone), now)
+        day = _date(arg or "", today)
+        if day is None:
+            raise _Bad("settings.bad_date")
+        row = session.scalar(
+            select(CalendarDay).where(CalendarDay.team_id == team.id, CalendarDay.day == day)
+        )
+        working = what in ("workday", "lambu")
+        if row is None:
+            session.add(
+                CalendarDay(team_id=team.id, day=day, working=working, created_by=actor_id)
+            )
+        else:
+            row.working = working
+        session.add(
+            AuditEvent(
+                team_id=team.id,
+                actor_id=actor_id,
+                action=f"calendar.{what}",
+                entity="team",
+                entity_id=team.id,
+                after={"day": day.isoformat()},
+                created_at=now,
+            )
+        )
+        return "calendar"
+    else:
+        raise _Bad("settings.bad_usage")
+    session.add(
+        AuditEvent(
+            team_id=team.id,
+            actor_id=actor_id,
+            action=f"settings.{what}",
+            entity="team",
+            entity_id=team.id,
+            before=before,
+            after={
+                "timezone": team.timezone,
+                "language": team.language,
+                "days": team.working_days,
+                "hours": f"{team.work_start}-{team.work_end}",
+            },
+            created_at=now,
+        )
+    )
+    return what
+
+
+def mute(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    muted: bool,
+) -> SettingsResult:
+    """Turn the caller's private reminders off or on (for the team of this chat)."""
+    scope = resolve(session, person, chat, admins, now)
+    refusal = check_scope(scope)
+    if refusal is not None or scope.membership is None:
+        return SettingsResult("refused", scope.lang_pref, refusal=refusal)
+    scope.membership.reminders_muted = muted
+    return SettingsResult("ok", scope.lang_pref, changed="muted" if muted else "unmuted")
+
+
+__all__ = ["DEFAULT_SCHEDULE", "SettingsResult", "mute", "settings_command"]

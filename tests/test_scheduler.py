@@ -1,0 +1,485 @@
+"""Scheduled posts: when they are due (pure), and that each is sent once (QUALITY.md R3, R4)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.app import build_application
+from bot.sandbox import SandboxRequest
+from bot.scheduler import Scheduler, due_posts, next_times
+from kpi import store
+from kpi.db import Database
+from kpi.digests import TeamSchedule
+from kpi.models import Member, Membership, ScheduledRun, Team
+from kpi.periods import WorkCalendar
+from kpi.store import EntryInput
+from kpi.teams import DEFAULT_SCHEDULE, TeamSettings, save_settings, settings_of
+from tests.conftest import Clock, Talk
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def local(text: str, tz: ZoneInfo = HCM) -> dt.datetime:
+    """A UTC instant from a local 'YYYY-MM-DD HH:MM'."""
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=tz).astimezone(dt.UTC)
+
+
+def schedule(tz: str = "Asia/Ho_Chi_Minh", grace: int = 120, **times: str | None) -> TeamSchedule:
+    return TeamSchedule(
+        1,
+        WorkCalendar(timezone=tz, country="VN" if tz == "Asia/Ho_Chi_Minh" else "DE"),
+        {**DEFAULT_SCHEDULE, **times},
+        dt.timedelta(minutes=grace),
+    )
+
+
+def kinds(posts: list[Any]) -> list[tuple[str, str]]:
+    return sorted((p.kind, p.period_key) for p in posts)
+
+
+# --- when: pure ------------------------------------------------------------------------------
+
+
+def test_daily_posts_fire_on_working_days_inside_the_grace_window() -> None:
+    s = schedule()
+    assert kinds(due_posts([s], local("2026-11-19 17:59"))) == []
+    assert kinds(due_posts([s], local("2026-11-19 18:00"))) == [("daily_summary", "2026-11-19")]
+    assert kinds(due_posts([s], local("2026-11-19 19:59"))) == [("daily_summary", "2026-11-19")]
+    assert kinds(due_posts([s], local("2026-11-19 20:00"))) == []
+    assert kinds(due_posts([s], local("2026-11-19 15:30"))) == [("reminder", "2026-11-19")]
+
+
+def test_weekly_monthly_and_leader_digest_days() -> None:
+    s = schedule()
+    # Friday 20/11 is the week's last working day: the week so far.
+    assert ("weekly", "2026-W47") in kinds(due_posts([s], local("2026-11-20 17:00")))
+    # Monday 23/11: the leader digest is about the previous week.
+    assert kinds(due_posts([s], local("2026-11-23 08:30"))) == [("leader_digest", "2026-W47")]
+    # Tuesday 1/12 is December's first working day: the monthly report is about November.
+    assert kinds(due_posts([s], local("2026-12-01 09:00"))) == [("monthly", "2026-11")]
+    assert kinds(due_posts([s], local("2026-11-19 17:00"))) == []
+
+
+def test_no_posts_on_a_public_holiday_or_a_weekend() -> None:
+    s = schedule()
+    # 24/11/2026 is a public holiday in Vietnam's calendar (holidays 0.108).
+    assert due_posts([s], local("2026-11-24 15:00")) == []
+    assert due_posts([s], local("2026-11-24 18:00")) == []
+    assert due_posts([s], local("2026-11-21 18:00")) == []  # Saturday
+
+
+def test_a_declared_make_up_saturday_gets_its_daily_posts() -> None:
+    cal = WorkCalendar(extra_working_days=frozenset({dt.date(2026, 11, 21)}))
+    s = TeamSchedule(1, cal, dict(DEFAULT_SCHEDULE), dt.timedelta(hours=2))
+    assert ("daily_summary", "2026-11-21") in kinds(due_posts([s], local("2026-11-21 18:30")))
+
+
+def test_a_daily_summary_is_never_sent_the_next_day() -> None:
+    s = schedule(grace=24 * 60)
+    assert due_posts([s], local("2026-11-20 07:00")) == []
+    assert kinds(due_posts([s], local("2026-11-19 23:59"))) == [("daily_summary", "2026-11-19")]
+
+
+def test_a_weekly_post_may_be_caught_up_after_midnight_inside_its_grace() -> None:
+    s = schedule(grace=8 * 60, weekly="22:00")
+    assert ("weekly", "2026-W47") in kinds(due_posts([s], local("2026-11-21 01:00")))
+
+
+def test_two_timezones_and_daylight_saving_time() -> None:
+    hcm, berlin = schedule(), schedule("Europe/Berlin")
+    berlin = TeamSchedule(2, berlin.calendar, berlin.times, berlin.grace)
+    # Berlin: 18:00 is 17:00 UTC in winter time, 16:00 UTC after the clocks go forward.
+    before = due_posts([hcm, berlin], dt.datetime(2026, 3, 27, 17, 0, tzinfo=dt.UTC))
+    # Friday: Berlin's daily summary is due, and its weekly leaderboard from 17:00 still is.
+    assert sorted((p.team_id, p.kind) for p in before) == [(2, "daily_summary"), (2, "weekly")]
+    daily = next(p for p in before if p.kind == "daily_summary")
+    assert daily.due_at == dt.datetime(2026, 3, 27, 17, 0, tzinfo=dt.UTC)
+    after = due_posts([berlin], dt.datetime(2026, 3, 30, 16, 0, tzinfo=dt.UTC))
+    assert [(p.kind, p.due_at.hour) for p in after] == [("daily_summary", 16)]
+    # Ho Chi Minh City has no DST: 18:00 is always 11:00 UTC.
+    assert [
+        p.team_id for p in due_posts([hcm], dt.datetime(2026, 3, 30, 11, 0, tzinfo=dt.UTC))
+    ] == [1]
+
+
+def test_posts_switched_off_never_fire_and_next_times_are_listed() -> None:
+    s = schedule(daily_summary=None)
+    assert due_posts([s], local("2026-11-19 18:00")) == []
+    upcoming = next_times(schedule(), local("2026-11-19 16:00"))
+    assert upcoming["daily_summary"] == local("2026-11-19 18:00")
+    assert upcoming["monthly"] == local("2026-12-01 09:00")
+
+
+# --- what and how often: through the real application --------------------------------------
+
+
+@pytest.fixture
+def scheduler(app: Any) -> Scheduler:
+    return Scheduler(app)
+
+
+async def _seed(db: Database, team: Any, day: dt.date) -> None:
+    """Minh logs 25 calls and a 60tr deal on `day`; Hoa 5 calls; the leader nothing."""
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        ids = {m.username: m.id for m in s.scalars(select(Member))}
+        for username, entries in (
+            ("minh_tran", [EntryInput("calls", 25), EntryInput("deals", 1, amount=60_000_000)]),
+            ("hoa_le", [EntryInput("calls", 5)]),
+        ):
+            store.record_checkin(
+                s,
+                team_id=t.id,
+                member_id=ids[username],
+                actor_id=ids[username],
+                source="import",
+                day=day,
+                entries=entries,
+                now=dt.datetime.combine(day, dt.time(9), HCM).astimezone(dt.UTC),
+            )
+
+
+def group_texts(sandbox: Any, team: Any) -> list[str]:
+    return [m.text or "" for m in sandbox.sent(team.group) if m.kind == "text"]
+
+
+async def test_daily_summary_is_posted_once_in_the_team_language(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    await _seed(db, team, dt.date(2026, 11, 19))
+    before = len(sandbox.sent(team.group))
+    clock.set_local("2026-11-19 18:00")
+    report = await scheduler.run_due(clock.now)
+    assert report.sent == 1
+    posts = sandbox.sent(team.group)[before:]
+    assert len(posts) == 1
+    text = posts[0].text
+    assert text.startswith("📊 Tổng kết ngày 19/11 · Sales HCM")
+    assert "Cuộc gọi: 30/40 (75%)" in text
+    assert "🏅 Dẫn đầu hôm nay:" in text and "Minh Trần" in text
+    # Nothing more on a second run, a minute later, or after a restart.
+    clock.advance(minutes=1)
+    assert (await scheduler.run_due(clock.now)).sent == 0
+    assert (await Scheduler(scheduler.app).run_due(clock.now)).sent == 0
+    assert len(sandbox.sent(team.group)) == before + 1
+    # The same post read in English when the team's language is English.
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        t.language = "en"
+        s.execute(update(ScheduledRun).values(kind="old"))
+    await scheduler.run_due(clock.now)
+    english = sandbox.sent(team.group)[-1].text
+    assert english.startswith("📊 Daily summary 19/11 · Sales HCM")
+    assert "Calls: 30/40 (75%)" in english
+
+
+async def test_missed_post_is_caught_up_inside_the_grace_window_only(
+    scheduler: Scheduler, sandbox: Any, team: Any, clock: Clock
+) -> None:
+    before = len(sandbox.sent(team.group))
+    clock.set_local("2026-11-19 20:30")  # the bot was down from 17:50 to 20:30
+    assert (await scheduler.run_due(clock.now)).sent == 0
+    assert len(sandbox.sent(team.group)) == before
+    clock.set_local("2026-11-20 19:10")  # down at 18:00, back at 19:10: still in grace
+    assert (await scheduler.run_due(clock.now)).sent == 1
+    assert "Tổng kết ngày 20/11" in sandbox.sent(team.group)[-1].text
+
+
+async def test_two_instances_on_one_database_post_once(
+    settings: Any, sandbox: Any, team: Any, db_url: str, clock: Clock
+) -> None:
+    apps = []
+    for _ in range(2):
+        other = build_application(
+            settings,
+            request=SandboxRequest(sandbox),
+            db=Database(db_url),
+            clock=clock,
+            rate_limit=False,
+            token=sandbox.token,
+        )
+        await other.initialize()
+        apps.append(other)
+    try:
+        before = len(sandbox.sent(team.group))
+        clock.set_local("2026-11-19 18:05")
+        reports = await asyncio.gather(*(Scheduler(a).run_due(clock.now) for a in apps))
+        assert sorted(r.sent for r in reports) == [0, 1]
+        assert len(sandbox.sent(team.group)) == before + 1
+    finally:
+        for a in apps:
+            await a.shutdown()
+            a.bot_data.close()
+
+
+async def test_a_definite_failure_is_retried_at_the_next_sweep(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    sandbox.fail(
+        "sendMessage", code=400, description="Bad Request: try again", chat_id=team.group.id
+    )
+    clock.set_local("2026-11-19 18:00")
+    assert (await scheduler.run_due(clock.now)).sent == 0
+    with db.transaction() as s:
+        assert s.scalar(select(ScheduledRun.status)) == "failed"
+    clock.advance(minutes=1)
+    assert (await scheduler.run_due(clock.now)).sent == 1
+    with db.transaction() as s:
+        run = s.scalar(select(ScheduledRun))
+        assert run is not None and run.status == "sent" and run.attempts == 2
+
+
+async def test_a_crash_between_sending_and_recording_is_not_sent_again(
+    scheduler: Scheduler,
+    sandbox: Any,
+    team: Any,
+    db: Database,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock.set_local("2026-11-19 18:00")
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        # What a process that died after Telegram accepted the post leaves behind.
+        s.add(
+            ScheduledRun(
+                team_id=t.id,
+                kind="daily_summary",
+                period_key="2026-11-19",
+                chat_id=t.chat_id,
+                status="claimed",
+                instance="crashed",
+                due_at=clock.now,
+                claimed_at=clock.now,
+            )
+        )
+    before = len(sandbox.sent(team.group))
+    clock.set_local("2026-11-19 18:20")
+    with caplog.at_level(logging.WARNING):
+        report = await scheduler.run_due(clock.now)
+    assert report.sent == 0 and report.uncertain == 1
+    assert len(sandbox.sent(team.group)) == before
+    assert "not sending it again" in caplog.text
+    with db.transaction() as s:
+        assert s.scalar(select(ScheduledRun.status)) == "uncertain"
+
+
+async def test_reminders_go_to_reps_behind_pace_with_run_rate_coaching(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock, talk: Talk
+) -> None:
+    await _seed(db, team, dt.date(2026, 11, 19))
+    await talk.say(team.hoa, team.hoa_dm, "/start")
+    await talk.say(team.minh, team.minh_dm, "/start")
+    clock.set_local("2026-11-19 15:00")
+    report = await scheduler.run_due(clock.now)
+    hoa = sandbox.sent(team.hoa_dm)[-1].text
+    assert hoa.startswith("⏰ Hoa Lê, you are behind pace today:")
+    assert "Calls today: 5/20 · 15 to go today" in hoa
+    assert "Revenue this month: 0/200M" in hoa and "a day over the" in hoa and "a week" in hoa
+    assert "/mute" in hoa
+    # Minh is on pace for calls but not for meetings: reminded about what is behind only.
+    minh = sandbox.sent(team.minh_dm)[-1].text
+    assert "Cuộc gọi" not in minh and "Cuộc hẹn tuần này: 0/5" in minh
+    assert report.sent == 2
+    # Muted reps get nothing the next day; nobody gets anything on the holiday.
+    await talk.say(team.hoa, team.hoa_dm, "/mute")
+    count = len(sandbox.sent(team.hoa_dm))
+    clock.set_local("2026-11-20 15:00")
+    await scheduler.run_due(clock.now)
+    assert len(sandbox.sent(team.hoa_dm)) == count
+    clock.set_local("2026-11-24 15:00")
+    assert (await scheduler.run_due(clock.now)).due == 0
+
+
+async def test_a_rep_who_blocked_the_bot_is_skipped_and_shown_to_leaders(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock, talk: Talk
+) -> None:
+    await talk.say(team.hoa, team.hoa_dm, "/start")
+    await talk.say(team.minh, team.minh_dm, "/start")
+    await talk.say(team.leader, team.leader_dm, "/start")
+    sandbox.block(team.hoa)
+    clock.set_local("2026-11-19 15:00")
+    report = await scheduler.run_due(clock.now)
+    assert report.sent == 1  # Minh still got his
+    with db.transaction() as s:
+        hoa = s.scalar(select(Member).where(Member.username == "hoa_le"))
+        assert hoa is not None and hoa.blocked_at is not None
+    clock.set_local("2026-11-23 08:30")
+    await scheduler.run_due(clock.now)
+    digest = sandbox.sent(team.leader_dm)[-1].text
+    assert digest.startswith("🗒 Tuần trước")
+    assert "Hoa Lê" in digest.split("📵")[1]
+
+
+async def test_a_group_that_removed_the_bot_marks_the_team_inactive(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    sandbox.fail(
+        "sendMessage",
+        code=403,
+        description="Forbidden: bot was kicked from the group chat",
+        chat_id=team.group.id,
+    )
+    clock.set_local("2026-11-19 18:00")
+    assert (await scheduler.run_due(clock.now)).sent == 0
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None and not t.active
+
+
+async def test_weekly_leaderboard_has_ranking_totals_and_a_chart(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    await _seed(db, team, dt.date(2026, 11, 19))
+    before = len(sandbox.sent(team.group))
+    clock.set_local("2026-11-20 17:00")
+    await scheduler.run_due(clock.now)
+    new = sandbox.sent(team.group)[before:]
+    assert [m.kind for m in new] == ["text", "photo"]
+    assert new[0].text.startswith("🏆 Bảng xếp hạng tuần · tuần này (16/11–22/11)")
+    assert "🥇 Minh Trần" in new[0].text and "Đạt chỉ tiêu:" in new[0].text
+    assert new[1].photo is not None and new[1].photo.startswith(b"\x89PNG")
+
+
+async def test_group_visibility_applies_to_scheduled_posts(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    await _seed(db, team, dt.date(2026, 11, 19))
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        save_settings(s, t, TeamSettings.from_json({**t.settings, "group_sees": "totals"}), None)
+    before = len(sandbox.sent(team.group))
+    clock.set_local("2026-11-20 17:00")
+    await scheduler.run_due(clock.now)
+    new = sandbox.sent(team.group)[before:]
+    assert [m.kind for m in new] == ["text"]
+    assert "Minh" not in new[0].text and "Doanh số" in new[0].text
+
+
+async def test_monthly_report_goes_to_the_group_and_the_leaders(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock, talk: Talk
+) -> None:
+    await _seed(db, team, dt.date(2026, 11, 19))
+    await talk.say(team.leader, team.leader_dm, "/start")
+    clock.set_local("2026-12-01 09:00")
+    await scheduler.run_due(clock.now)
+    group = [m.text for m in sandbox.sent(team.group) if m.kind == "text"][-1]
+    assert group.startswith("📅 Báo cáo tháng 11/2026 · Sales HCM")
+    assert "Tỷ lệ thắng: 100%" in group
+    assert "Giá trị đơn hàng trung bình: 60tr" in group
+    private = sandbox.sent(team.leader_dm)
+    assert any((m.text or "").startswith("📅 Báo cáo tháng 11/2026") for m in private)
+
+
+async def test_leader_digest_names_quiet_members(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock, talk: Talk
+) -> None:
+    await _seed(db, team, dt.date(2026, 11, 16))
+    await talk.say(team.leader, team.leader_dm, "/start")
+    clock.set_local("2026-11-23 08:30")
+    await scheduler.run_due(clock.now)
+    digest = sandbox.sent(team.leader_dm)[-1].text
+    assert "💤" in digest and "Minh Trần" in digest.split("💤")[1]
+
+
+async def test_a_deal_is_celebrated_in_the_group_once(
+    talk: Talk, sandbox: Any, team: Any, db: Database
+) -> None:
+    update_ = sandbox.text(team.minh, team.minh_dm, "/deal 45tr An Phát")
+    await talk.deliver(update_)
+    await talk.deliver(update_)
+    cheers = [m.text for m in sandbox.sent(team.group) if "🎉" in (m.text or "")]
+    assert cheers == ["🎉 Minh Trần vừa chốt hợp đồng 45tr! Chúc mừng!"]
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        save_settings(s, t, TeamSettings.from_json({**t.settings, "celebrations": False}), None)
+    await talk.say(team.minh, team.minh_dm, "/deal 10tr")
+    assert len([m for m in sandbox.sent(team.group) if "🎉" in (m.text or "")]) == 1
+
+
+async def test_living_leaderboard_is_pinned_and_edited_in_place(
+    scheduler: Scheduler, sandbox: Any, team: Any, clock: Clock, talk: Talk
+) -> None:
+    await talk.say(team.minh, team.minh_dm, "/call 5")
+    await scheduler.sweep(clock.now)
+    boards = [m for m in sandbox.sent(team.group) if (m.text or "").startswith("📌")]
+    assert len(boards) == 1
+    board = boards[0]
+    assert board.message_id in sandbox.pinned(team.group)
+    clock.advance(minutes=1)
+    await talk.say(team.hoa, team.hoa_dm, "/call 9")
+    await scheduler.sweep(clock.now)
+    boards = [m for m in sandbox.sent(team.group) if (m.text or "").startswith("📌")]
+    assert len(boards) == 1 and boards[0].edit_date is not None
+    assert "Hoa Lê" in boards[0].text
+    # Nothing changed: no edit.
+    edits = len(sandbox.calls_for("editMessageText"))
+    clock.advance(minutes=1)
+    await scheduler.sweep(clock.now)
+    assert len(sandbox.calls_for("editMessageText")) == edits
+
+
+async def test_posts_go_to_the_chosen_forum_topic(
+    talk: Talk, sandbox: Any, db: Database, clock: Clock, scheduler: Scheduler
+) -> None:
+    lan = sandbox.user("Lan", language_code="vi")
+    forum = sandbox.group("Forum team", creator=lan, forum=True)
+    await talk.say(lan, forum, "/setup")
+    topic = sandbox.topic(forum, "Báo cáo", by=lan)
+    answer = await talk.reply(lan, forum, "/settings topic daily", thread_id=topic)
+    assert "Đã lưu" in answer
+    clock.set_local("2026-11-19 18:00")
+    await scheduler.run_due(clock.now)
+    summary = [m for m in sandbox.sent(forum) if (m.text or "").startswith("📊")]
+    assert summary and summary[-1].message_thread_id == topic
+
+
+async def test_jobs_are_built_per_team_and_rebuilt_when_settings_change(
+    scheduler: Scheduler, team: Any, db: Database, talk: Talk
+) -> None:
+    await scheduler.sync()
+    jobs = {j.name: j for j in scheduler.app.job_queue.jobs()}
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        team_id = t.id
+    daily = jobs[f"kpibot:{team_id}:daily_summary"]
+    assert daily.job.misfire_grace_time == 7200 and daily.job.coalesce
+    assert str(daily.job.trigger.timezone) == "Asia/Ho_Chi_Minh"
+    await talk.say(team.leader, team.group, "/settings time daily 18:30")
+    await talk.say(team.leader, team.group, "/settings time reminder off")
+    await scheduler.sync()
+    await asyncio.sleep(0)
+    jobs = {j.name: j for j in scheduler.app.job_queue.jobs() if not j.removed}
+    assert f"kpibot:{team_id}:reminder" not in jobs
+    trigger = jobs[f"kpibot:{team_id}:daily_summary"].job.trigger
+    assert "minute='30'" in str(trigger) and "hour='18'" in str(trigger)
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None and settings_of(t).schedule["daily_summary"] == "18:30"
+
+
+async def test_settings_are_for_leaders_and_explain_bad_input(talk: Talk, team: Any) -> None:
+    assert "Chỉ trưởng nhóm" in await talk.reply(team.minh, team.group, "/settings")
+    shown = await talk.reply(team.leader, team.group, "/settings")
+    assert "Múi giờ: Asia/Ho_Chi_Minh" in shown and "Tổng kết ngày: 18:00" in shown
+    bad = await talk.reply(team.leader, team.group, "/settings timezone Mars/Olympus")
+    assert "Không biết múi giờ" in bad and "Ví dụ:" in bad
+    ok = await talk.reply(team.leader, team.group, "/settings days mon-sat")
+    assert "Ngày làm việc: T2, T3, T4, T5, T6, T7" in ok
+    [answer] = await talk.say(team.leader, team.group, "/settings")
+    await talk.press(team.leader, team.group, answer, "set:reminders toggle")
+    assert "Nhắc nhở riêng: tắt" in talk.sandbox.sent(team.group)[-1].text
