@@ -105,6 +105,15 @@ def person_name(index: int) -> tuple[str, str]:
     return _FAMILY[index % len(_FAMILY)], _GIVEN[(index // len(_FAMILY)) % len(_GIVEN)]
 
 
+def ensure(
+    path: Path, scale: Scale, end_day: dt.date, *, only_first_team: bool = False
+) -> Dataset:
+    """Return the dataset at `path`, building it first unless a finished one is there."""
+    if path.exists():
+        return _describe(path, scale, end_day, 0.0)
+    return build(path, scale, end_day, only_first_team=only_first_team)
+
+
 def build(
     path: Path, scale: Scale, end_day: dt.date, *, only_first_team: bool = False
 ) -> Dataset:
@@ -112,26 +121,34 @@ def build(
     started = time.perf_counter()
     if path.exists():
         raise FileExistsError(path)
+    # Built under another name and renamed when complete: an interrupted build is never reused.
+    part = path.with_name(path.name + ".part")
+    for leftover in (part, Path(f"{part}-wal"), Path(f"{part}-shm")):
+        leftover.unlink(missing_ok=True)
     teams = 1 if only_first_team else scale.teams
     start_day = end_day - dt.timedelta(days=scale.days - 1)
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{part}")
     try:
         migrate.upgrade(engine)
         with Session(engine) as session, session.begin():
             people = _create_people(session, teams, scale.members_per_team, start_day)
     finally:
         engine.dispose()
-    activities, checkins = _load_activity(path, people, start_day, scale.days)
-    return Dataset(
-        path,
-        scale,
-        end_day,
-        teams,
-        len(people),
-        activities,
-        checkins,
-        time.perf_counter() - started,
-    )
+    _load_activity(part, people, start_day, scale.days)
+    part.rename(path)
+    return _describe(path, scale, end_day, time.perf_counter() - started)
+
+
+def _describe(path: Path, scale: Scale, end_day: dt.date, seconds: float) -> Dataset:
+    conn = sqlite3.connect(path)
+    try:
+        counts = [
+            int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("teams", "members", "activities", "checkins")
+        ]
+    finally:
+        conn.close()
+    return Dataset(path, scale, end_day, *counts, seconds)
 
 
 def _create_people(
@@ -186,8 +203,8 @@ def _create_people(
 
 def _load_activity(
     path: Path, people: list[tuple[int, int, int, int]], start_day: dt.date, days: int
-) -> tuple[int, int]:
-    """Bulk-load check-ins and activity rows; return (activity rows, check-ins)."""
+) -> None:
+    """Bulk-load the check-ins and activity rows of everybody in `people`."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=DELETE")
@@ -258,12 +275,9 @@ def _load_activity(
         for _, sql in indexes:
             conn.execute(sql)
         conn.execute("COMMIT")
-        activities = conn.execute("SELECT count(*) FROM activities").fetchone()[0]
-        checkins = conn.execute("SELECT count(*) FROM checkins").fetchone()[0]
         conn.execute("PRAGMA journal_mode=WAL")
     finally:
         conn.close()
-    return int(activities), int(checkins)
 
 
 def _driver_tables(

@@ -4,12 +4,13 @@ posts and charts the bot would send are written to the output folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import shutil
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import build_application
@@ -30,6 +31,9 @@ REPS = (
     ("Thảo", "Võ", "thao_vo", "vi", 15),
     ("Đức", "Hoàng", "duc_hoang", "vi", 20),
 )
+
+
+_TEAM_ID = [0]  # the demo team's id, known once it is set up
 
 
 class Transcript:
@@ -130,12 +134,46 @@ async def run_demo(
         await say(leader, group, "/week")
         await say(minh, minh_dm, "/chart calls")
         await say(leader, leader_dm, "/kpi")
+        await _write_posts(app, out_dir, demo_day, talk)
     talk.say(f"Files written to {out_dir}:")
     for name in _write_transcript(out_dir, talk.lines):
         talk.say(f"  {name}")
     db.dispose()
     app.bot_data.render_pool.shutdown(wait=True)
     return 0
+
+
+async def _write_posts(app: Any, out_dir: Path, day: dt.date, talk: Transcript) -> None:
+    """Write every scheduled post the team would get around the demo day, in vi and en."""
+    from handlers import digests as render
+    from kpi.digests import Post
+
+    cal = periods.WorkCalendar()
+    week = periods.span_of("week", day, cal)
+    month = periods.span_of("month", day, cal)
+    at = {
+        "reminder": (periods.span_of("day", day, cal), dt.time(15)),
+        "daily_summary": (periods.span_of("day", day, cal), dt.time(18)),
+        "weekly": (week, dt.time(17)),
+        "monthly": (periods.previous(month, cal), dt.time(9)),
+        "leader_digest": (periods.previous(week, cal), dt.time(8, 30)),
+    }
+    talk.say("Scheduled posts (text in vi and en, charts as PNG):")
+    for kind, (span, clock) in at.items():
+        moment = dt.datetime.combine(day, clock, TZ).astimezone(dt.UTC)
+        post = Post(0, kind, span.key, moment, span)
+        for lang in ("vi", "en"):
+            post = dataclasses.replace(post, team_id=_TEAM_ID[0])
+            messages = await render.preview(app.bot_data, post, moment, lang)
+            texts = [m.text for m in messages if m.text and m.photo is None]
+            _write_text(out_dir / f"post-{kind}.{lang}.txt", "\n\n".join(texts) or "(nothing)")
+            for i, m in enumerate(m for m in messages if m.photo is not None):
+                _write_bytes(out_dir / f"post-{kind}.{lang}.chart{i + 1}.png", m.photo or b"")
+        talk.say(f"  post-{kind}.vi.txt / post-{kind}.en.txt")
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -160,6 +198,7 @@ def _seed_history(db: Database, chat_id: int, now: dt.datetime) -> int:
     count = 0
     with db.transaction() as s:
         team = s.query(Team).filter_by(chat_id=chat_id).one()
+        _TEAM_ID[0] = team.id
         cal = calendar_of(s, team)
         today = periods.local_today(cal, now)
         by_name = {m.username: m for m in s.query(Member).all()}

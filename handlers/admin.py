@@ -57,7 +57,9 @@ async def target(update: Update, context: KpiContext) -> None:
             join_lines(t(lang, "admin.unknown_kpi", word=res.word or ""), example)
         )
     elif res.outcome == "unknown_member":
-        await msg.reply_text(t(lang, "admin.unknown_member", word=res.word or ""))
+        await msg.reply_text(
+            join_lines(t(lang, "admin.unknown_member", word=res.word or ""), example)
+        )
     elif res.outcome == "bad_input":
         key = f"admin.{res.error_code}" if res.error_code else "err.unknown"
         from handlers.activity import render_error

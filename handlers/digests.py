@@ -9,6 +9,7 @@ marked and skipped, and nothing about one chat stops the others.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -22,11 +23,12 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_money_short, fmt_pct, t
 from handlers.render import fmt_value, join_lines
-from handlers.reports import board_chart, ranking_lines, span_label, team_lines
+from handlers.reports import board_chart, ranking_lines, team_lines
 from kpi import digests as kd
 from kpi import runs
 from kpi import state as chat_state
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
+from kpi.periods import Span
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,12 @@ async def deliver_once(
 # --- rendering --------------------------------------------------------------------------------
 
 
+def span_name(lang: str, span: Span) -> str:
+    """Name a span without "this": posts are read later, and some are about the last period."""
+    start, end = fmt_day(span.start, lang), fmt_day(span.end, lang)
+    return t(lang, f"digest.span_{span.period}", start=start, end=end)
+
+
 def _visible_names(names: Sequence[str], sees: str) -> bool:
     return sees == "full" and bool(names)
 
@@ -187,7 +195,7 @@ async def _board_messages(
             lines.append(t(lang, "digest.everyone_logged"))
         return [Outgoing(text=join_lines(*lines))]
     if post.kind == "weekly":
-        lines.append(t(lang, "digest.weekly_title", span=span_label(lang, board.span)))
+        lines.append(t(lang, "digest.weekly_title", span=span_name(lang, board.span)))
     else:
         lines.append(
             t(
@@ -266,7 +274,7 @@ def _round_up(value: float, unit: str) -> float:
 async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
     board = d.board
     lines: list[str] = [
-        t(lang, "digest.leader_title", span=span_label(lang, board.span), team=board.team_title)
+        t(lang, "digest.leader_title", span=span_name(lang, board.span), team=board.team_title)
     ]
     lines += ranking_lines(board, lang)
     lines.append("")
@@ -371,7 +379,7 @@ async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:
 def _living_text(item: chat_state.LivingBoard) -> Html:
     board = item.board
     lang = board.language
-    lines: list[str] = [t(lang, "digest.living_title", span=span_label(lang, board.span))]
+    lines: list[str] = [t(lang, "digest.living_title", span=span_name(lang, board.span))]
     if board.group_sees == "full":
         lines += ranking_lines(board, lang)
     elif board.group_sees == "top":
@@ -380,3 +388,23 @@ def _living_text(item: chat_state.LivingBoard) -> Html:
     lines += team_lines(board, lang)
     lines.append(t(lang, "digest.living_updated", time=esc(item.local_time)))
     return join_lines(*lines)
+
+
+async def preview(bd: BotData, post: kd.Post, now: dt.datetime, lang: str) -> list[Outgoing]:
+    """Build a post's messages in a language without claiming or sending it (for the demo)."""
+    if post.kind in ("daily_summary", "weekly", "monthly"):
+        data = await bd.db.read(partial(kd.board_post, post=post, now=now))
+        if data is None:
+            return []
+        return await _board_messages(bd, post, data, lang=lang)
+    if post.kind == "reminder":
+        _, reminders = await bd.db.read(partial(kd.reminders, post=post, now=now))
+        if not reminders:
+            return []
+        first = reminders[0]
+        recipient = dataclasses.replace(first.recipient, lang_pref=lang)
+        return await _reminder_messages(dataclasses.replace(first, recipient=recipient))
+    if post.kind == "leader_digest":
+        digest = await bd.db.read(partial(kd.leader_digest, post=post, now=now))
+        return [] if digest is None else await _digest_messages(digest, lang)
+    raise ValueError(f"unknown post kind {post.kind!r}")

@@ -84,6 +84,17 @@ def member_by_handle(
     return None
 
 
+def _split_kpi(
+    session: Session, team_id: int, words: list[str], *, keep: int
+) -> tuple[str | None, list[str]]:
+    """Find the KPI named by the longest run of leading words, leaving at least `keep` words."""
+    for n in range(len(words) - keep, 0, -1):
+        key = find_kpi(session, team_id, " ".join(words[:n]))
+        if key is not None:
+            return key, words[n:]
+    return None, words
+
+
 def parse_target_value(text: str, unit: str, *, allow_zero: bool = False) -> float:
     """Read a target value for a KPI's unit: money, a count (decimals allowed), or a percentage."""
     text = text.strip()
@@ -126,24 +137,21 @@ def target(
     words = args.split()
     handle = next((w for w in words if w.startswith("@")), None)
     words = [w for w in words if not w.startswith("@")]
+    if len(words) < 2:
+        return AdminResult("bad_input", scope.lang_pref, error_code="target.usage")
+    # The KPI name comes first: it may be several words ("doanh số", "tỷ lệ thắng") and contain
+    # what reads as a period without diacritics ("thắng" folds to "thang", month).
+    kpi, after = _split_kpi(session, team.id, words, keep=1)
+    if kpi is None:
+        return AdminResult("unknown_kpi", scope.lang_pref, word=words[0])
     period = None
-    rest: list[str] = []
-    for w in words:
+    value_words: list[str] = []
+    for w in after:
         p = periods.parse_period(w)
-        if p is not None and period is None and rest:
+        if p is not None and period is None:
             period = p
         else:
-            rest.append(w)
-    if len(rest) < 2:
-        return AdminResult("bad_input", scope.lang_pref, error_code="target.usage")
-    # The KPI is named by the first word, or the first two ("doanh số", "win rate").
-    kpi = find_kpi(session, team.id, rest[0])
-    value_words = rest[1:]
-    if kpi is None and len(rest) >= 3:
-        kpi = find_kpi(session, team.id, " ".join(rest[:2]))
-        value_words = rest[2:]
-    if kpi is None:
-        return AdminResult("unknown_kpi", scope.lang_pref, word=rest[0])
+            value_words.append(w)
     kdef = session.scalar(
         select(KpiDefinition).where(KpiDefinition.team_id == team.id, KpiDefinition.key == kpi)
     )
@@ -281,7 +289,7 @@ def kpi_command(
         return _add_kpi(session, scope, team, rest, now)
     if not rest:
         return KpiListing("bad_input", scope.lang_pref, error_code="kpi.usage")
-    key = find_kpi(session, team.id, rest[0])
+    key, tail = _split_kpi(session, team.id, rest, keep=0)
     kdef = (
         session.scalar(
             select(KpiDefinition).where(KpiDefinition.team_id == team.id, KpiDefinition.key == key)
@@ -304,7 +312,7 @@ def kpi_command(
     else:
         try:
             # A weight of 0 % takes a KPI out of the score; a minimum of 0 % drops the flag.
-            value = parse_target_value(" ".join(rest[1:]), "ratio", allow_zero=True)
+            value = parse_target_value(" ".join(tail), "ratio", allow_zero=True)
         except parsing.ParseError:
             return KpiListing(
                 "bad_input", scope.lang_pref, error_code=f"kpi.{action}_value", action=action
@@ -351,7 +359,7 @@ def _add_kpi(
     )
     if exists:
         return KpiListing(
-            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"key": key}
+            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"kpi": key}
         )
     try:
         vocab = parsing.build_vocabulary([("_new", (key, name))])
@@ -359,7 +367,7 @@ def _add_kpi(
         vocab = {}
     if any(parsing.build_vocabulary(parsing.DEFAULT_ALIASES.items()).get(a) for a in vocab):
         return KpiListing(
-            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"key": key}
+            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"kpi": key}
         )
     session.add(
         Metric(

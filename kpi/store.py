@@ -52,6 +52,13 @@ class StoredEntry:
     created_at: dt.datetime
 
 
+def stored_text(text: str | None) -> str | None:
+    """Return text people typed as the database can keep it (PostgreSQL refuses NUL)."""
+    if text is None:
+        return None
+    return text.replace("\x00", "") or None
+
+
 def _stored(a: Activity) -> StoredEntry:
     return StoredEntry(
         a.id,
@@ -94,7 +101,7 @@ def record_checkin(
         source=source,
         chat_id=chat_id,
         message_id=message_id,
-        text=text,
+        text=stored_text(text),
         day=day,
         created_at=now,
     )
@@ -115,9 +122,9 @@ def _entry_row(checkin: Checkin, e: EntryInput, now: dt.datetime, pending: bool)
         day=checkin.day,
         value=e.value,
         amount=e.amount,
-        customer=e.customer,
+        customer=stored_text(e.customer),
         is_new_customer=e.is_new_customer,
-        note=e.note,
+        note=stored_text(e.note),
         status=ENTRY_PENDING if pending else ENTRY_ACTIVE,
         created_at=now,
         updated_at=now,
@@ -157,11 +164,11 @@ def replace_checkin_entries(
             entity="checkin",
             entity_id=checkin.id,
             before={"text": checkin.text, "entries": [_entry_json(a) for a in old]},
-            after={"text": text},
+            after={"text": stored_text(text)},
             created_at=now,
         )
     )
-    checkin.text = text
+    checkin.text = stored_text(text)
     checkin.day = day
     if not entries:
         checkin.status = CHECKIN_VOIDED
