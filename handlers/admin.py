@@ -17,6 +17,7 @@ from handlers.context import (
 from handlers.i18n import Html, esc, fmt_pct, t
 from handlers.onboarding import refuse
 from handlers.render import fmt_value, join_lines
+from handlers.reports import clip
 from kpi import admin
 from kpi.checkins import LogResult, split_command
 
@@ -54,11 +55,11 @@ async def target(update: Update, context: KpiContext) -> None:
         await msg.reply_text(t(lang, "scope.leader_only"))
     elif res.outcome == "unknown_kpi":
         await msg.reply_text(
-            join_lines(t(lang, "admin.unknown_kpi", word=res.word or ""), example)
+            join_lines(t(lang, "admin.unknown_kpi", word=clip(res.word or "")), example)
         )
     elif res.outcome == "unknown_member":
         await msg.reply_text(
-            join_lines(t(lang, "admin.unknown_member", word=res.word or ""), example)
+            join_lines(t(lang, "admin.unknown_member", word=clip(res.word or "")), example)
         )
     elif res.outcome == "bad_input":
         key = f"admin.{res.error_code}" if res.error_code else "err.unknown"
@@ -86,7 +87,11 @@ async def target(update: Update, context: KpiContext) -> None:
 def _params(key: str, params: dict[str, object]) -> dict[str, object]:
     from handlers.i18n import catalog, placeholders
 
-    return {k: params.get(k, "") for k in placeholders(catalog("vi")[key])}
+    # What people typed is quoted back short (a message must stay under 4,096 characters).
+    return {
+        k: clip(v) if isinstance(v, str) else v
+        for k, v in ((k, params.get(k, "")) for k in placeholders(catalog("vi")[key]))
+    }
 
 
 async def kpi(update: Update, context: KpiContext) -> None:
@@ -119,7 +124,7 @@ async def kpi(update: Update, context: KpiContext) -> None:
         return
     if res.outcome == "unknown_kpi":
         word = str(res.error_params.get("word", ""))
-        await msg.reply_text(join_lines(t(lang, "admin.unknown_kpi", word=word), example))
+        await msg.reply_text(join_lines(t(lang, "admin.unknown_kpi", word=clip(word)), example))
         return
     if res.outcome == "bad_input":
         key = f"admin.{res.error_code}"

@@ -50,7 +50,7 @@ async def me(update: Update, context: KpiContext) -> None:
     if word and period is None:
         await msg.reply_text(
             join_lines(
-                t(lang, "me.bad_period", word=word),
+                t(lang, "me.bad_period", word=clip(word)),
                 t(lang, "err.example", example=Html("<code>/me week</code>")),
             )
         )
@@ -93,6 +93,14 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
     if res.score is not None:
         lines.append(t(lang, "me.score", score=f"{res.score:.0f}"))
     return join_lines(*lines)
+
+
+QUOTE_CHARS = 60
+
+
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """Shorten a word people typed for quoting it back (a message stays under 4,096 chars)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- team boards ---------------------------------------------------------------------------
@@ -363,7 +371,7 @@ async def _send_board(
     if res.outcome == "unknown_kpi":
         await msg.reply_text(
             join_lines(
-                t(lang, "board.unknown_kpi", word=res.unknown_kpi or ""),
+                t(lang, "board.unknown_kpi", word=clip(res.unknown_kpi or "")),
                 t(lang, "err.example", example=Html("<code>/leaderboard week calls</code>")),
             )
         )
@@ -414,13 +422,13 @@ async def chart(update: Update, context: KpiContext) -> None:
     if res.outcome == "unknown_kpi":
         await msg.reply_text(
             join_lines(
-                t(lang, "chart.unknown_kpi", word=res.word or ""),
+                t(lang, "chart.unknown_kpi", word=clip(res.word or "")),
                 t(lang, "err.example", example=Html("<code>/chart calls week</code>")),
             )
         )
         return
     if res.outcome in ("unknown_member", "forbidden"):
-        await msg.reply_text(t(lang, f"chart.{res.outcome}", word=res.word or ""))
+        await msg.reply_text(t(lang, f"chart.{res.outcome}", word=clip(res.word or "")))
         return
     png = await bd.render(trend_png, res, lang)
     if png is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -150,14 +151,20 @@ def split_command(text: str) -> tuple[str | None, str]:
 def vocabulary(session: Session, team_id: int) -> parsing.Vocabulary:
     """Build the team's metric vocabulary: built-in aliases plus the team's own."""
     rows = session.execute(
-        select(Metric.key, Metric.name_vi, Metric.name_en, Metric.aliases).where(
-            Metric.team_id == team_id, Metric.retired_at.is_(None)
-        )
+        select(Metric.key, Metric.name_vi, Metric.name_en, Metric.aliases)
+        .where(Metric.team_id == team_id, Metric.retired_at.is_(None))
+        .order_by(Metric.id)
     ).all()
+    return _vocabulary(tuple((k, vi, en, extra or "") for k, vi, en, extra in rows))
+
+
+@functools.lru_cache(maxsize=256)
+def _vocabulary(rows: tuple[tuple[str, str, str, str], ...]) -> parsing.Vocabulary:
+    # Building the vocabulary normalises a few hundred phrases: done once per catalogue.
     entries = []
     for key, vi, en, extra in rows:
         aliases = [*parsing.DEFAULT_ALIASES.get(key, ()), vi, en]
-        aliases += [a.strip() for a in (extra or "").split(",") if a.strip()]
+        aliases += [a.strip() for a in extra.split(",") if a.strip()]
         entries.append((key, aliases))
     try:
         return parsing.build_vocabulary(entries)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.sandbox import Sandbox, SentMessage
+from bot.sandbox import ManualClock, Sandbox, SentMessage
 from kpi.models import Activity, Checkin
 from tests.conftest import Talk
 
@@ -41,7 +41,7 @@ NASTY = (
     "&",
     "&lt;",
     "'; DROP TABLE activities;--",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "%s",
     "%(x)s",
     "{0}",
@@ -276,7 +276,15 @@ async def test_plain_text_in_private_survives_anything(
     text: str,
 ) -> None:
     await send_and_check(
-        talk, db, sandbox, failures, team.minh, team.minh_dm, text, must_answer=True, group=team.group
+        talk,
+        db,
+        sandbox,
+        failures,
+        team.minh,
+        team.minh_dm,
+        text,
+        must_answer=True,
+        group=team.group,
     )
 
 
@@ -336,10 +344,18 @@ BAD_INPUTS = [
     ("minh", "/edit", "Cần số mục và giá trị mới."),
     ("minh", "/edit 1", "Cần số mục và giá trị mới."),
     ("minh", "/edit x 5", "Số mục không hợp lệ; xem số mục bằng /history."),
-    ("minh", "/sua 99999 5", "Không tìm thấy mục này (hoặc mục đã bị hủy). Xem số mục bằng /history."),
+    (
+        "minh",
+        "/sua 99999 5",
+        "Không tìm thấy mục này (hoặc mục đã bị hủy). Xem số mục bằng /history.",
+    ),
     ("minh", "/void", "Cần số mục cần hủy."),
     ("minh", "/void abc", "Số mục không hợp lệ; xem số mục bằng /history."),
-    ("minh", "/void 99999", "Không tìm thấy mục này (hoặc mục đã bị hủy). Xem số mục bằng /history."),
+    (
+        "minh",
+        "/void 99999",
+        "Không tìm thấy mục này (hoặc mục đã bị hủy). Xem số mục bằng /history.",
+    ),
     ("hoa", "/call -3", "The number must be a positive whole number."),
     ("hoa", "/call 0", "The number must be a positive whole number."),
     ("hoa", "/deal", "The amount is missing."),
@@ -349,7 +365,11 @@ BAD_INPUTS = [
     ("hoa", "/log banana 5", 'Unknown metric "banana".'),
     ("hoa", "/edit", "Give the entry number and the new value."),
     ("hoa", "/edit x 5", "That is not an entry number; see them with /history."),
-    ("hoa", "/void 99999", "That entry was not found (or is already voided). See entry numbers with /history."),
+    (
+        "hoa",
+        "/void 99999",
+        "That entry was not found (or is already voided). See entry numbers with /history.",
+    ),
 ]
 
 
@@ -411,3 +431,33 @@ async def test_many_unknown_words_are_quoted_short(
     assert unknown.startswith("Not understood: ") and unknown.endswith(", …")
     assert len(text) <= MAX_TEXT
     assert failures == []
+
+
+async def test_control_characters_are_kept_out_of_the_database(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox, failures: list[BaseException]
+) -> None:
+    # PostgreSQL refuses NUL in text: what people typed is stored without it, on both databases.
+    await talk.say(team.minh, team.minh_dm, "/call 2 a\x00b\x01c")
+    question = (await talk.say(team.minh, team.minh_dm, "/deal 1.500 Cty\x00 X"))[0]
+    await talk.press(team.minh, team.minh_dm, question, question.buttons()[1][1])
+    question = (await talk.say(team.minh, team.minh_dm, "/call 400 \x00"))[0]
+    await talk.press(team.minh, team.minh_dm, question, question.buttons()[0][1])
+    sent = sandbox.text(team.minh, team.minh_dm, "gặp 2 khách \x00")
+    await talk.deliver(sent)
+    sandbox.clock = ManualClock(float(int(sandbox.clock())) + 1)
+    await talk.deliver(sandbox.edit(sent, "gặp 3 khách \x00\x00"))
+    assert failures == []
+    with db.transaction() as s:
+        notes = s.execute(
+            select(Activity.metric, Activity.value, Activity.note, Activity.customer)
+            .where(Activity.status == "active")
+            .order_by(Activity.id)
+        ).all()
+        texts = list(s.scalars(select(Checkin.text).order_by(Checkin.id)))
+    assert [tuple(n) for n in notes] == [
+        ("calls", 2, "ab\x01c", None),
+        ("deals", 1, None, "Cty X"),
+        ("calls", 400, None, None),
+        ("meetings", 3, None, None),
+    ]
+    assert not any("\x00" in (t or "") for t in texts)

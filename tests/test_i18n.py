@@ -29,6 +29,7 @@ def test_translations_take_the_same_parameters() -> None:
 def test_no_message_is_empty_or_untranslated_copy() -> None:
     vi, en = catalog("vi"), catalog("en")
     assert [k for k, v in vi.items() if not v.strip()] == []
+
     # Vietnamese text that is identical to English is suspicious unless it has no words.
     def words(v: str) -> str:
         return re.sub(r"\{[a-z_]+\}|<[^>]+>|/[a-z_]+|#", "", v)

@@ -57,7 +57,9 @@ def active_total(db: Any, metric: str, member: str | None = None) -> int:
 def checkins(db: Any) -> list[tuple[int, str, str]]:
     """Return (id, source, status) of every check-in, oldest first."""
     with db.transaction() as s:
-        return [(c.id, c.source, c.status) for c in s.scalars(select(Checkin).order_by(Checkin.id))]
+        return [
+            (c.id, c.source, c.status) for c in s.scalars(select(Checkin).order_by(Checkin.id))
+        ]
 
 
 def audits(db: Any, action: str) -> list[AuditEvent]:
@@ -74,6 +76,16 @@ def one(answers: list[SentMessage]) -> SentMessage:
     """Return the one message the bot answered with."""
     assert len(answers) == 1, [a.text for a in answers]
     return answers[0]
+
+
+def answer_in(answers: list[SentMessage], chat: Any) -> SentMessage:
+    """Return the one answer in a chat (a logged deal is also celebrated in the group)."""
+    return one([a for a in answers if a.chat_id == chat.id])
+
+
+def celebrations(sandbox: Sandbox, group: Any) -> list[str]:
+    """Return the deal celebrations posted in the group."""
+    return [m.text or "" for m in sandbox.sent(group) if (m.text or "").startswith("🎉")]
 
 
 def me_value(text: str, label: str) -> int:
@@ -162,8 +174,18 @@ DEAL_CASES = [
     ),
     ("minh", "/chot 1,5 tỷ", "✅ +1 hợp đồng 1,5 tỷ", (1, 1_500_000_000, None, False)),
     ("minh", "/deal 2 45tr", "✅ +2 hợp đồng 45tr", (2, 45_000_000, None, False)),
-    ("minh", "/deal 50.000.000 Bình An", "✅ +1 hợp đồng 50tr · Bình An", (1, 50_000_000, "Bình An", False)),
-    ("hoa", "/deal 45m Acme new", "✅ +1 deals 45M · Acme (new customer)", (1, 45_000_000, "Acme", True)),
+    (
+        "minh",
+        "/deal 50.000.000 Bình An",
+        "✅ +1 hợp đồng 50tr · Bình An",
+        (1, 50_000_000, "Bình An", False),
+    ),
+    (
+        "hoa",
+        "/deal 45m Acme new",
+        "✅ +1 deals 45M · Acme (new customer)",
+        (1, 45_000_000, "Acme", True),
+    ),
     ("hoa", "/deal 2 45tr", "✅ +2 deals 45M", (2, 45_000_000, None, False)),
     ("hoa", "/chot 500k", "✅ +1 deals 500K", (1, 500_000, None, False)),
 ]
@@ -180,9 +202,12 @@ async def test_deal_command_stores_amount_customer_and_new(
     stored: tuple[int, int, str | None, bool],
 ) -> None:
     user, dm = getattr(team, who), getattr(team, f"{who}_dm")
-    text = await talk.reply(user, dm, command)
+    text = answer_in(await talk.say(user, dm, command), dm).text or ""
     assert text.splitlines()[0] == shown
     assert "doanh số" in text or "revenue" in text  # progress on revenue too
+    # The group hears about the deal once, in the team's language.
+    [cheer] = celebrations(talk.sandbox, team.group)
+    assert cheer.startswith(f"🎉 {user.full_name} ")
     with db.transaction() as s:
         a = s.scalars(select(Activity)).one()
         assert (a.metric, a.value, a.amount, a.customer, a.is_new_customer) == ("deals", *stored)
@@ -193,7 +218,13 @@ async def test_deal_command_stores_amount_customer_and_new(
 @pytest.mark.parametrize(
     ("who", "command", "shown", "customer", "note"),
     [
-        ("minh", "/lost Bình Minh - chọn đối thủ", "✅ +1 giao dịch thất bại", "Bình Minh", "chọn đối thủ"),
+        (
+            "minh",
+            "/lost Bình Minh - chọn đối thủ",
+            "✅ +1 giao dịch thất bại",
+            "Bình Minh",
+            "chọn đối thủ",
+        ),
         ("minh", "/mat", "✅ +1 giao dịch thất bại", None, None),
         ("hoa", "/lost Acme", "✅ +1 lost deals", "Acme", None),
     ],
@@ -225,7 +256,11 @@ async def test_lost_command(
 async def test_log_with_several_metrics_is_one_checkin(talk: Talk, team: Any, db: Any) -> None:
     text = await talk.reply(team.minh, team.minh_dm, "/log calls 12 meetings 2 emails 30")
     assert text.splitlines()[0] == "✅ +12 cuộc gọi, +2 cuộc hẹn, +30 email"
-    assert sorted((m, v) for m, v, *_ in rows(db)) == [("calls", 12), ("emails", 30), ("meetings", 2)]
+    assert sorted((m, v) for m, v, *_ in rows(db)) == [
+        ("calls", 12),
+        ("emails", 30),
+        ("meetings", 2),
+    ]
     [(checkin_id, source, _)] = checkins(db)
     assert source == "log"
     with db.transaction() as s:
@@ -287,7 +322,7 @@ async def test_backdating_sets_the_day(
     talk: Talk, team: Any, db: Any, who: str, command: str, day: dt.date, shown: str
 ) -> None:
     user, dm = getattr(team, who), getattr(team, f"{who}_dm")
-    text = await talk.reply(user, dm, command)
+    text = answer_in(await talk.say(user, dm, command), dm).text or ""
     assert shown in text
     stored = rows(db)
     assert stored and all(r[4] == day for r in stored)
@@ -329,8 +364,8 @@ async def test_the_window_counts_from_the_activity_day(talk: Talk, team: Any, db
 async def test_a_leader_may_go_back_90_days(talk: Talk, team: Any, db: Any) -> None:
     text = await talk.reply(team.leader, team.leader_dm, "/call 2 01/09")
     assert "(tính cho ngày 01/09)" in text
-    text = await talk.reply(team.leader, team.leader_dm, "/deal 20tr 2026-08-21")
-    assert "(tính cho ngày 21/08)" in text
+    answers = await talk.say(team.leader, team.leader_dm, "/deal 20tr 2026-08-21")
+    assert "(tính cho ngày 21/08)" in (answer_in(answers, team.leader_dm).text or "")
     assert [r[4] for r in rows(db)] == [dt.date(2026, 9, 1), dt.date(2026, 8, 21)]
 
 
@@ -347,7 +382,8 @@ async def test_ambiguous_amount_asks_and_stores_only_the_pressed_reading_once(
     assert len(question.buttons()) == 3  # the two readings and cancel
     assert count(db, Activity) == 0 and count(db, Checkin) == 0
     pid = question.buttons()[0][1].split(":")[1]
-    answer = one(await talk.press(team.minh, team.minh_dm, question, f"p:{pid}:1"))
+    answers = await talk.press(team.minh, team.minh_dm, question, f"p:{pid}:1")
+    answer = answer_in(answers, team.minh_dm)
     assert "✅ +1 hợp đồng 1,5tr · Hưng Thịnh" in (answer.text or "")
     assert "Tôi hiểu là" not in (answer.text or "")  # it was a command, not plain language
     with db.transaction() as s:
@@ -362,6 +398,7 @@ async def test_ambiguous_amount_asks_and_stores_only_the_pressed_reading_once(
         await talk.deliver(again)
     assert rows(db) == [("deals", 1, 1_500_000, "active", TODAY)]
     assert count(db, Checkin) == 1
+    assert len(celebrations(sandbox, team.group)) == 1
     no_error_reply(sandbox)
 
 
@@ -459,9 +496,8 @@ async def test_a_deal_above_50_ty_asks_too(talk: Talk, team: Any, db: Any) -> No
 async def test_plain_vietnamese_is_one_checkin_with_an_undo_button(
     talk: Talk, team: Any, db: Any, sandbox: Sandbox
 ) -> None:
-    answer = one(
-        await talk.say(team.minh, team.minh_dm, "goi 12 cuoc, gap 3 khach, chot 2 deal 45tr")
-    )
+    answers = await talk.say(team.minh, team.minh_dm, "goi 12 cuoc, gap 3 khach, chot 2 deal 45tr")
+    answer = answer_in(answers, team.minh_dm)
     lines = (answer.text or "").splitlines()
     assert lines[0] == "Tôi hiểu là:"
     assert lines[1] == "✅ +12 cuộc gọi, +3 cuộc hẹn, +2 hợp đồng 45tr"
@@ -528,9 +564,7 @@ async def test_group_chatter_not_addressed_to_the_bot_is_ignored(
     assert count(db, Activity) == 0 and count(db, Checkin) == 0
 
 
-async def test_group_message_replying_to_the_bot_is_logged(
-    talk: Talk, team: Any, db: Any
-) -> None:
+async def test_group_message_replying_to_the_bot_is_logged(talk: Talk, team: Any, db: Any) -> None:
     bot_message = one(await talk.say(team.minh, team.group, "/call 1"))
     answer = one(await talk.say(team.minh, team.group, "gọi 5", reply_to=bot_message.message_id))
     assert answer.chat_id == team.group.id
@@ -538,9 +572,7 @@ async def test_group_message_replying_to_the_bot_is_logged(
     assert active_total(db, "calls") == 6
 
 
-async def test_group_message_mentioning_the_bot_is_logged(
-    talk: Talk, team: Any, db: Any
-) -> None:
+async def test_group_message_mentioning_the_bot_is_logged(talk: Talk, team: Any, db: Any) -> None:
     answer = one(await talk.say(team.minh, team.group, "@kpi_test_bot gọi 5"))
     assert answer.text == "✅ Minh Trần: +5 cuộc gọi"
     assert rows(db) == [("calls", 5, None, "active", TODAY)]
@@ -602,9 +634,7 @@ async def test_history_lists_entries_with_ids(talk: Talk, team: Any, db: Any) ->
     text = await talk.reply(team.minh, team.minh_dm, "/history")
     with db.transaction() as s:
         ids = dict(
-            s.execute(
-                select(Activity.metric, Activity.id).where(Activity.member_id != 0)
-            ).all()
+            s.execute(select(Activity.metric, Activity.id).where(Activity.member_id != 0)).all()
         )
     assert text.splitlines()[0] == "🗂 Lịch sử gần đây"
     assert f"#{ids['deals']} 19/11 +1 hợp đồng 45tr · An Phát" in text
@@ -718,7 +748,10 @@ async def test_editing_an_entry_older_than_the_window_is_refused(
 
 def _ids(db: Any) -> list[tuple[int, str]]:
     with db.transaction() as s:
-        return [(i, m) for i, m in s.execute(select(Activity.id, Activity.metric).order_by(Activity.id))]
+        return [
+            (i, m)
+            for i, m in s.execute(select(Activity.id, Activity.metric).order_by(Activity.id))
+        ]
 
 
 # --- edited Telegram messages -------------------------------------------------------------------
@@ -811,6 +844,12 @@ async def test_a_command_delivered_several_times_counts_once(
     assert len(answers[0]) == 1 and all(a == [] for a in answers[1:])
     assert active_total(db, "calls") == 4 and active_total(db, "meetings") == 1
     assert count(db, Checkin) == 1
+    deal = talk.sandbox.text(team.hoa, team.hoa_dm, "/deal 2 45tr Acme")
+    for _ in range(times):
+        await talk.deliver(deal)
+    assert rows(db, status="active")[-1] == ("deals", 2, 45_000_000, "active", TODAY)
+    assert count(db, Checkin) == 2
+    assert len(celebrations(talk.sandbox, team.group)) == 1
 
 
 @pytest.mark.parametrize("times", [1, 2, 3, 4, 5])
@@ -875,7 +914,9 @@ async def test_a_person_in_two_teams_is_asked_which_team_and_it_is_remembered(
     with db.transaction() as s:
         assert set(s.scalars(select(Activity.team_id))) == {team_hn}
     # In a group the group decides the team: no question.
-    assert one(await talk.say(team.minh, team.group, "/call 1")).text == "✅ Minh Trần: +1 cuộc gọi"
+    assert (
+        one(await talk.say(team.minh, team.group, "/call 1")).text == "✅ Minh Trần: +1 cuộc gọi"
+    )
     with db.transaction() as s:
         assert s.scalar(select(func.count(func.distinct(Activity.team_id)))) == 2
 
@@ -910,8 +951,12 @@ async def test_names_notes_and_customers_with_markup_are_shown_literally(
     dm = sandbox.private(odd)
     answer = one(await talk.say(odd, group, "/call 2 <b>x</b> & y"))
     assert answer.text == "✅ <b>x</b> A & B: +2 cuộc gọi · <b>x</b> & y"
-    answer = one(await talk.say(odd, group, "/deal 10tr <b>Cty</b> & <i>co</i> mới"))
-    assert answer.text == "✅ <b>x</b> A & B: +1 hợp đồng 10tr · <b>Cty</b> & <i>co</i> (khách mới)"
+    confirmation, cheer = await talk.say(odd, group, "/deal 10tr <b>Cty</b> & <i>co</i> mới")
+    assert (
+        confirmation.text
+        == "✅ <b>x</b> A & B: +1 hợp đồng 10tr · <b>Cty</b> & <i>co</i> (khách mới)"
+    )
+    assert (cheer.text or "").startswith("🎉 <b>x</b> A & B ")
     text = await talk.reply(odd, dm, "/lost &amp; </code> - <a href='x'>y</a>")
     assert text.startswith("✅ +1 giao dịch thất bại")
     text = await talk.reply(odd, dm, "/history")
@@ -921,7 +966,8 @@ async def test_names_notes_and_customers_with_markup_are_shown_literally(
     # The reader drops the brackets at the words' edges; what is left is shown as typed.
     assert text.splitlines()[-1] == "Không hiểu: b>ồ</b, &lt"
     with db.transaction() as s:
-        assert s.scalar(
-            select(Activity.customer).where(Activity.metric == "deals")
-        ) == "<b>Cty</b> & <i>co</i>"
+        assert (
+            s.scalar(select(Activity.customer).where(Activity.metric == "deals"))
+            == "<b>Cty</b> & <i>co</i>"
+        )
     no_error_reply(sandbox)

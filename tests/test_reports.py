@@ -25,6 +25,7 @@ from kpi.models import ROLE_REP, Member, Membership, Team
 from kpi.periods import span_of
 from kpi.targets import calendar_of, set_target
 from kpi.teams import (
+    GroupSees,
     PersonInfo,
     TeamDefaults,
     join_team,
@@ -123,7 +124,7 @@ def log(
         )
 
 
-def group_sees(db: Any, sees: str, top_n: int = 5) -> None:
+def group_sees(db: Any, sees: GroupSees, top_n: int = 5) -> None:
     """Change what the group sees (the /settings command comes later)."""
     with db.transaction() as s:
         team = s.scalar(select(Team))
@@ -688,17 +689,35 @@ def test_board_ranks_are_competition_ranks_with_idle_members_last(
     assert {r.member_id for r in ranked} == set(expected)
     assert rows[: len(ranked)] == tuple(ranked)
     assert all(not r.active for r in rows[len(ranked) :])
+    values = {r.member_id: r.value for r in ranked if r.value is not None}
+    assert len(values) == len(ranked)
     for position, r in enumerate(ranked):
-        assert r.value is not None and scoring.same_value(r.value, expected[r.member_id])
-        ahead = [
-            o for o in ranked if o.value > r.value and not scoring.same_value(o.value, r.value)
-        ]  # type: ignore[operator]
+        value = values[r.member_id]
+        assert scoring.same_value(value, expected[r.member_id])
+        ahead = [v for v in values.values() if v > value and not scoring.same_value(v, value)]
         assert r.rank == len(ahead) + 1  # "1224": one plus the number strictly ahead
         if position:
             prev = ranked[position - 1]
-            assert prev.value is not None
-            tied = scoring.same_value(prev.value, r.value)
-            assert tied or prev.value > r.value
+            tied = scoring.same_value(values[prev.member_id], value)
+            assert tied or values[prev.member_id] > value
             assert r.rank == (prev.rank if tied else position + 1)
     if ranked:
         assert ranked[0].rank == 1
+
+
+async def test_long_words_are_quoted_back_short(talk: Talk, team: Any, db: Any) -> None:
+    word = "&<b>" * 1500
+    for who, chat, command in [
+        (team.hoa, team.hoa_dm, "/me"),
+        (team.hoa, team.hoa_dm, "/leaderboard week"),
+        (team.hoa, team.hoa_dm, "/chart"),
+        (team.leader, team.leader_dm, "/target calls 5 @"),
+        (team.leader, team.leader_dm, "/target calls"),
+        (team.leader, team.leader_dm, "/kpi weight"),
+        (team.leader, team.leader_dm, "/target"),
+    ]:
+        text = await talk.reply(
+            who, chat, f"{command}{'' if command.endswith('@') else ' '}{word}"
+        )
+        assert "&<b>&<b>" in text and "…" in text
+        assert len(text) < 400

@@ -196,6 +196,12 @@ def test_parse_target_value_per_unit() -> None:
         ),
         ("leader", "/target calls", f"Cần tên chỉ số và giá trị.\n{TARGET_EXAMPLE}"),
         ("leader", "/target", f"Cần tên chỉ số và giá trị.\n{TARGET_EXAMPLE}"),
+        ("leader", "/target calls day", f"Thiếu giá trị chỉ tiêu.\n{TARGET_EXAMPLE}"),
+        (
+            "leader",
+            "/target doanh số trung bình / nhân viên 50tr",
+            f"Chỉ số này tính cho cả đội, không đặt chỉ tiêu riêng.\n{TARGET_EXAMPLE}",
+        ),
         (
             "leader",
             "/target reps_on_target 80%",
@@ -249,12 +255,16 @@ async def test_leader_changes_weights_and_the_score_follows(
     assert "• Cuộc gọi calls · chỉ tiêu 20 mỗi ngày · trọng số 60%" in text
     # Calls at 100% now weigh .6 of 1.4.
     assert (await talk.reply(team.hoa, team.hoa_dm, "/me")).endswith("Overall score: 43")
-    # A weight of 0 takes a KPI out of the score.
+    # A KPI may be named in words, and a weight of 0 takes a KPI out of the score.
+    text = await talk.reply(team.leader, team.group, "/kpi weight tỷ lệ thắng 10%")
+    assert text.startswith("✅ Trọng số win_rate: 10%.")
+    assert (await talk.reply(team.hoa, team.hoa_dm, "/me")).endswith("Overall score: 43")
     await talk.say(team.leader, team.group, "/kpi weight revenue 0%")
     assert (await talk.reply(team.hoa, team.hoa_dm, "/me")).endswith("Overall score: 60")
     with db.transaction() as s:
         weights = dict(s.execute(select(KpiDefinition.key, KpiDefinition.weight)).all())
         assert weights["calls"] == 0.6 and weights["revenue"] == 0.0
+        assert weights["win_rate"] == 0.1
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "kpi.weight"))
         assert event is not None and event.actor_id == t.leader
         assert event.before is not None and event.before["weight"] == 0.2

@@ -1,0 +1,82 @@
+"""Command line: `python -m bench [--quick] [--only P2] [--workdir DIR] [--runs N]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench.core import Result
+
+BENCHMARKS = ("P1", "P2", "P3")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (CI)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        type=str.upper,
+        choices=BENCHMARKS,
+        help="run only this benchmark (may be repeated)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the database files here and reuse P2's datasets on the next run",
+    )
+    parser.add_argument("--runs", type=int, help="timed runs per figure (default: by mode)")
+    parser.add_argument(
+        "--explain", action="store_true", help="print P2's statements and query plans"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen benchmarks and print their figures; 0 unless something crashed."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    chosen = [b for b in BENCHMARKS if not args.only or b in args.only]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kpibot-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    mode = "quick" if args.quick else "full"
+    print(f"kpibot benchmarks ({mode}): {', '.join(chosen)}", flush=True)
+    started = time.perf_counter()
+    missed = 0
+    try:
+        for name in chosen:
+            for result in _runner(name, args, workdir)():
+                print(result.line(), flush=True)
+                missed += not getattr(result, "ok", True)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    print(f"done in {elapsed:.0f} s: {missed} goal(s) missed", flush=True)
+    return 0
+
+
+def _runner(name: str, args: argparse.Namespace, workdir: Path) -> Callable[[], list[Result]]:
+    # Imported on demand: P3 alone need not load the bot, P1 alone need not load matplotlib.
+    if name == "P1":
+        from bench import p1
+
+        return lambda: p1.run(p1.Options(args.quick, workdir))
+    if name == "P2":
+        from bench import p2
+
+        return lambda: p2.run(p2.Options(args.quick, workdir, args.runs, args.explain))
+    from bench import p3
+
+    return lambda: p3.run(p3.Options(args.quick, args.runs))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
