@@ -714,7 +714,6 @@ async def test_long_words_are_quoted_back_short(talk: Talk, team: Any, db: Any) 
         (team.leader, team.leader_dm, "/target calls 5 @"),
         (team.leader, team.leader_dm, "/target calls"),
         (team.leader, team.leader_dm, "/kpi weight"),
-        (team.leader, team.leader_dm, "/target"),
     ]:
         text = await talk.reply(
             who, chat, f"{command}{'' if command.endswith('@') else ' '}{word}"

@@ -17,7 +17,7 @@ from bot.scheduler import Scheduler, due_posts, next_times
 from kpi import store
 from kpi.db import Database
 from kpi.digests import TeamSchedule
-from kpi.models import Member, Membership, ScheduledRun, Team
+from kpi.models import Member, ScheduledRun, Team
 from kpi.periods import WorkCalendar
 from kpi.store import EntryInput
 from kpi.teams import DEFAULT_SCHEDULE, TeamSettings, save_settings, settings_of
