@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -32,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line."""
     args = _parser().parse_args(argv)
+    # python-telegram-bot 22: RetryAfter.retry_after as a timedelta (the future default).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

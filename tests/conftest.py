@@ -20,6 +20,8 @@ from kpi import migrate
 from kpi.db import Database, make_engine
 from kpi.models import Base
 
+# python-telegram-bot 22: opt in to RetryAfter.retry_after as a timedelta (the future default).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ADMIN_ID = 999_000_001
 

@@ -485,3 +485,34 @@ async def test_settings_are_for_leaders_and_explain_bad_input(talk: Talk, team: 
     [answer] = await talk.say(team.leader, team.group, "/settings")
     await talk.press(team.leader, team.group, answer, "set:reminders toggle")
     assert "Nhắc nhở riêng: tắt" in talk.sandbox.sent(team.group)[-1].text
+
+
+async def test_flood_control_is_waited_out_and_the_post_delivered(
+    settings: Any, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    """QUALITY.md R4: a 429 with retry_after is retried after the wait (max_retries is set)."""
+    limited = build_application(
+        settings,
+        request=SandboxRequest(sandbox),
+        db=db,
+        clock=clock,
+        rate_limit=True,
+        token=sandbox.token,
+    )
+    sandbox.fail(
+        "sendMessage",
+        code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        chat_id=team.group.id,
+    )
+    async with limited:
+        before = len(sandbox.sent(team.group))
+        clock.set_local("2026-11-19 18:00")
+        report = await Scheduler(limited).run_due(clock.now)
+    assert report.sent == 1
+    assert len(sandbox.sent(team.group)) == before + 1
+    attempts = [
+        c for c in sandbox.calls_for("sendMessage") if c.params.get("chat_id") == team.group.id
+    ]
+    assert [c.response.get("ok") for c in attempts[-2:]] == [False, True]
