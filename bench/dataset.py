@@ -114,9 +114,7 @@ def ensure(
     return build(path, scale, end_day, only_first_team=only_first_team)
 
 
-def build(
-    path: Path, scale: Scale, end_day: dt.date, *, only_first_team: bool = False
-) -> Dataset:
+def build(path: Path, scale: Scale, end_day: dt.date, *, only_first_team: bool = False) -> Dataset:
     """Create a migrated SQLite file holding the organisation (or just its first team)."""
     started = time.perf_counter()
     if path.exists():
@@ -142,13 +140,13 @@ def build(
 def _describe(path: Path, scale: Scale, end_day: dt.date, seconds: float) -> Dataset:
     conn = sqlite3.connect(path)
     try:
-        counts = [
+        teams, members, activities, checkins = (
             int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
             for table in ("teams", "members", "activities", "checkins")
-        ]
+        )
     finally:
         conn.close()
-    return Dataset(path, scale, end_day, *counts, seconds)
+    return Dataset(path, scale, end_day, teams, members, activities, checkins, seconds)
 
 
 def _create_people(

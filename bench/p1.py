@@ -26,7 +26,7 @@ from bench.core import Figure, Note, Result, percentile
 from bench.dataset import person_name
 from bot.app import build_application
 from bot.config import Settings
-from bot.sandbox import SChat, Sandbox, SandboxRequest, SUser, deliver
+from bot.sandbox import Sandbox, SandboxRequest, SChat, SUser, deliver
 from kpi import migrate
 from kpi.db import make_engine
 from kpi.models import Checkin

@@ -13,9 +13,23 @@ from telegram import (
 
 from handlers.i18n import LANGS, t
 
-PRIVATE = ("me", "call", "meeting", "lead", "help", "language")
-GROUP = ("call", "meeting", "lead", "me", "join", "help")
-ADMINS = ("setup", *GROUP)
+PRIVATE = (
+    "me",
+    "call",
+    "meeting",
+    "deal",
+    "log",
+    "undo",
+    "history",
+    "leaderboard",
+    "chart",
+    "mute",
+    "unmute",
+    "help",
+    "language",
+)
+GROUP = ("call", "meeting", "deal", "log", "today", "week", "month", "leaderboard", "join", "help")
+ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
 
 
 def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

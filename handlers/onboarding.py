@@ -78,16 +78,24 @@ async def start(update: Update, context: KpiContext) -> None:
 
 async def help_command(update: Update, context: KpiContext) -> None:
     """List the commands the caller may use, in the caller's language."""
-    msg, user = update.effective_message, update.effective_user
-    assert msg is not None and user is not None
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
     bd = context.bot_data
-    pref = await bd.db.read(partial(onboarding.language_of, telegram_id=user.id))
+    pref, leader = await bd.db.read(
+        partial(
+            onboarding.help_info,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+        )
+    )
     lang = lang_of(pref, user)
     await msg.reply_text(
         join_lines(
             t(lang, "help.title"),
             t(lang, "help.rep"),
-            t(lang, "help.leader"),
+            t(lang, "help.leader") if leader else None,
             t(lang, "help.footer"),
         )
     )

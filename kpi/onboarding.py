@@ -177,3 +177,21 @@ def pick_team(
 def language_of(session: Session, *, telegram_id: int) -> str | None:
     """Return the language a person chose with /language, if any."""
     return session.scalar(select(Member.language).where(Member.telegram_id == telegram_id))
+
+
+def help_info(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+) -> tuple[str | None, bool]:
+    """Return the caller's language and whether they may use the leaders' commands here."""
+    scope = resolve(session, person, chat, admins, now)
+    if person.telegram_id in admins:
+        return scope.lang_pref, True
+    if chat.is_private:
+        leads = any(m.role == "leader" and m.status == "active" for m in scope.member.memberships)
+        return scope.lang_pref, leads
+    return scope.lang_pref, scope.is_leader or scope.team is None

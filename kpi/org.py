@@ -13,11 +13,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from kpi import scoring, store
+from kpi.metrics import DEALS
 from kpi.models import (
     ENTRY_ACTIVE,
     MEMBERSHIP_ACTIVE,
@@ -65,12 +67,12 @@ class _Person:
     leader: bool
 
 
-TeamSums = dict[int, dict[str, store.MetricSum]]
+# A metric's (count, amount, new-customer amount) for one member, as the GROUP BY returns it.
+RawSum = tuple[int, int, int]
+TeamSums = dict[int, dict[str, RawSum]]
 
 
-def org_sums_statement(
-    start: dt.date, end: dt.date
-) -> Select[tuple[int, int, str, int, int, int]]:
+def org_sums_statement(start: dt.date, end: dt.date) -> Select[int, int, str, int, int, int]:
     """Return the one GROUP BY that sums every active team's counted entries per member."""
     active_teams = select(Team.id).where(Team.active.is_(True))
     new_amount = case((Activity.is_new_customer.is_(True), Activity.amount), else_=0)
@@ -155,7 +157,7 @@ def org_ranking(session: Session, span: Span) -> list[OrgRow]:
 def _team_scores(
     all_kpis: Sequence[KpiDef],
     members: Sequence[_Person],
-    sums: Mapping[int, Mapping[str, store.MetricSum]],
+    sums: Mapping[int, Mapping[str, RawSum]],
     book: TargetBook,
     span: Span,
     cap: float,
@@ -178,20 +180,20 @@ def _team_scores(
         if row is None:
             return None
         if row.id not in prorated:
-            prorated[row.id] = prorate(row.value, row.period, span, book.cal)  # type: ignore[arg-type]
+            period: Any = row.period
+            prorated[row.id] = prorate(row.value, period, span, book.cal)
         return prorated[row.id]
 
-    targets = {i: [target_for(k.key, i) for k in scored] for i in ids}
-    # The overall score as `kpi.reports.evaluate` computes it, without the lines' pace and
-    # growth that a ranking does not show.
+    # The overall score as `kpi.reports.evaluate` computes it, without the pace and growth of
+    # each line, which a ranking does not show.
     out: dict[int, float | None] = {}
     for member_id in ids:
-        totals = totals_of(sums.get(member_id, {}))
+        member_sums = sums.get(member_id, {})
         parts = []
-        for k, target in zip(scored, targets[member_id], strict=True):
+        for k in scored:
             att = scoring.attainment(
-                kpi_value(k, totals),
-                target,
+                _actual(k, member_sums),
+                target_for(k.key, member_id),
                 k.direction,  # type: ignore[arg-type]
                 cap=cap,
                 minimum=k.minimum,
@@ -201,14 +203,32 @@ def _team_scores(
     return out
 
 
+# Totals fields that are not the metric of the same name: "metric:revenue" would mean them.
+_NOT_METRICS = frozenset({"revenue", "new_revenue"})
+_ZERO: RawSum = (0, 0, 0)
+
+
+def _actual(kpi: KpiDef, sums: Mapping[str, RawSum]) -> float | None:
+    """Return one member's value of a KPI, as `kpi.reports.kpi_value` computes it.
+
+    A metric's count and the revenue (what most KPIs are) come straight from the sums: building
+    the member's `Totals` costs more than the rest of their score. Other formulas go through
+    `kpi_value`.
+    """
+    source = kpi.source
+    if source.startswith("metric:") and source[7:] not in _NOT_METRICS:
+        return float(sums.get(source[7:], _ZERO)[0])
+    if source == "revenue":
+        return float(sums.get(DEALS, _ZERO)[1])
+    return kpi_value(kpi, totals_of({m: store.MetricSum(*s) for m, s in sums.items()}))
+
+
 def _sums(session: Session, span: Span) -> dict[int, TeamSums]:
     out: dict[int, TeamSums] = defaultdict(lambda: defaultdict(dict))
     for team_id, member_id, metric, value, amount, new_amount in session.execute(
         org_sums_statement(span.start, span.end)
     ):
-        out[team_id][member_id][metric] = store.MetricSum(
-            int(value or 0), int(amount or 0), int(new_amount or 0)
-        )
+        out[team_id][member_id][metric] = (int(value or 0), int(amount or 0), int(new_amount or 0))
     return out
 
 

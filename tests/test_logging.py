@@ -283,8 +283,10 @@ async def test_bare_log_offers_quick_buttons_and_a_press_logs_one(
     assert count(db, Activity) == 0
     press = sandbox.press(team.minh, team.minh_dm, keyboard.message_id, "q:calls")
     answer = one(await talk.deliver(press))
-    assert (answer.text or "").splitlines()[-1].startswith("cuộc gọi hôm nay: 1/20")
-    assert "✅ +1 cuộc gọi" in (answer.text or "")
+    assert (answer.text or "").splitlines() == [
+        "✅ +1 cuộc gọi",
+        "cuộc gọi hôm nay: 1/20 (5%) ░░░░░░░░░░",
+    ]
     toast = sandbox.callback_answer(press)
     assert toast is not None and "+1 cuộc gọi" in str(toast.get("text"))
     assert rows(db) == [("calls", 1, None, "active", TODAY)]
@@ -298,6 +300,7 @@ async def test_bare_log_offers_quick_buttons_and_a_press_logs_one(
     assert ("+1 calls", "q:calls") in group_keyboard.buttons()
     answer = one(await talk.press(team.hoa, team.group, group_keyboard, "q:meetings"))
     assert answer.text == "✅ Hoa Lê: +1 meetings"
+    assert answer.buttons() == []
     assert active_total(db, "meetings", "Hoa") == 1
     no_error_reply(sandbox)
 
@@ -369,7 +372,7 @@ async def test_a_leader_may_go_back_90_days(talk: Talk, team: Any, db: Any) -> N
     assert [r[4] for r in rows(db)] == [dt.date(2026, 9, 1), dt.date(2026, 8, 21)]
 
 
-# --- an amount that reads two ways ----------------------------------------------------------------
+# --- an amount that reads two ways ---------------------------------------------------------------
 
 
 async def test_ambiguous_amount_asks_and_stores_only_the_pressed_reading_once(
@@ -433,14 +436,39 @@ async def test_someone_else_cannot_press_a_reps_buttons(
     talk: Talk, team: Any, db: Any, sandbox: Sandbox
 ) -> None:
     question = one(await talk.say(team.minh, team.group, "/deal 1.500"))
-    await talk.press(team.hoa, team.group, question, question.buttons()[1][1])
+    offered = question.buttons()
+    press = sandbox.press(team.hoa, team.group, question.message_id, offered[1][1])
+    assert await talk.deliver(press) == []
+    toast = sandbox.callback_answer(press)
+    assert toast is not None and toast.get("text") == "This button is for the person who logged."
+    # The question still asks Minh, with its buttons.
+    assert sandbox.sent(team.group)[-1].buttons() == offered
+    await talk.deliver(sandbox.press(team.hoa, team.group, question.message_id, offered[2][1]))
+    assert sandbox.sent(team.group)[-1].buttons() == offered
     assert count(db, Activity) == 0
-    await talk.press(team.minh, team.group, question, question.buttons()[1][1])
+    await talk.press(team.minh, team.group, question, offered[1][1])
     assert rows(db) == [("deals", 1, 1_500_000, "active", TODAY)]
     assert active_total(db, "deals", "Minh") == 1
+    no_error_reply(sandbox)
 
 
-# --- sanity bounds ---------------------------------------------------------------------------------
+async def test_only_the_owner_can_press_an_undo_button_in_the_group(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    answer = one(await talk.say(team.minh, team.group, "@kpi_test_bot gọi 5 cuộc"))
+    [(_, data)] = answer.buttons()
+    press = sandbox.press(team.hoa, team.group, answer.message_id, data)
+    assert await talk.deliver(press) == []
+    toast = sandbox.callback_answer(press)
+    assert toast is not None and toast.get("text") == "You can only change your own entries."
+    assert sandbox.sent(team.group)[-1].buttons() == [("↩️ Hoàn tác", data)]
+    assert rows(db) == [("calls", 5, None, "active", TODAY)]
+    undone = one(await talk.press(team.minh, team.group, answer, data))
+    assert undone.text == "↩️ Đã hoàn tác: +5 cuộc gọi"
+    assert rows(db) == [("calls", 5, None, "voided", TODAY)]
+
+
+# --- sanity bounds -------------------------------------------------------------------------------
 
 
 async def test_a_value_beyond_the_bound_asks_and_yes_stores(
@@ -455,7 +483,8 @@ async def test_a_value_beyond_the_bound_asks_and_yes_stores(
     assert question.buttons()[0][1].endswith(":yes")
     assert count(db, Activity) == 0
     answer = one(await talk.press(team.minh, team.minh_dm, question, question.buttons()[0][1]))
-    assert "✅ +400 cuộc gọi" in (answer.text or "")
+    assert (answer.text or "").splitlines()[0] == "✅ +400 cuộc gọi"  # a command: no "understood"
+    assert answer.buttons() == []
     assert rows(db) == [("calls", 400, None, "active", TODAY)]
 
 
