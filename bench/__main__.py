@@ -34,7 +34,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, help="timed runs per figure (default: by mode)")
     parser.add_argument(
-        "--explain", action="store_true", help="print P2's statements and query plans"
+        "--explain",
+        action="store_true",
+        help="print diagnostics (P1: where a check-in's time goes; P2: query plans)",
     )
     return parser.parse_args(argv)
 
@@ -68,7 +70,7 @@ def _runner(name: str, args: argparse.Namespace, workdir: Path) -> Callable[[], 
     if name == "P1":
         from bench import p1
 
-        return lambda: p1.run(p1.Options(args.quick, workdir))
+        return lambda: p1.run(p1.Options(args.quick, workdir, explain=args.explain))
     if name == "P2":
         from bench import p2
 

@@ -77,14 +77,14 @@ def run(opts: Options) -> list[Result]:
     alone = dataset.ensure(
         opts.workdir / f"p2-team-{tag}.db", scale, END_DAY, only_first_team=True
     )
-    runs = opts.runs or (5 if opts.quick else 15)
+    runs = opts.runs or (9 if opts.quick else 15)
     size = f"{scale.members_per_team} members, {fmt_count(org.activities)} rows"
     big, small = Database(org.url), Database(alone.url)
     try:
         week = _board_figure(big, small, "week", f"weekly leaderboard ({size})", runs)
         month = _board_figure(big, small, "month", f"monthly leaderboard ({size})", runs)
         out: list[Result] = [week, month]
-        out.append(_org_figure(big, org, max(3, runs * 2 // 3)))
+        out.append(_org_figure(big, org, runs if opts.quick else max(3, runs * 2 // 3)))
         if opts.explain or not all(isinstance(f, Figure) and f.ok for f in out):
             _explain(big)
         return out

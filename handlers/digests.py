@@ -215,7 +215,7 @@ async def _board_messages(
         lines += _monthly_lines(data, lang)
     messages = [Outgoing(text=join_lines(*lines))]
     if sees != "totals":
-        png = await bd.render(board_chart, board, lang, None)
+        png = await bd.render(board_chart, board, lang, None, sees)
         if png is not None:
             messages.append(Outgoing(photo=png))
     return messages

@@ -82,7 +82,7 @@ def normalize_lang(code: str | None) -> Lang:
     return "vi"
 
 
-def t(lang: str, key: str, **params: object) -> Html:
+def t(lang: str, key: str, /, **params: object) -> Html:
     """Render one message in a language; parameters are escaped unless they are `Html`."""
     template = catalog(normalize_lang(lang)).get(key)
     if template is None:

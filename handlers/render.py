@@ -64,5 +64,5 @@ def team_keyboard(choices: Sequence[TeamChoice]) -> InlineKeyboardMarkup:
 
 
 def join_lines(*parts: str | None) -> Html:
-    """Join non-empty message parts with newlines."""
-    return Html("\n".join(p for p in parts if p))
+    """Join message parts with newlines; None parts are left out, "" makes a blank line."""
+    return Html("\n".join(p for p in parts if p is not None))

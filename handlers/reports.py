@@ -87,6 +87,8 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
             )
             if ln.pace is not None and 0 < m.share < 1:
                 line += " · " + t(lang, "me.pace", pct=fmt_pct(ln.pace, lang))
+            if ln.behind_minimum and m.share > 0:
+                line += " " + t(lang, "me.below_minimum")
         else:
             line = t(lang, "me.line_no_target", name=name, actual=actual)
         lines.append(line)

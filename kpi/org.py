@@ -224,11 +224,18 @@ def _actual(kpi: KpiDef, sums: Mapping[str, RawSum]) -> float | None:
 
 
 def _sums(session: Session, span: Span) -> dict[int, TeamSums]:
-    out: dict[int, TeamSums] = defaultdict(lambda: defaultdict(dict))
+    out: dict[int, TeamSums] = {}
     for team_id, member_id, metric, value, amount, new_amount in session.execute(
         org_sums_statement(span.start, span.end)
     ):
-        out[team_id][member_id][metric] = (int(value or 0), int(amount or 0), int(new_amount or 0))
+        team = out.get(team_id)
+        if team is None:
+            team = out[team_id] = {}
+        member = team.get(member_id)
+        if member is None:
+            member = team[member_id] = {}
+        # int(): PostgreSQL sums bigints as numeric.
+        member[metric] = (int(value), int(amount), int(new_amount))
     return out
 
 

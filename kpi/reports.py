@@ -110,6 +110,19 @@ class KpiLine:
     pace: float | None
     previous: float | None
     growth: float | None
+    minimum: float | None = None
+
+    @property
+    def behind_minimum(self) -> bool:
+        """Tell whether the KPI is below its minimum acceptable level, taking pace into account.
+
+        Mid-period the comparison is on pace (where the member should be by now), so a rep
+        is not flagged on a Monday morning for a monthly target.
+        """
+        if self.minimum is None or self.target is None or self.attainment.raw is None:
+            return False
+        level = self.pace if self.pace is not None else self.attainment.raw
+        return level < self.minimum
 
 
 def evaluate(
@@ -150,6 +163,7 @@ def evaluate(
                 pace,
                 prev,
                 scoring.growth(actual, prev),
+                k.minimum,
             )
         )
     score = scoring.overall_score((ln.attainment.capped, ln.weight) for ln in lines)

@@ -218,7 +218,8 @@ async def test_me_on_a_weekend_says_it_is_a_day_off(talk: Talk, team: Any, clock
     assert "Calls: 0\n" in text
     week = await talk.reply(team.hoa, team.hoa_dm, "/me week")
     # The week's working time is over on Saturday: no pace any more.
-    assert "Calls: 4/100 (4%) ░░░░░░░░░░\n" in week
+    # ... and 4 % of the week's target is below the KPI's minimum level (50 %): flagged.
+    assert "Calls: 4/100 (4%) ░░░░░░░░░░ ⚠️ below the minimum level\n" in week
     assert "pace" not in week
 
 
