@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import html
 import re
 from collections.abc import Callable
 from functools import partial
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from handlers import digests
 from handlers.context import BotData, KpiContext, chat_of, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
 from handlers.onboarding import refuse
-from handlers.render import join_lines, metric_label, progress_line
+from handlers.render import answer_query, clip, join_lines, metric_label, progress_line
 from kpi import checkins
 from kpi.checkins import CorrectionResult, LogResult
 from kpi.metrics import DEALS
@@ -43,14 +42,8 @@ EXAMPLES: dict[str, str] = {
 }
 FREE_TEXT_EXAMPLE = "gọi 12 cuộc, gặp 3 khách, chốt 2 deal 45tr"
 # What people typed is quoted back short: a message must stay under Telegram's 4,096 characters.
-QUOTE_CHARS = 60
 HISTORY_NOTE_CHARS = 80
 UNKNOWN_WORDS_SHOWN = 10
-
-
-def clip(text: str, limit: int = QUOTE_CHARS) -> str:
-    """Shorten text people typed for quoting it back: `abcdef…`."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def entry_text(
@@ -227,12 +220,12 @@ async def quick_button(update: Update, context: KpiContext) -> None:
         ),
     )
     if res is None:
-        await _answer(q)
+        await answer_query(q)
         return
     lang = lang_of(res.lang_pref, q.from_user)
     if res.outcome == "ok":
         items = ", ".join(entry_text(lang, res.metric_names, e) for e in res.entries)
-        await _answer(q, t(lang, "log.ok_private", items=Html(items)))
+        await answer_query(q, t(lang, "log.ok_private", items=Html(items)))
         if isinstance(q.message, Message):
             await reply_logged(
                 q.message,
@@ -242,7 +235,7 @@ async def quick_button(update: Update, context: KpiContext) -> None:
                 bd=context.bot_data,
             )
         return
-    await _answer(q)
+    await answer_query(q)
     if isinstance(q.message, Message):
         await reply_logged(q.message, q.from_user.language_code, res, bd=context.bot_data)
 
@@ -255,7 +248,7 @@ async def pending_button(update: Update, context: KpiContext) -> None:
         _, pending_id, choice = q.data.split(":", 2)
         pid = int(pending_id)
     except ValueError:
-        await _answer(q)
+        await answer_query(q)
         return
     bd = context.bot_data
     res = await unit_of_work(
@@ -272,14 +265,14 @@ async def pending_button(update: Update, context: KpiContext) -> None:
         ),
     )
     if res is None:
-        await _answer(q)
+        await answer_query(q)
         return
     lang = lang_of(res.lang_pref, q.from_user)
     if res.outcome == "not_yours":
         # The question stays as it is for the person it asks.
-        await _answer(q, t(lang, "log.not_yours"))
+        await answer_query(q, t(lang, "log.not_yours"))
         return
-    await _answer(q)
+    await answer_query(q)
     if res.outcome in ("cancelled", "expired"):
         await _edit_or_send(q.message, t(lang, f"log.{res.outcome}"))
         return
@@ -301,7 +294,7 @@ async def undo_button(update: Update, context: KpiContext) -> None:
     try:
         checkin_id = int(q.data.split(":", 1)[1])
     except ValueError:
-        await _answer(q)
+        await answer_query(q)
         return
     bd = context.bot_data
     res = await unit_of_work(
@@ -317,28 +310,20 @@ async def undo_button(update: Update, context: KpiContext) -> None:
         ),
     )
     if res is None:
-        await _answer(q)
+        await answer_query(q)
         return
     lang = lang_of(res.lang_pref, q.from_user)
     if res.outcome != "ok":
         # Someone else's button, or one already used: say why, and leave the message alone.
         if res.outcome in ("no_team", "not_member", "choose_team"):
-            await _answer(q, t(lang, f"scope.{res.outcome}"))
+            await answer_query(q, t(lang, f"scope.{res.outcome}"))
         else:
-            await _answer(q, render_correction("undo", lang, res))
+            await answer_query(q, render_correction("undo", lang, res))
         return
-    await _answer(q)
+    await answer_query(q)
     if isinstance(q.message, Message):
         await _remove_buttons(q.message)
         await q.message.reply_text(render_correction("undo", lang, res))
-
-
-async def _answer(q: CallbackQuery, text: str | None = None) -> None:
-    """Answer a button press; callback answers are plain text of at most 200 characters."""
-    plain = html.unescape(re.sub(r"<[^>]*>", "", text))[:190] if text else None
-    # Telegram answers a query once: a redelivered press finds it answered already.
-    with contextlib.suppress(BadRequest):
-        await q.answer(plain)
 
 
 async def _edit_or_send(message: object, text: str) -> None:

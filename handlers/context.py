@@ -98,9 +98,11 @@ def update_key(update: Update) -> str:
     if update.callback_query is not None:
         return f"cb:{update.callback_query.id}"
     if update.edited_message is not None:
+        # Two edits within one second share an edit_date: the update id tells them apart,
+        # and the same update delivered again keeps both.
         m = update.edited_message
-        stamp = int(m.edit_date.timestamp()) if m.edit_date else update.update_id
-        return f"ed:{m.chat_id}:{m.message_id}:{stamp}"
+        stamp = int(m.edit_date.timestamp()) if m.edit_date else 0
+        return f"ed:{m.chat_id}:{m.message_id}:{stamp}:{update.update_id}"
     if update.message is not None:
         return f"m:{update.message.chat_id}:{update.message.message_id}"
     if update.my_chat_member is not None:

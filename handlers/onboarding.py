@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 
 from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, t
-from handlers.render import join_lines, team_keyboard
+from handlers.render import answer_query, join_lines, team_keyboard
 from kpi import onboarding, teams
 from kpi.checkins import LogResult
 
@@ -226,7 +226,7 @@ async def language_button(update: Update, context: KpiContext) -> None:
             now=context.bot_data.now(),
         ),
     )
-    await q.answer()
+    await answer_query(q)
     if pref is None:
         return
     await q.edit_message_text(t(lang_of(pref), "language.set"))
@@ -239,7 +239,7 @@ async def team_button(update: Update, context: KpiContext) -> None:
     try:
         team_id = int(q.data.split(":", 1)[1])
     except ValueError:
-        await q.answer()
+        await answer_query(q)
         return
     res = await unit_of_work(
         update,
@@ -251,7 +251,7 @@ async def team_button(update: Update, context: KpiContext) -> None:
             now=context.bot_data.now(),
         ),
     )
-    await q.answer()
+    await answer_query(q)
     if res is None:
         return
     pref, title = res

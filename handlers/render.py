@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
+import re
 from collections.abc import Mapping, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest
 
 from handlers.i18n import Html, fmt_int, fmt_money_short, fmt_pct, progress_bar, t
 from kpi.access import TeamChoice
@@ -12,6 +16,21 @@ from kpi.access import TeamChoice
 # Telegram's limits (PRODUCT.md): messages, captions, button payloads.
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+# Words people typed are quoted back at most this long, so an answer stays under MAX_TEXT.
+QUOTE_CHARS = 60
+
+
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """Shorten text people typed for quoting it back: `abcdef…`."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def answer_query(q: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press; callback answers are plain text of at most 200 characters."""
+    plain = html.unescape(re.sub(r"<[^>]*>", "", text))[:190] if text else None
+    # Telegram answers a query once: a redelivered press finds it answered already.
+    with contextlib.suppress(BadRequest):
+        await q.answer(plain)
 
 
 def metric_label(names: Mapping[str, tuple[str, str]], metric: str, lang: str) -> str:

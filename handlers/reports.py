@@ -16,7 +16,7 @@ from handlers.context import (
 )
 from handlers.i18n import Html, esc, fmt_pct, progress_bar, t
 from handlers.onboarding import refuse
-from handlers.render import MAX_TEXT, fmt_value, join_lines
+from handlers.render import MAX_TEXT, clip, fmt_value, join_lines
 from kpi import periods, reports
 
 
@@ -95,14 +95,6 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
     if res.score is not None:
         lines.append(t(lang, "me.score", score=f"{res.score:.0f}"))
     return join_lines(*lines)
-
-
-QUOTE_CHARS = 60
-
-
-def clip(text: str, limit: int = QUOTE_CHARS) -> str:
-    """Shorten a word people typed for quoting it back (a message stays under 4,096 chars)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- team boards ---------------------------------------------------------------------------

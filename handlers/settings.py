@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, esc, fmt_day, t
 from handlers.onboarding import refuse
-from handlers.render import join_lines
+from handlers.render import answer_query, join_lines
 from kpi import team_settings
 from kpi.checkins import LogResult, split_command
 
@@ -103,7 +103,7 @@ async def settings_button(update: Update, context: KpiContext) -> None:
     """Apply a settings toggle button."""
     q = update.callback_query
     assert q is not None and q.data is not None
-    await q.answer()
+    await answer_query(q)
     if isinstance(q.message, Message):
         await _apply(update, context, q.message, q.data[4:], None, edit=True)
 

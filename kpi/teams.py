@@ -342,8 +342,9 @@ def join_team(session: Session, team: Team, member: Member, today: dt.date) -> J
         m.joined_on = today
         m.left_on = None
     m.status = status
-    if member.current_team_id is None:
-        member.current_team_id = team.id
+    # With a second team, the private chat must ask which team is meant (then remember it).
+    others = [t for t in teams_of(session, member.id) if t.id != team.id]
+    member.current_team_id = None if others else team.id
     session.add(
         AuditEvent(
             team_id=team.id,
