@@ -56,6 +56,35 @@ async def me(update: Update, context: KpiContext) -> None:
         )
         return
     await msg.reply_text(render_me(lang, res, period))
+    if tchat.type == "private" and any(m.line.target for m in res.lines):
+        # One person's detail: the progress chart goes to the private chat only.
+        png = await bd.render(progress_png, res, lang, period)
+        await msg.reply_photo(png)
+
+
+def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
+    """Draw the member's progress against each target, with where pace says they should be."""
+    from kpi import charts
+
+    names = res.names or {}
+    items = []
+    for m in res.lines:
+        ln = m.line
+        if not ln.target:
+            continue
+        vi, en = names.get(ln.key, (ln.key, ln.key))
+        label = en if lang == "en" else vi
+        if period is None:
+            label = f"{label} ({t(lang, f'period.{m.span.period}')})"
+        expected = m.share if ln.unit != "ratio" and 0 < m.share < 1 else None
+        items.append(charts.ProgressItem(label, ln.attainment.raw, expected, ln.behind_minimum))
+    heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
+    return charts.progress_chart(
+        items,
+        title=t(lang, "chart.progress_title", name=res.member_name, period=heading),
+        pace_label=t(lang, "chart.pace_marker"),
+        fmt_pct=lambda v: fmt_pct(v, lang),
+    )
 
 
 def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:

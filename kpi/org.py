@@ -3,8 +3,9 @@
 Built for scale (QUALITY.md P2): a fixed number of queries however many teams and people there
 are. One SQL ``GROUP BY`` over (team, member, metric) sums the span; targets, KPI definitions,
 calendars and people are each loaded in one query for all active teams. Scores come from the
-same pieces a team's leaderboard uses (`kpi.reports.evaluate`, `kpi.targets.TargetBook`,
-`kpi.scoring.rank`), so a member's org score equals their score on `kpi.reports.team_board`.
+same pieces a team's leaderboard uses (`kpi.reports.kpi_value`, `kpi.targets.TargetBook`,
+`kpi.scoring.attainment`, `overall_score` and `rank`), so a member's org score and place in
+their team equal those on `kpi.reports.team_board` (tests/test_bench.py holds them equal).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from kpi.reports import KpiDef, kpi_value, totals_of
 from kpi.targets import TargetBook, TargetRow, parse_hhmm
 from kpi.teams import settings_of
 
-__all__ = ["OrgRow", "org_ranking", "org_sums_statement"]
+__all__ = ["OrgRow", "display_name", "org_ranking", "org_sums_statement"]
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def _team_scores(
         return prorated[row.id]
 
     # The overall score as `kpi.reports.evaluate` computes it, without the pace and growth of
-    # each line, which a ranking does not show.
+    # each line, which a ranking does not show (and which would double the cost).
     out: dict[int, float | None] = {}
     for member_id in ids:
         member_sums = sums.get(member_id, {})

@@ -150,7 +150,7 @@ class Talk:
 
     async def reply(self, user: Any, chat: Any, text_: str, **kwargs: Any) -> str:
         """Send a message and return the text of the bot's one answer."""
-        answers = await self.say(user, chat, text_, **kwargs)
+        answers = [a for a in await self.say(user, chat, text_, **kwargs) if a.kind == "text"]
         assert len(answers) == 1, [a.text for a in answers]
         return str(answers[0].text)
 

@@ -147,6 +147,9 @@ async def test_me_shows_today_against_targets(talk: Talk, team: Any) -> None:
     assert "Calls: 10/20 (50%)" in today
     vi = await talk.reply(team.minh, team.minh_dm, "/toi")
     assert "Cuộc gọi hôm nay: 0/20 (0%)" in vi
+    # In the private chat the text is followed by the progress chart.
+    chart = talk.sandbox.sent(team.minh_dm)[-1]
+    assert chart.kind == "photo" and chart.photo.startswith(b"\x89PNG")
 
 
 async def test_outsider_is_told_how_to_join(talk: Talk, sandbox: Any, team: Any) -> None:
