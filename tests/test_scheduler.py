@@ -516,3 +516,19 @@ async def test_flood_control_is_waited_out_and_the_post_delivered(
         c for c in sandbox.calls_for("sendMessage") if c.params.get("chat_id") == team.group.id
     ]
     assert [c.response.get("ok") for c in attempts[-2:]] == [False, True]
+
+
+async def test_a_deleted_living_leaderboard_is_created_again(
+    scheduler: Scheduler, sandbox: Any, team: Any, clock: Clock, talk: Talk, app: Any
+) -> None:
+    await talk.say(team.minh, team.minh_dm, "/call 5")
+    await scheduler.sweep(clock.now)
+    [first] = [m for m in sandbox.sent(team.group) if (m.text or "").startswith("📌")]
+    await app.bot.delete_message(team.group.id, first.message_id)
+    clock.advance(minutes=1)
+    await talk.say(team.minh, team.minh_dm, "/call 1")
+    await scheduler.sweep(clock.now)
+    boards = [m for m in sandbox.sent(team.group) if (m.text or "").startswith("📌")]
+    live = [m for m in boards if not m.deleted]
+    assert len(live) == 1 and live[0].message_id != first.message_id
+    assert live[0].message_id in sandbox.pinned(team.group)
