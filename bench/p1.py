@@ -100,7 +100,7 @@ async def _run(opts: Options) -> list[Result]:
             bot_passes: list[_Pass] = []
             echo_passes: list[_Pass] = []
             for seg in range(segments):
-                part = [s[seg::segments] for s in streams]
+                part = [_chunk(s, seg, segments) for s in streams]
                 if seg % 2 == 0:
                     echo_passes.append(await _drive(echo, part))
                     bot_passes.append(await _drive(bot, part))
@@ -202,6 +202,12 @@ def _checkins(
     return streams
 
 
+def _chunk(updates: Sequence[JSON], index: int, count: int) -> Sequence[JSON]:
+    """Return the index-th of count consecutive, nearly equal parts of a chat's updates."""
+    size = len(updates)
+    return updates[index * size // count : (index + 1) * size // count]
+
+
 async def _drive(app: AnyApp, streams: Sequence[Sequence[JSON]]) -> _Pass:
     """Deliver every stream at once (each stream in order); time the pass and each update."""
     latencies: list[float] = []
@@ -254,12 +260,12 @@ async def _diagnose(
         for name, fn in hooks:
             event.remove(engine, name, fn)
     n = len(updates)
-    alone = statistics.median(bot_pass.latencies) * 1000
+    alone = statistics.fmean(bot_pass.latencies) * 1000
     unit = sum(units) / n * 1000
     in_sql = sum(sql) / n * 1000
     print(
-        f"P1 diagnosis, one check-in at a time ({n}): {alone:.2f} ms end to end "
-        f"(bare echo {statistics.median(echo_pass.latencies) * 1000:.2f} ms); "
+        f"P1 diagnosis, one check-in at a time (mean of {n}): {alone:.2f} ms end to end "
+        f"(bare echo {statistics.fmean(echo_pass.latencies) * 1000:.2f} ms); "
         f"database transactions {len(units) / n:.1f} per check-in, {unit:.2f} ms, "
         f"of which SQLite executes {in_sql:.2f} ms in {len(sql) / n:.1f} statements; "
         f"the rest ({alone - unit:.2f} ms) is the handler and python-telegram-bot",

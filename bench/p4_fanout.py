@@ -58,7 +58,7 @@ GOAL = 1.1
 ROUND_TRIP = 0.05
 # Posts in flight at once: enough to fill a window of the overall limit while the previous
 # window's posts are still being recorded.
-FANOUT_CONCURRENCY = 16
+FANOUT_CONCURRENCY = 32
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 # A Thursday in mid-month: at 18:00 only the daily summary is due (no weekly, monthly or digest).

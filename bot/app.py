@@ -83,8 +83,9 @@ class _Window:
 class SlidingWindowLimiter(BaseRateLimiter[int]):
     """Keep the bot inside Telegram's flood limits, counted over sliding windows like Telegram.
 
-    New messages: at most `overall` in any second, `group` per group chat in any minute, one per
-    private chat every `private_interval` seconds. Edits, deletions and pins count towards the
+    New messages: at most `overall` in any `overall_period` seconds (Telegram: 30 in 1), `group`
+    per group chat in any `group_period` (20 in 60), one per private chat every
+    `private_interval` seconds. Edits, deletions and pins count towards the
     overall limit only; reads and chat actions are not paced. A 429 is retried up to
     `max_retries` times after its `retry_after`, and holds every send meanwhile (Telegram's rule).
 
@@ -97,12 +98,15 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         self,
         *,
         overall: float = 30,
+        overall_period: float = 1.0,
         group: float = 20,
+        group_period: float = 60.0,
         private_interval: float = 1.0,
         max_retries: int = 3,
     ) -> None:
-        self._overall = _Window(overall, 1.0)
+        self._overall = _Window(overall, overall_period)
         self._group = group
+        self._group_period = group_period
         self._private_interval = private_interval
         self._chats: dict[int | str, _Window] = {}
         self._max_retries = max_retries
@@ -161,7 +165,11 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
             if len(self._chats) >= 1024:
                 self._chats = {k: w for k, w in self._chats.items() if not w.idle()}
             private = isinstance(key, int) and key > 0
-            window = _Window(1, self._private_interval) if private else _Window(self._group, 60.0)
+            window = (
+                _Window(1, self._private_interval)
+                if private
+                else _Window(self._group, self._group_period)
+            )
             self._chats[key] = window
         return window
 

@@ -133,7 +133,13 @@ async def kpi(update: Update, context: KpiContext) -> None:
     lines: list[str] = []
     if res.action:
         lines.append(
-            t(lang, f"admin.kpi_{res.action}", kpi=res.kpi or "", value=fmt_pct(res.value, lang))
+            t(
+                lang,
+                f"admin.kpi_{res.action}",
+                kpi=(res.kpi_names[1] if lang == "en" else res.kpi_names[0]) or res.kpi or "",
+                value=fmt_pct(res.value, lang),
+                code=res.kpi or "",
+            )
         )
     lines.append(t(lang, "admin.kpi_title"))
     for row in res.rows:

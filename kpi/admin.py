@@ -232,6 +232,7 @@ class KpiListing:
     error_code: str | None = None
     error_params: dict[str, object] = field(default_factory=dict)
     leader: bool = False
+    kpi_names: tuple[str, str] = ("", "")
 
 
 def _listing(session: Session, team: Team) -> tuple[KpiRow, ...]:
@@ -342,6 +343,7 @@ def kpi_command(
         kpi=kdef.key,
         value=value,
         leader=True,
+        kpi_names=(kdef.name_vi, kdef.name_en),
     )
 
 
@@ -409,5 +411,11 @@ def _add_kpi(
         )
     )
     return KpiListing(
-        "ok", scope.lang_pref, _listing(session, team), action="add", kpi=key, leader=True
+        "ok",
+        scope.lang_pref,
+        _listing(session, team),
+        action="add",
+        kpi=key,
+        leader=True,
+        kpi_names=(name, name),
     )

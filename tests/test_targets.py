@@ -251,13 +251,13 @@ async def test_leader_changes_weights_and_the_score_follows(
     await talk.say(team.hoa, team.hoa_dm, "/call 20")
     assert (await talk.reply(team.hoa, team.hoa_dm, "/me")).endswith("Overall score: 20")
     text = await talk.reply(team.leader, team.group, "/kpi weight calls 60%")
-    assert text.startswith("✅ Trọng số calls: 60%.\n📋 Các chỉ số KPI của đội")
+    assert text.startswith("✅ Trọng số Cuộc gọi: 60%.\n📋 Các chỉ số KPI của đội")
     assert "• Cuộc gọi calls · chỉ tiêu 20 mỗi ngày · trọng số 60%" in text
     # Calls at 100% now weigh .6 of 1.4.
     assert (await talk.reply(team.hoa, team.hoa_dm, "/me")).endswith("Overall score: 43")
     # A KPI may be named in words, and a weight of 0 takes a KPI out of the score.
     text = await talk.reply(team.leader, team.group, "/kpi weight tỷ lệ thắng 10%")
-    assert text.startswith("✅ Trọng số win_rate: 10%.")
+    assert text.startswith("✅ Trọng số Tỷ lệ thắng: 10%.")
     assert (await talk.reply(team.hoa, team.hoa_dm, "/me")).endswith("Overall score: 43")
     await talk.say(team.leader, team.group, "/kpi weight revenue 0%")
     assert (await talk.reply(team.hoa, team.hoa_dm, "/me")).endswith("Overall score: 60")
@@ -273,7 +273,7 @@ async def test_leader_changes_weights_and_the_score_follows(
 
 async def test_leader_sets_a_minimum_level(talk: Talk, team: Any, db: Any) -> None:
     text = await talk.reply(team.leader, team.leader_dm, "/kpi minimum calls 80%")
-    assert text.startswith("✅ Định mức tối thiểu calls: 80% chỉ tiêu.")
+    assert text.startswith("✅ Định mức tối thiểu Cuộc gọi: 80% chỉ tiêu.")
     with db.transaction() as s:
         kdef = s.scalar(select(KpiDefinition).where(KpiDefinition.key == "calls"))
         assert kdef is not None and kdef.minimum == 0.8
@@ -286,7 +286,7 @@ async def test_retiring_a_kpi_hides_it_and_keeps_its_history(
     await talk.say(team.minh, team.minh_dm, "/meeting 2")
     assert "Cuộc hẹn tuần này: 2/5" in await talk.reply(team.minh, team.minh_dm, "/me")
     text = await talk.reply(team.leader, team.group, "/kpi retire meetings")
-    assert text.startswith("✅ Đã ngừng dùng chỉ số meetings (lịch sử vẫn giữ).")
+    assert text.startswith("✅ Đã ngừng dùng chỉ số Cuộc hẹn (lịch sử vẫn giữ).")
     assert "meetings" not in text.split("\n", 1)[1]
     me = await talk.reply(team.minh, team.minh_dm, "/me")
     assert "Cuộc hẹn" not in me
@@ -311,7 +311,7 @@ async def test_leader_adds_a_custom_metric_that_reps_then_log(
 ) -> None:
     season(db)
     text = await talk.reply(team.leader, team.group, "/kpi add referrals Giới thiệu")
-    assert text.startswith("✅ Đã thêm chỉ số referrals. Ghi bằng /log referrals 1.")
+    assert text.startswith("✅ Đã thêm chỉ số Giới thiệu. Ghi bằng /log referrals 1.")
     assert "• Giới thiệu referrals" in text
     logged = await talk.reply(team.minh, team.minh_dm, "/log referrals 2")
     assert logged.startswith("✅ +2 Giới thiệu")

@@ -1,0 +1,148 @@
+"""Scheduled posts fanned out to many chats stay inside Telegram's flood limits (QUALITY.md P4).
+
+The sandbox enforces the limits over sliding windows on the real clock here, as Telegram does,
+because the rate limiter sleeps in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+from telegram.error import RetryAfter
+from telegram.ext import ExtBot
+
+from bench.p4_fanout import NOW, FanoutScheduler, add_groups, add_teams, floor_seconds
+from bot.app import SlidingWindowLimiter, build_application
+from bot.config import Settings
+from bot.sandbox import FloodLimits, Sandbox, SandboxRequest
+from bot.scheduler import Scheduler
+from kpi.db import Database
+
+GROUPS = 45  # more than one second's worth of messages: the second window must wait
+
+
+@pytest.mark.parametrize("scheduler", [Scheduler, FanoutScheduler])
+async def test_a_fan_out_to_45_groups_gets_no_flood_answer_and_posts_once_per_group(
+    scheduler: type[Scheduler], db_url: str, db: Database
+) -> None:
+    sandbox = Sandbox(clock=time.time, enforce_limits=True)
+    groups = add_groups(sandbox, GROUPS)
+    with db.transaction() as session:
+        add_teams(session, groups)
+    app = build_application(
+        Settings(database_url=db_url),
+        request=SandboxRequest(sandbox),
+        db=db,
+        rate_limit=True,
+        token=sandbox.token,
+        clock=lambda: NOW,
+    )
+    async with app:
+        started = time.monotonic()
+        report = await scheduler(app).run_due(NOW)
+        elapsed = time.monotonic() - started
+    app.bot_data.render_pool.shutdown(wait=True)
+
+    assert sandbox.flood_answers == 0
+    per_chat = Counter(m.chat_id for m in sandbox.sent())
+    assert per_chat == {g.id: 1 for g in groups}
+    assert all((m.text or "").startswith("📊") for m in sandbox.sent())
+    assert (report.due, report.sent) == (GROUPS, GROUPS)
+    # 45 messages at 30 in any second: the last 15 had to wait for the first window to pass.
+    assert elapsed >= 1.0
+    assert floor_seconds(per_chat, sandbox.limits) == 1.0
+
+
+async def _bot(sandbox: Sandbox, limiter: SlidingWindowLimiter) -> ExtBot[int]:
+    bot: ExtBot[int] = ExtBot(
+        sandbox.token,
+        request=SandboxRequest(sandbox),
+        get_updates_request=SandboxRequest(sandbox),
+        rate_limiter=limiter,
+    )
+    await bot.initialize()
+    return bot
+
+
+async def test_a_burst_to_one_group_is_held_to_the_group_window() -> None:
+    limits = FloodLimits(overall=30, group=3, group_window=0.4)
+    sandbox = Sandbox(clock=time.time, limits=limits, enforce_limits=True)
+    leader = sandbox.user("Lan")
+    group = sandbox.group("Sales", creator=leader)
+    other = sandbox.group("Support", creator=leader)
+    bot = await _bot(sandbox, SlidingWindowLimiter(group=3, group_period=0.4, max_retries=0))
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(bot.send_message(group.id, f"{i}") for i in range(7)))
+        elapsed = time.monotonic() - started
+        # A full group does not hold up another chat.
+        other_started = time.monotonic()
+        await bot.send_message(other.id, "hi")
+        other_elapsed = time.monotonic() - other_started
+    finally:
+        await bot.shutdown()
+    assert sandbox.flood_answers == 0
+    assert sorted(int(m.text or "") for m in sandbox.sent(group)) == list(range(7))
+    assert elapsed >= 0.8  # 7 messages, 3 per window: two full windows waited
+    assert other_elapsed < 0.3
+
+
+async def test_private_chats_get_one_message_per_interval() -> None:
+    limits = FloodLimits(private=1, private_window=0.3)
+    sandbox = Sandbox(clock=time.time, limits=limits, enforce_limits=True)
+    user = sandbox.user("Minh")
+    chat = sandbox.private(user)
+    bot = await _bot(sandbox, SlidingWindowLimiter(private_interval=0.3, max_retries=0))
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(bot.send_message(chat.id, f"{i}") for i in range(3)))
+        elapsed = time.monotonic() - started
+    finally:
+        await bot.shutdown()
+    assert sandbox.flood_answers == 0
+    assert len(sandbox.sent(chat)) == 3
+    assert elapsed >= 0.6
+
+
+async def test_a_flood_answer_is_retried_after_its_wait_and_holds_other_sends() -> None:
+    sandbox = Sandbox(clock=time.time)
+    leader = sandbox.user("Lan")
+    group = sandbox.group("Sales", creator=leader)
+    other = sandbox.group("Support", creator=leader)
+    sandbox.fail("sendMessage", code=429, retry_after=1, chat_id=group.id)
+    bot = await _bot(sandbox, SlidingWindowLimiter(max_retries=1))
+    try:
+        started = time.monotonic()
+        first = asyncio.create_task(bot.send_message(group.id, "summary"))
+        await asyncio.sleep(0.05)  # the 429 has come back: every send now waits
+        await bot.send_message(other.id, "later")
+        other_elapsed = time.monotonic() - started
+        await first
+        elapsed = time.monotonic() - started
+    finally:
+        await bot.shutdown()
+    assert [m.text for m in sandbox.sent(group)] == ["summary"]
+    assert other_elapsed >= 1.0 and elapsed >= 1.0
+    # Without retries the 429 reaches the caller.
+    sandbox.fail("sendMessage", code=429, retry_after=1, chat_id=group.id)
+    bot = await _bot(sandbox, SlidingWindowLimiter(max_retries=0))
+    try:
+        with pytest.raises(RetryAfter):
+            await bot.send_message(group.id, "summary")
+    finally:
+        await bot.shutdown()
+
+
+def test_the_floor_follows_the_sliding_windows() -> None:
+    limits = FloodLimits()
+    assert floor_seconds({}, limits) == 0.0
+    assert floor_seconds({-1: 1}, limits) == 0.0
+    groups = {-i: 1 for i in range(1, 501)}
+    assert floor_seconds(groups, limits) == 16.0  # message 499 goes 499 // 30 = 16 s in
+    assert floor_seconds({-i: 1 for i in range(1, 31)}, limits) == 0.0
+    assert floor_seconds({-i: 1 for i in range(1, 32)}, limits) == 1.0
+    assert floor_seconds({-1: 21}, limits) == 60.0  # a group's 21st message waits a minute
+    assert floor_seconds({7: 3}, limits) == 2.0  # one a second in a private chat
