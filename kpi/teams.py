@@ -152,7 +152,9 @@ def upsert_member(session: Session, person: PersonInfo, now: dt.datetime) -> Mem
     """Find or create the person and refresh the name and username they have now."""
     member = session.scalar(select(Member).where(Member.telegram_id == person.telegram_id))
     username = person.username.lower() if person.username else None
-    if username:
+    if member is not None and username == member.username and username is not None:
+        pass  # the common case: nobody else can hold this username already
+    elif username:
         # Usernames move between accounts: the newest holder keeps it.
         session.execute(
             update(Member)
@@ -160,16 +162,24 @@ def upsert_member(session: Session, person: PersonInfo, now: dt.datetime) -> Mem
             .values(username=None)
         )
     if member is None:
-        member = Member(telegram_id=person.telegram_id, created_at=now)
+        member = Member(telegram_id=person.telegram_id, created_at=now, seen_at=now)
         session.add(member)
     if member.erased_at is None:
-        member.first_name = person.first_name[:255]
-        member.last_name = person.last_name[:255] if person.last_name else None
-        member.username = username
-    member.telegram_language = person.language_code
-    member.seen_at = now
-    session.flush()
+        _set_if_changed(member, "first_name", person.first_name[:255])
+        _set_if_changed(member, "last_name", person.last_name[:255] if person.last_name else None)
+        _set_if_changed(member, "username", username)
+    _set_if_changed(member, "telegram_language", person.language_code)
+    # "Last seen" to the hour is all anyone needs; not a write on every message.
+    if member.seen_at is None or now - member.seen_at > dt.timedelta(hours=1):
+        member.seen_at = now
+    if member.id is None:
+        session.flush()
     return member
+
+
+def _set_if_changed(obj: object, name: str, value: object) -> None:
+    if getattr(obj, name) != value:
+        setattr(obj, name, value)
 
 
 def team_for_chat(session: Session, chat_id: int) -> Team | None:
