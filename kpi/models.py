@@ -68,6 +68,12 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+def display_name(member_id: int, first: str, last: str | None, username: str | None) -> str:
+    """Return the name people see: first and last name, else @username, else #id."""
+    name = " ".join(p for p in (first, last) if p).strip()
+    return name or (f"@{username}" if username else f"#{member_id}")
+
+
 def utcnow() -> dt.datetime:
     """Return the current time in UTC (the default for created_at columns)."""
     return dt.datetime.now(dt.UTC)
@@ -178,8 +184,7 @@ class Member(Base):
     @property
     def display_name(self) -> str:
         """Return the name people see (first and last name, else the username)."""
-        name = " ".join(p for p in (self.first_name, self.last_name) if p).strip()
-        return name or (f"@{self.username}" if self.username else f"#{self.id}")
+        return display_name(self.id, self.first_name, self.last_name, self.username)
 
 
 class Membership(Base):

@@ -32,13 +32,14 @@ from kpi.models import (
     Membership,
     Target,
     Team,
+    display_name,
 )
 from kpi.periods import Span, WorkCalendar, prorate
-from kpi.reports import KpiDef, kpi_value, totals_of
-from kpi.targets import TargetBook, TargetRow, parse_hhmm
+from kpi.reports import KpiDef, kpi_value, scored_kpis, totals_of
+from kpi.targets import TargetBook, TargetRow, calendar_from
 from kpi.teams import settings_of
 
-__all__ = ["OrgRow", "display_name", "org_ranking", "org_sums_statement"]
+__all__ = ["OrgRow", "org_ranking", "org_sums_statement"]
 
 
 @dataclass(frozen=True)
@@ -165,14 +166,7 @@ def _team_scores(
 ) -> dict[int, float | None]:
     """Score a team's members the way `kpi.reports.team_board` does."""
     ids = [p.member_id for p in members]
-    scored = [k for k in all_kpis if k.weight > 0 and book.row(k.key, None) is not None]
-    # Members may have overrides for KPIs without a default target: those count too.
-    scored_keys = {k.key for k in scored}
-    scored += [
-        k
-        for k in all_kpis
-        if k.weight > 0 and k.key not in scored_keys and any(book.row(k.key, i) for i in ids)
-    ]
+    scored = scored_kpis(all_kpis, book, ids)
     # Most members share the default target: prorate each target row once, not per member.
     prorated: dict[int, float] = {}
 
@@ -250,19 +244,7 @@ def _calendars(session: Session, teams: Sequence[Team]) -> dict[int, WorkCalenda
     )
     for team_id, day, working in rows:
         declared[team_id].append((day, working))
-    return {
-        team.id: WorkCalendar(
-            timezone=team.timezone,
-            week_start=team.week_start,
-            working_weekdays=frozenset(int(d) for d in team.working_days.split(",") if d != ""),
-            work_start=parse_hhmm(team.work_start),
-            work_end=parse_hhmm(team.work_end),
-            country=team.country or None,
-            extra_working_days=frozenset(d for d, w in declared[team.id] if w),
-            days_off=frozenset(d for d, w in declared[team.id] if not w),
-        )
-        for team in teams
-    }
+    return {team.id: calendar_from(team, declared[team.id]) for team in teams}
 
 
 def _targets(session: Session) -> dict[int, list[TargetRow]]:
@@ -335,9 +317,3 @@ def _people(session: Session) -> dict[int, list[_Person]]:
     for members in out.values():
         members.sort(key=lambda p: (p.name.casefold(), p.member_id))
     return out
-
-
-def display_name(member_id: int, first: str, last: str | None, username: str | None) -> str:
-    """Return the name people see, as `kpi.models.Member.display_name` builds it."""
-    name = " ".join(p for p in (first, last) if p).strip()
-    return name or (f"@{username}" if username else f"#{member_id}")

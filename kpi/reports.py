@@ -390,6 +390,21 @@ def _scores(
     return out
 
 
+def scored_kpis(
+    all_kpis: Sequence[KpiDef], book: TargetBook, member_ids: Sequence[int]
+) -> list[KpiDef]:
+    """Return the KPIs the overall score is made of: a weight, and a target for someone."""
+    scored = [k for k in all_kpis if k.weight > 0 and book.row(k.key, None) is not None]
+    # Members may have overrides for KPIs without a default target: include those too.
+    keys = {k.key for k in scored}
+    scored += [
+        k
+        for k in all_kpis
+        if k.weight > 0 and k.key not in keys and any(book.row(k.key, i) for i in member_ids)
+    ]
+    return scored
+
+
 def team_board(
     session: Session,
     team: Team,
@@ -409,14 +424,7 @@ def team_board(
     people = [p for p in ranked_people(session, team.id) if not p.leader or p.member_id in cur]
     ids = [p.member_id for p in people]
     all_kpis = kpi_defs(session, team.id, span.end)
-    scored = [k for k in all_kpis if k.weight > 0 and book.row(k.key, None) is not None]
-    # Members may have overrides for KPIs without a default target: include those too.
-    scored_keys = {k.key for k in scored}
-    scored += [
-        k
-        for k in all_kpis
-        if k.weight > 0 and k.key not in scored_keys and any(book.row(k.key, i) for i in ids)
-    ]
+    scored = scored_kpis(all_kpis, book, ids)
     settings = settings_of(team)
     cap = settings.attainment_cap
     now_scores = _scores(scored, people, cur, book, span, cap)

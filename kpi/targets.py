@@ -24,6 +24,11 @@ def calendar_of(session: Session, team: Team) -> WorkCalendar:
     declared = session.execute(
         select(CalendarDay.day, CalendarDay.working).where(CalendarDay.team_id == team.id)
     ).all()
+    return calendar_from(team, [(d, w) for d, w in declared])
+
+
+def calendar_from(team: Team, declared: Sequence[tuple[dt.date, bool]]) -> WorkCalendar:
+    """Build a team's calendar from its row and its declared (day, working) exceptions."""
     return WorkCalendar(
         timezone=team.timezone,
         week_start=team.week_start,

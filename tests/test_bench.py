@@ -25,8 +25,8 @@ from bench import dataset
 from bench.core import Figure, Note, interleaved, percentile
 from kpi import periods
 from kpi.db import Database
-from kpi.models import CalendarDay, Checkin, Member, Membership, Team
-from kpi.org import OrgRow, display_name, org_ranking
+from kpi.models import CalendarDay, Checkin, Member, Membership, Team, display_name
+from kpi.org import OrgRow, org_ranking
 from kpi.reports import team_board
 from kpi.store import EntryInput, record_checkin, void_checkin
 from kpi.targets import calendar_of, set_target
