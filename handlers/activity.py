@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
-from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from handlers import digests
-from handlers.context import BotData, KpiContext, chat_of, lang_of, person_of, unit_of_work
+from handlers.context import (
+    BotData,
+    KpiContext,
+    for_caller,
+    lang_of,
+)
 from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
 from handlers.onboarding import refuse
 from handlers.render import answer_query, clip, join_lines, metric_label, progress_line
@@ -93,22 +97,15 @@ async def log_command(update: Update, context: KpiContext) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None and msg.text is not None
     command, args = checkins.split_command(msg.text)
-    bd = context.bot_data
     if command in checkins.LOG_COMMANDS and not args:
         await quick_keyboard(update, context)
         return
-    res = await unit_of_work(
+    res = await for_caller(
         update,
         context,
-        partial(
-            checkins.log_message,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            text=msg.text,
-            message_id=msg.message_id,
-        ),
+        checkins.log_message,
+        text=msg.text,
+        message_id=msg.message_id,
     )
     if res is not None:
         await reply_logged(msg, user.language_code, res, bd=context.bot_data)
@@ -121,19 +118,12 @@ async def free_text(update: Update, context: KpiContext) -> None:
     text = _addressed_text(msg, context.bot.username)
     if text is None:
         return
-    bd = context.bot_data
-    res = await unit_of_work(
+    res = await for_caller(
         update,
         context,
-        partial(
-            checkins.log_message,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            text=text,
-            message_id=msg.message_id,
-        ),
+        checkins.log_message,
+        text=text,
+        message_id=msg.message_id,
     )
     if res is None:
         return
@@ -151,19 +141,12 @@ async def edited(update: Update, context: KpiContext) -> None:
     if not text.startswith("/"):
         addressed = _addressed_text(msg, context.bot.username)
         text = addressed if addressed is not None else text
-    bd = context.bot_data
-    res = await unit_of_work(
+    res = await for_caller(
         update,
         context,
-        partial(
-            checkins.reread_edited,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            text=text,
-            message_id=msg.message_id,
-        ),
+        checkins.reread_edited,
+        text=text,
+        message_id=msg.message_id,
     )
     if res is None or res.outcome == "ignored":
         return
@@ -174,18 +157,7 @@ async def quick_keyboard(update: Update, context: KpiContext) -> None:
     """Show quick +1 buttons for the team's metrics (bare `/log`)."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
-    bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            checkins.quick_keyboard,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-        ),
-    )
+    res = await for_caller(update, context, checkins.quick_keyboard)
     if res is None:
         return
     if res.outcome != "ok":
@@ -206,19 +178,7 @@ async def quick_button(update: Update, context: KpiContext) -> None:
     """Log +1 from a quick button."""
     q = update.callback_query
     assert q is not None and q.data is not None and q.message is not None
-    bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            checkins.quick_add,
-            person=person_of(q.from_user),
-            chat=chat_of(q.message.chat),
-            admins=bd.admins,
-            now=bd.now(),
-            metric=q.data[2:],
-        ),
-    )
+    res = await for_caller(update, context, checkins.quick_add, metric=q.data[2:])
     if res is None:
         await answer_query(q)
         return
@@ -250,19 +210,12 @@ async def pending_button(update: Update, context: KpiContext) -> None:
     except ValueError:
         await answer_query(q)
         return
-    bd = context.bot_data
-    res = await unit_of_work(
+    res = await for_caller(
         update,
         context,
-        partial(
-            checkins.resolve_pending,
-            person=person_of(q.from_user),
-            chat=chat_of(q.message.chat),
-            admins=bd.admins,
-            now=bd.now(),
-            pending_id=pid,
-            choice=choice,
-        ),
+        checkins.resolve_pending,
+        pending_id=pid,
+        choice=choice,
     )
     if res is None:
         await answer_query(q)
@@ -296,19 +249,7 @@ async def undo_button(update: Update, context: KpiContext) -> None:
     except ValueError:
         await answer_query(q)
         return
-    bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            checkins.undo,
-            person=person_of(q.from_user),
-            chat=chat_of(q.message.chat),
-            admins=bd.admins,
-            now=bd.now(),
-            checkin_id=checkin_id,
-        ),
-    )
+    res = await for_caller(update, context, checkins.undo, checkin_id=checkin_id)
     if res is None:
         await answer_query(q)
         return
@@ -562,16 +503,10 @@ async def _correction(
 ) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None and msg.text is not None
-    bd = context.bot_data
-    kwargs: dict[str, object] = {
-        "person": person_of(user),
-        "chat": chat_of(tchat),
-        "admins": bd.admins,
-        "now": bd.now(),
-    }
+    kwargs: dict[str, object] = {}
     if with_args:
         kwargs["args"] = checkins.split_command(msg.text)[1]
-    res = await unit_of_work(update, context, partial(fn, **kwargs))
+    res = await for_caller(update, context, fn, **kwargs)
     if res is None:
         return
     assert isinstance(res, CorrectionResult)

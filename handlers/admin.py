@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from telegram import Update
 
 from handlers.context import (
     KpiContext,
-    chat_of,
+    for_caller,
     lang_of,
-    person_of,
     replied_user_id,
-    unit_of_work,
 )
 from handlers.i18n import Html, esc, fmt_pct, t
 from handlers.onboarding import refuse
@@ -29,19 +25,12 @@ async def target(update: Update, context: KpiContext) -> None:
     """Set a target: `/target <kpi> <value> [period] [@member]` (leaders)."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None and msg.text is not None
-    bd = context.bot_data
-    res = await unit_of_work(
+    res = await for_caller(
         update,
         context,
-        partial(
-            admin.target,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            args=split_command(msg.text)[1],
-            reply_to=replied_user_id(update),
-        ),
+        admin.target,
+        args=split_command(msg.text)[1],
+        reply_to=replied_user_id(update),
     )
     if res is None:
         return
@@ -98,19 +87,7 @@ async def kpi(update: Update, context: KpiContext) -> None:
     """List the team's KPIs; leaders change weights and minimums, retire and add KPIs."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None and msg.text is not None
-    bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            admin.kpi_command,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            args=split_command(msg.text)[1],
-        ),
-    )
+    res = await for_caller(update, context, admin.kpi_command, args=split_command(msg.text)[1])
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)

@@ -151,3 +151,19 @@ async def unit_of_work(
     if result is DUPLICATE:
         return None
     return result  # type: ignore[return-value]
+
+
+async def for_caller(
+    update: Update, context: KpiContext, fn: Callable[..., T], /, **kwargs: Any
+) -> T | None:
+    """Run a kpi use case for the person and chat of this update, once (see unit_of_work).
+
+    The use case gets `person`, `chat`, `admins` and `now` besides the given arguments.
+    """
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    bd = context.bot_data
+    call = functools.partial(
+        fn, person=person_of(user), chat=chat_of(chat), admins=bd.admins, now=bd.now(), **kwargs
+    )
+    return await unit_of_work(update, context, call)

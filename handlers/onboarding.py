@@ -14,7 +14,7 @@ from telegram import (
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
+from handlers.context import KpiContext, chat_of, for_caller, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, t
 from handlers.render import answer_query, join_lines, team_keyboard
 from kpi import onboarding, teams
@@ -148,18 +148,7 @@ async def join(update: Update, context: KpiContext) -> None:
     """Join the group's team; offer the private chat the bot needs for reminders."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
-    bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            onboarding.join,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-        ),
-    )
+    res = await for_caller(update, context, onboarding.join)
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from telegram import Update
 
 from handlers.context import (
     KpiContext,
-    chat_of,
+    for_caller,
     lang_of,
-    person_of,
     replied_user_id,
-    unit_of_work,
 )
 from handlers.i18n import Html, esc, fmt_pct, progress_bar, t
 from handlers.onboarding import refuse
@@ -29,18 +25,7 @@ async def me(update: Update, context: KpiContext) -> None:
     if word:
         period = periods.parse_period(word)
     bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            reports.me_report,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            period=period,
-        ),
-    )
+    res = await for_caller(update, context, reports.me_report, period=period)
     if res is None:
         return
     if res.refusal is not None:
@@ -372,19 +357,7 @@ async def _send_board(
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
     bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            reports.board_for,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            period=period,
-            kpi_word=kpi_word,
-        ),
-    )
+    res = await for_caller(update, context, reports.board_for, period=period, kpi_word=kpi_word)
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
@@ -421,20 +394,14 @@ async def chart(update: Update, context: KpiContext) -> None:
     period, kpi_word = _period_and_kpi(args, "month")
     reply_to = replied_user_id(update)
     bd = context.bot_data
-    res = await unit_of_work(
+    res = await for_caller(
         update,
         context,
-        partial(
-            reports.trend,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            kpi_word=kpi_word,
-            period=period,
-            handle=handle,
-            reply_to=reply_to,
-        ),
+        reports.trend,
+        kpi_word=kpi_word,
+        period=period,
+        handle=handle,
+        reply_to=reply_to,
     )
     if res is None:
         return

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from handlers.context import KpiContext, chat_of, lang_of, person_of, unit_of_work
+from handlers.context import KpiContext, for_caller, lang_of
 from handlers.i18n import Html, esc, fmt_day, t
 from handlers.onboarding import refuse
 from handlers.render import answer_query, join_lines
@@ -119,19 +117,12 @@ async def _apply(
 ) -> None:
     user, tchat = update.effective_user, update.effective_chat
     assert user is not None and tchat is not None
-    bd = context.bot_data
-    res = await unit_of_work(
+    res = await for_caller(
         update,
         context,
-        partial(
-            team_settings.settings_command,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            args=args,
-            thread_id=thread_id,
-        ),
+        team_settings.settings_command,
+        args=args,
+        thread_id=thread_id,
     )
     if res is None:
         return
@@ -175,19 +166,7 @@ async def unmute(update: Update, context: KpiContext) -> None:
 async def _mute(update: Update, context: KpiContext, muted: bool) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
-    bd = context.bot_data
-    res = await unit_of_work(
-        update,
-        context,
-        partial(
-            team_settings.mute,
-            person=person_of(user),
-            chat=chat_of(tchat),
-            admins=bd.admins,
-            now=bd.now(),
-            muted=muted,
-        ),
-    )
+    res = await for_caller(update, context, team_settings.mute, muted=muted)
     if res is None:
         return
     if res.outcome == "refused":
