@@ -60,8 +60,8 @@ def _leader_scope(
     session: Session, person: PersonInfo, chat: ChatInfo, admins: frozenset[int], now: dt.datetime
 ) -> tuple[Scope, AdminResult | None]:
     scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+    refusal = check_scope(scope, managing=True)
+    if refusal is not None:
         return scope, AdminResult("refused", scope.lang_pref, refusal=refusal)
     if not scope.is_leader:
         return scope, AdminResult("forbidden", scope.lang_pref)
@@ -272,8 +272,8 @@ def kpi_command(
     """List KPIs, or (leaders) `weight <kpi> <w>`, `minimum <kpi> <pct>`, `retire <kpi>`,
     `add <key> <name>` (a new counted metric with its KPI)."""
     scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+    refusal = check_scope(scope, managing=True)
+    if refusal is not None:
         return KpiListing("refused", scope.lang_pref, refusal=refusal)
     team = scope.team
     assert team is not None

@@ -229,14 +229,19 @@ def _refusal(scope: Scope, outcome: Outcome) -> LogResult:
     )
 
 
-def check_scope(scope: Scope) -> LogResult | None:
-    """Return the refusal for a caller who cannot log here, or None when they can."""
+def check_scope(scope: Scope, *, managing: bool = False) -> LogResult | None:
+    """Return the refusal for a caller who cannot act here, or None when they can.
+
+    Members may log and look; a configured admin who is not a member may still manage and
+    look at a team (`managing`), but has no numbers of their own to log.
+    """
     if scope.group_without_team:
         return _refusal(scope, "no_team")
     if scope.choices:
         return _refusal(scope, "choose_team")
-    # Admins may manage any team, but only members have numbers to log.
-    if scope.team is None or scope.membership is None:
+    if scope.team is None:
+        return _refusal(scope, "not_member")
+    if scope.membership is None and not (managing and scope.role == "admin"):
         return _refusal(scope, "not_member")
     return None
 
@@ -739,8 +744,8 @@ def _correction_scope(
     session: Session, person: PersonInfo, chat: ChatInfo, admins: frozenset[int], now: dt.datetime
 ) -> tuple[Scope, CorrectionResult | None]:
     scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+    refusal = check_scope(scope, managing=True)
+    if refusal is not None:
         return scope, CorrectionResult(
             refusal.outcome,  # type: ignore[arg-type]
             lang_pref=scope.lang_pref,

@@ -583,8 +583,8 @@ def board_for(
 ) -> BoardResult:
     """Compute the caller's team board for the period containing today."""
     scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+    refusal = check_scope(scope, managing=True)
+    if refusal is not None:
         return BoardResult("refused", scope.lang_pref, refusal)
     team = scope.team
     assert team is not None
@@ -666,8 +666,8 @@ def trend(
     from kpi.admin import member_by_handle
 
     scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+    refusal = check_scope(scope, managing=True)
+    if refusal is not None:
         return Trend("refused", scope.lang_pref, refusal)
     team = scope.team
     assert team is not None

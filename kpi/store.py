@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -334,17 +335,18 @@ class MetricSum:
 Sums = dict[str, MetricSum]
 
 
-def member_sums(
+def _sums_by(
     session: Session,
+    key: Any,
     team_id: int,
     start: dt.date,
     end: dt.date,
-    member_ids: Sequence[int] | None = None,
-) -> dict[int, Sums]:
-    """Sum each member's counted entries per metric over [start, end] (local days)."""
+    member_ids: Sequence[int] | None,
+) -> dict[Any, Sums]:
+    """Sum counted entries per (key, metric) over [start, end] in one GROUP BY."""
     stmt = (
         select(
-            Activity.member_id,
+            key,
             Activity.metric,
             func.sum(Activity.value),
             func.coalesce(func.sum(Activity.amount), 0),
@@ -358,14 +360,26 @@ def member_sums(
             Activity.day >= start,
             Activity.day <= end,
         )
-        .group_by(Activity.member_id, Activity.metric)
+        .group_by(key, Activity.metric)
     )
     if member_ids is not None:
         stmt = stmt.where(Activity.member_id.in_(list(member_ids)))
-    out: dict[int, Sums] = defaultdict(dict)
-    for member_id, metric, value, amount, new_amount in session.execute(stmt):
-        out[member_id][metric] = MetricSum(int(value or 0), int(amount or 0), int(new_amount or 0))
+    out: dict[Any, Sums] = defaultdict(dict)
+    for k, metric, value, amount, new_amount in session.execute(stmt):
+        # int(): PostgreSQL sums bigints as numeric.
+        out[k][metric] = MetricSum(int(value or 0), int(amount or 0), int(new_amount or 0))
     return dict(out)
+
+
+def member_sums(
+    session: Session,
+    team_id: int,
+    start: dt.date,
+    end: dt.date,
+    member_ids: Sequence[int] | None = None,
+) -> dict[int, Sums]:
+    """Sum each member's counted entries per metric over [start, end] (local days)."""
+    return _sums_by(session, Activity.member_id, team_id, start, end, member_ids)
 
 
 def daily_sums(
@@ -376,30 +390,8 @@ def daily_sums(
     member_id: int | None = None,
 ) -> dict[dt.date, Sums]:
     """Sum counted entries per local day and metric (the team's, or one member's)."""
-    stmt = (
-        select(
-            Activity.day,
-            Activity.metric,
-            func.sum(Activity.value),
-            func.coalesce(func.sum(Activity.amount), 0),
-            func.coalesce(
-                func.sum(case((Activity.is_new_customer.is_(True), Activity.amount), else_=0)), 0
-            ),
-        )
-        .where(
-            Activity.team_id == team_id,
-            Activity.status == ENTRY_ACTIVE,
-            Activity.day >= start,
-            Activity.day <= end,
-        )
-        .group_by(Activity.day, Activity.metric)
-    )
-    if member_id is not None:
-        stmt = stmt.where(Activity.member_id == member_id)
-    out: dict[dt.date, Sums] = defaultdict(dict)
-    for day, metric, value, amount, new_amount in session.execute(stmt):
-        out[day][metric] = MetricSum(int(value or 0), int(amount or 0), int(new_amount or 0))
-    return dict(out)
+    members = None if member_id is None else [member_id]
+    return _sums_by(session, Activity.day, team_id, start, end, members)
 
 
 def last_activity_days(session: Session, team_id: int) -> dict[int, dt.date]:

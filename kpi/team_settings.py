@@ -133,8 +133,8 @@ def settings_command(
 ) -> SettingsResult:
     """Show the team's settings, or change one: see `_change` for the forms it takes."""
     scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None and not (refusal.outcome == "not_member" and scope.role == "admin"):
+    refusal = check_scope(scope, managing=True)
+    if refusal is not None:
         return SettingsResult("refused", scope.lang_pref, refusal=refusal)
     if not scope.is_leader:
         return SettingsResult("forbidden", scope.lang_pref)
