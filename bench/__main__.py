@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.core import Result
 
-BENCHMARKS = ("P1", "P2", "P3")
+BENCHMARKS = ("P1", "P2", "P3", "P4")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -79,6 +79,10 @@ def _runner(
         from bench import p2
 
         return lambda: p2.run(p2.Options(args.quick, workdir, args.runs, args.explain))
+    if name == "P4":
+        from bench import p4_fanout
+
+        return lambda: p4_fanout.run(args.quick)
     from bench import p3
 
     return lambda: p3.run(p3.Options(args.quick, args.runs))

@@ -11,9 +11,9 @@ messages take at least (n - 1) // 30 seconds, 16 s for 500 (the steady-rate figu
 16.7 s, is beaten by a sender that fills each window at once); a chat's own limit works alike.
 Goals: time <= 1.1 x floor, no flood-control answer, every group its summary exactly once.
 
-The full run also reports the same fan-out over 50 ms round trips, for `run_due` as it is and for
-`FanoutScheduler`, which sends different teams' posts concurrently: a loop that awaits each send
-before the next cannot beat one post per round trip, whatever the limits allow.
+The full run also reports the same fan-out over 50 ms round trips (no goal): `run_due` serves
+teams concurrently, since a loop that awaits each send before the next cannot beat one post per
+round trip, whatever the limits allow.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -39,12 +38,9 @@ from bench.core import Figure, Note
 from bot.app import build_application
 from bot.config import Settings
 from bot.sandbox import FloodLimits, Sandbox, SandboxRequest, SChat
-from bot.scheduler import Scheduler, SweepReport, due_posts
-from handlers import digests
+from bot.scheduler import Scheduler
 from kpi import migrate
-from kpi import runs as run_claims
 from kpi.db import make_engine
-from kpi.digests import Post, TeamSchedule, schedules
 from kpi.models import Team
 from kpi.store import EntryInput, record_checkin
 from kpi.teams import PersonInfo, TeamDefaults, join_team, setup_team, upsert_member
@@ -171,51 +167,6 @@ def build_database(path: Path, groups: Sequence[SChat]) -> None:
         engine.dispose()
 
 
-class FanoutScheduler(Scheduler):
-    """`Scheduler` whose `run_due` sends different teams' posts concurrently (a prototype).
-
-    One team's posts still go one after another, in due order, so a group reads them in the
-    order they were meant; the rate limiter, not this loop, decides how fast messages leave.
-    """
-
-    concurrency = FANOUT_CONCURRENCY
-
-    async def run_due(
-        self,
-        now: dt.datetime,
-        *,
-        teams: Sequence[TeamSchedule] | None = None,
-        team_ids: Sequence[int] | None = None,
-    ) -> SweepReport:
-        """Send every post due at `now` that was not sent yet, several teams at a time."""
-        db = self.bot_data.db
-        report = SweepReport()
-        report.uncertain = await db.read(partial(run_claims.expire_stale, now=now))
-        if teams is None:
-            teams = await db.read(schedules)
-        if team_ids is not None:
-            teams = [t for t in teams if t.team_id in team_ids]
-        posts = due_posts(teams, now)
-        report.due = len(posts)
-        by_team: dict[int, list[Post]] = defaultdict(list)
-        for post in posts:
-            by_team[post.team_id].append(post)
-        gate = asyncio.Semaphore(self.concurrency)
-
-        async def send_team(team_posts: list[Post]) -> int:
-            sent = 0
-            async with gate:
-                for post in team_posts:
-                    try:
-                        sent += await digests.send_post(self.app.bot, self.bot_data, post, now)
-                    except Exception:
-                        log.exception("post %s for team %s failed", post.kind, post.team_id)
-            return sent
-
-        report.sent = sum(await asyncio.gather(*(send_team(p) for p in by_team.values())))
-        return report
-
-
 async def fan_out(
     database: Path,
     teams: int,
@@ -273,19 +224,11 @@ def run(quick: bool) -> list[str]:
         lines = _lines(main)
         if not quick:
             slow = asyncio.run(fan_out(fresh("rtt"), teams, round_trip=ROUND_TRIP))
-            fast = asyncio.run(
-                fan_out(
-                    fresh("rtt-fanout"),
-                    teams,
-                    scheduler=FanoutScheduler,
-                    round_trip=ROUND_TRIP,
-                )
-            )
             lines.append(
                 Note(
                     "P4",
                     f"same with {ROUND_TRIP * 1000:.0f} ms round trips",
-                    f"run_due {_brief(slow)}; FanoutScheduler (teams concurrently) {_brief(fast)}",
+                    _brief(slow),
                 ).line()
             )
         return lines

@@ -52,6 +52,7 @@ EXPECTED = {
     ("P2", "org-wide monthly ranking"): ("hand-written GROUP BY", "<=", 2.0),
     ("P3", "leaderboard chart"): ("minimal bar chart", "<=", 1.5),
     ("P3", "trend chart"): ("minimal bar chart", "<=", 1.5),
+    ("P4", "digest fan-out, 240 teams"): ("floor set by the limits", "<=", 1.1),
 }
 
 

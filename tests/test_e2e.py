@@ -168,7 +168,7 @@ def test_sigkill_in_the_middle_loses_nothing_and_doubles_nothing(
     The stand-in does not enforce Telegram's limits here, so the bot's own send pacing is lifted
     (at 30 replies a second the test would only measure the rate limiter).
     """
-    fast = "[telegram]\noverall_max_rate = 2000\n"
+    fast = "[telegram]\noverall_max_rate = 0\ngroup_max_rate = 0\nprivate_min_interval = 0\n"
     lan = sandbox.user("Lan", language_code="vi")
     reps = [sandbox.user(f"Rep{i}", language_code="vi") for i in range(20)]
     group = sandbox.group("Crash", creator=lan, members=reps)

@@ -14,9 +14,10 @@ import pytest
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
-from bench.p4_fanout import NOW, FanoutScheduler, add_groups, add_teams, floor_seconds
-from bot.app import SlidingWindowLimiter, build_application
+from bench.p4_fanout import NOW, add_groups, add_teams, floor_seconds
+from bot.app import build_application
 from bot.config import Settings
+from bot.ratelimit import SlidingWindowLimiter
 from bot.sandbox import FloodLimits, Sandbox, SandboxRequest
 from bot.scheduler import Scheduler
 from kpi.db import Database
@@ -24,9 +25,8 @@ from kpi.db import Database
 GROUPS = 45  # more than one second's worth of messages: the second window must wait
 
 
-@pytest.mark.parametrize("scheduler", [Scheduler, FanoutScheduler])
 async def test_a_fan_out_to_45_groups_gets_no_flood_answer_and_posts_once_per_group(
-    scheduler: type[Scheduler], db_url: str, db: Database
+    db_url: str, db: Database
 ) -> None:
     sandbox = Sandbox(clock=time.time, enforce_limits=True)
     groups = add_groups(sandbox, GROUPS)
@@ -42,7 +42,7 @@ async def test_a_fan_out_to_45_groups_gets_no_flood_answer_and_posts_once_per_gr
     )
     async with app:
         started = time.monotonic()
-        report = await scheduler(app).run_due(NOW)
+        report = await Scheduler(app).run_due(NOW)
         elapsed = time.monotonic() - started
     app.bot_data.render_pool.shutdown(wait=True)
 
@@ -138,6 +138,23 @@ async def test_a_flood_answer_is_retried_after_its_wait_and_holds_other_sends() 
             await bot.send_message(group.id, "summary")
     finally:
         await bot.shutdown()
+
+
+async def test_limits_of_zero_lift_the_pacing() -> None:
+    sandbox = Sandbox(clock=time.time)
+    leader = sandbox.user("Lan")
+    group = sandbox.group("Sales", creator=leader)
+    chat = sandbox.private(leader)
+    bot = await _bot(sandbox, SlidingWindowLimiter(overall=0, group=0, private_interval=0))
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(bot.send_message(group.id, f"{i}") for i in range(25)))
+        await asyncio.gather(*(bot.send_message(chat.id, f"{i}") for i in range(3)))
+        elapsed = time.monotonic() - started
+    finally:
+        await bot.shutdown()
+    assert (len(sandbox.sent(group)), len(sandbox.sent(chat))) == (25, 3)
+    assert elapsed < 0.5  # paced, the 21st group message alone would wait a minute
 
 
 def test_the_floor_follows_the_sliding_windows() -> None:

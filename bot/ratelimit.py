@@ -1,0 +1,209 @@
+"""Telegram's limits, kept on our side: no sliding window Telegram counts ever overflows.
+
+python-telegram-bot's AIORateLimiter is a leaky bucket that lets a full burst through at first
+(nearly 60 messages in the first second) and does not pace private chats; this limiter counts
+each send from its start until one window after its answer, per bot, per group and per private
+chat, and retries a 429 after its wait, holding every send meanwhile (Telegram's rule).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.config import TelegramConfig
+
+log = logging.getLogger(__name__)
+
+ApiResult = bool | dict[str, Any] | list[dict[str, Any]]
+
+# Telegram's clock and ours may tick at slightly different rates; a few milliseconds per window
+# keep a send that is exactly one window after another from landing inside it.
+WINDOW_MARGIN = 0.005
+
+
+class _Window:
+    """At most `limit` sends that Telegram may count within any `period` seconds.
+
+    A send occupies a slot from the moment it starts until `period` after its answer came back:
+    Telegram received it somewhere in between, so counting it that long is safe whatever the
+    network latency, and a new send that starts after that can never share a window with it.
+    """
+
+    def __init__(self, limit: float, period: float) -> None:
+        self.limit = max(1, int(limit))
+        self.period = period + WINDOW_MARGIN
+        self.in_flight = 0
+        self.finished: deque[float] = deque()
+        # One waiter at a time (FIFO): the others queue on the lock, not on timers.
+        self.lock = asyncio.Lock()
+        self.freed = asyncio.Event()
+
+    def _wait(self, now: float) -> float | None:
+        """Return 0 if a send fits now, the seconds until one does, or None: a send must end."""
+        while self.finished and self.finished[0] <= now - self.period:
+            self.finished.popleft()
+        excess = self.in_flight + len(self.finished) - self.limit
+        if excess < 0:
+            return 0.0
+        if excess < len(self.finished):
+            return self.finished[excess] + self.period - now
+        return None
+
+    async def room(self) -> None:
+        """Wait until one more send fits; the caller holds `lock` and takes the slot at once."""
+        while (wait := self._wait(time.monotonic())) != 0.0:
+            if wait is None:
+                self.freed.clear()
+                await self.freed.wait()
+            else:
+                await asyncio.sleep(wait)
+
+    def finish(self) -> None:
+        """Record that a send ended now."""
+        self.in_flight -= 1
+        self.finished.append(time.monotonic())
+        self.freed.set()
+
+    def idle(self) -> bool:
+        """Tell whether the window holds no send that still counts and nobody waits on it."""
+        self._wait(time.monotonic())
+        return not self.in_flight and not self.finished and not self.lock.locked()
+
+
+class SlidingWindowLimiter(BaseRateLimiter[int]):
+    """Keep the bot inside Telegram's flood limits, counted over sliding windows like Telegram.
+
+    New messages: at most `overall` in any `overall_period` seconds (Telegram: 30 in 1), `group`
+    per group chat in any `group_period` (20 in 60), one per private chat every
+    `private_interval` seconds; a limit of 0 is no limit. Edits, deletions and pins count towards
+    the overall limit only; reads and chat actions are not paced. A 429 is retried up to
+    `max_retries` times after its `retry_after`, and holds every send meanwhile (Telegram's rule).
+
+    python-telegram-bot's `AIORateLimiter` is a leaky bucket: it lets a full burst through and
+    then keeps dripping, so a fan-out puts up to twice the limit into the first second (and up to
+    40 messages into a group's minute) and Telegram answers 429.
+    """
+
+    def __init__(
+        self,
+        *,
+        overall: float = 30,
+        overall_period: float = 1.0,
+        group: float = 20,
+        group_period: float = 60.0,
+        private_interval: float = 1.0,
+        max_retries: int = 3,
+    ) -> None:
+        paced = overall > 0 and overall_period > 0
+        self._overall = _Window(overall, overall_period) if paced else None
+        self._group = (group, group_period) if group > 0 and group_period > 0 else None
+        self._private = (1.0, private_interval) if private_interval > 0 else None
+        self._chats: dict[int | str, _Window] = {}
+        self._max_retries = max_retries
+        self._paused_until = 0.0
+
+    async def initialize(self) -> None:
+        """Open nothing: the windows live in memory."""
+
+    async def shutdown(self) -> None:
+        """Close nothing: the windows live in memory."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, ApiResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> ApiResult:
+        """Wait for room in the windows this call counts against, send it, retry a 429."""
+        retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        attempt = 0
+        while True:
+            windows = self._windows_of(endpoint, data.get("chat_id"))
+            await self._acquire(*windows)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt >= retries:
+                    raise
+                attempt += 1
+                # The public `retry_after` warns about its int-to-timedelta migration.
+                pause = exc._retry_after.total_seconds() + 0.1
+                log.info("flood control: every send waits %.1f s", pause)
+                self._paused_until = max(self._paused_until, time.monotonic() + pause)
+            finally:
+                for window in windows:
+                    if window is not None:
+                        window.finish()
+
+    def _windows_of(self, endpoint: str, chat_id: Any) -> tuple[_Window | None, _Window | None]:
+        """Return the (chat, overall) windows a call counts against."""
+        if chat_id is None or endpoint.startswith("get") or endpoint == "sendChatAction":
+            return None, None
+        if not endpoint.startswith(("send", "copy", "forward")):
+            return None, self._overall
+        return self._chat_window(chat_id), self._overall
+
+    def _chat_window(self, chat_id: Any) -> _Window | None:
+        key: int | str
+        try:
+            key = int(chat_id)
+        except (TypeError, ValueError):
+            key = str(chat_id)  # "@channel": paced like a group
+        limit = self._private if isinstance(key, int) and key > 0 else self._group
+        if limit is None:
+            return None
+        window = self._chats.get(key)
+        if window is None:
+            if len(self._chats) >= 1024:
+                self._chats = {k: w for k, w in self._chats.items() if not w.idle()}
+            window = self._chats[key] = _Window(*limit)
+        return window
+
+    async def _acquire(self, chat: _Window | None, overall: _Window | None) -> None:
+        """Wait for a slot in each window and take them together."""
+        if chat is None:
+            await self._take(overall)
+            return
+        # The chat's window first, under its own lock: a full group holds up only itself.
+        async with chat.lock:
+            await chat.room()
+            await self._take(overall)
+            chat.in_flight += 1
+
+    async def _take(self, overall: _Window | None) -> None:
+        if overall is None:
+            await self._pause()
+            return
+        async with overall.lock:
+            await self._pause()
+            await overall.room()
+            overall.in_flight += 1
+
+    async def _pause(self) -> None:
+        # A loop, because another 429 may push the end of the pause further while we sleep.
+        while True:
+            left = self._paused_until - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
+
+
+def rate_limiter(tg: TelegramConfig) -> SlidingWindowLimiter:
+    """Build the rate limiter from the Telegram settings."""
+    return SlidingWindowLimiter(
+        overall=tg.overall_max_rate,
+        group=tg.group_max_rate,
+        private_interval=tg.private_min_interval,
+        max_retries=tg.max_retries,
+    )
