@@ -392,7 +392,8 @@ class ScheduledRun(Base):
     """A claim on one scheduled post for one recipient and period: the exactly-once key."""
 
     __tablename__ = "scheduled_runs"
-    __table_args__ = (UniqueConstraint("kind", "period_key", "chat_id"),)
+    # The team is part of the key: a rep in two teams gets each team's reminder.
+    __table_args__ = (UniqueConstraint("team_id", "kind", "period_key", "chat_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)

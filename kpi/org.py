@@ -34,9 +34,9 @@ from kpi.models import (
     Team,
     display_name,
 )
-from kpi.periods import Span, WorkCalendar, prorate
-from kpi.reports import KpiDef, kpi_value, scored_kpis, totals_of
-from kpi.targets import TargetBook, TargetRow, calendar_from
+from kpi.periods import Span, WorkCalendar, membership_share, prorate
+from kpi.reports import KpiDef, additive, kpi_value, scored_kpis, totals_of
+from kpi.targets import TargetBook, TargetRow, calendar_from, in_force
 from kpi.teams import settings_of
 
 __all__ = ["OrgRow", "org_ranking", "org_sums_statement"]
@@ -67,6 +67,8 @@ class _Person:
     member_id: int
     name: str
     leader: bool
+    joined_on: dt.date
+    left_on: dt.date | None
 
 
 # A metric's (count, amount, new-customer amount) for one member, as the GROUP BY returns it.
@@ -106,7 +108,7 @@ def org_ranking(session: Session, span: Span) -> list[OrgRow]:
         return []
     sums = _sums(session, span)
     calendars = _calendars(session, teams)
-    targets = _targets(session)
+    targets = _targets(session, span.end)
     kpis = _kpis(session, span.end)
     people = _people(session)
 
@@ -170,25 +172,30 @@ def _team_scores(
     # Most members share the default target: prorate each target row once, not per member.
     prorated: dict[int, float] = {}
 
-    def target_for(key: str, member_id: int) -> float | None:
-        row = book.row(key, member_id)
+    def target_for(k: KpiDef, member_id: int, share: float) -> float | None:
+        row = book.row(k.key, member_id)
         if row is None:
             return None
+        if not additive(k):
+            # Rates and averages are levels: not prorated, as on team boards.
+            return row.value
         if row.id not in prorated:
             period: Any = row.period
             prorated[row.id] = prorate(row.value, period, span, book.cal)
-        return prorated[row.id]
+        return prorated[row.id] * share
 
     # The overall score as `kpi.reports.evaluate` computes it, without the pace and growth of
     # each line, which a ranking does not show (and which would double the cost).
     out: dict[int, float | None] = {}
-    for member_id in ids:
+    for person in members:
+        member_id = person.member_id
+        share = membership_share(book.cal, span, person.joined_on, person.left_on)
         member_sums = sums.get(member_id, {})
         parts = []
         for k in scored:
             att = scoring.attainment(
                 _actual(k, member_sums),
-                target_for(k.key, member_id),
+                target_for(k, member_id, share),
                 k.direction,  # type: ignore[arg-type]
                 cap=cap,
                 minimum=k.minimum,
@@ -247,18 +254,18 @@ def _calendars(session: Session, teams: Sequence[Team]) -> dict[int, WorkCalenda
     return {team.id: calendar_from(team, declared[team.id]) for team in teams}
 
 
-def _targets(session: Session) -> dict[int, list[TargetRow]]:
-    out: dict[int, list[TargetRow]] = defaultdict(list)
+def _targets(session: Session, as_of: dt.date) -> dict[int, list[TargetRow]]:
+    """Load every active team's targets in force at the end of the span (as team boards do)."""
+    history: dict[int, list[Target]] = defaultdict(list)
     rows = session.scalars(
         select(Target)
         .join(Team, Team.id == Target.team_id)
-        .where(Team.active.is_(True), Target.superseded_at.is_(None))
+        .where(Team.active.is_(True))
+        .order_by(Target.set_at, Target.id)
     )
     for r in rows:
-        out[r.team_id].append(
-            TargetRow(r.id, r.kpi_key, r.member_id, r.period, r.value, r.effective_from)
-        )
-    return out
+        history[r.team_id].append(r)
+    return {team_id: in_force(rs, as_of) for team_id, rs in history.items()}
 
 
 def _kpis(session: Session, day: dt.date) -> dict[int, list[KpiDef]]:
@@ -302,6 +309,8 @@ def _people(session: Session) -> dict[int, list[_Person]]:
             Member.first_name,
             Member.last_name,
             Member.username,
+            Membership.joined_on,
+            Membership.left_on,
         )
         .join(Member, Member.id == Membership.member_id)
         .join(Team, Team.id == Membership.team_id)
@@ -311,9 +320,9 @@ def _people(session: Session) -> dict[int, list[_Person]]:
             Membership.ranked.is_(True),
         )
     )
-    for team_id, role, member_id, first, last, username in rows:
+    for team_id, role, member_id, first, last, username, joined, left in rows:
         name = display_name(member_id, first, last, username)
-        out[team_id].append(_Person(team_id, member_id, name, role == ROLE_LEADER))
+        out[team_id].append(_Person(team_id, member_id, name, role == ROLE_LEADER, joined, left))
     for members in out.values():
         members.sort(key=lambda p: (p.name.casefold(), p.member_id))
     return out

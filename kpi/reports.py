@@ -145,9 +145,11 @@ def evaluate(
             cap=cap,
             minimum=k.minimum,
         )
+        # Pace ("ahead of or behind where you should be by now") means something for amounts
+        # that grow towards a target, not for rates or for lower-is-better counts.
         pace = (
             periods.pace(actual, target, share)
-            if actual is not None and target and additive(k)
+            if actual is not None and target and additive(k) and k.direction == "higher"
             else None
         )
         prev = kpi_value(k, previous_totals) if previous_totals is not None else None
@@ -378,11 +380,19 @@ def _scores(
 ) -> dict[int, tuple[float | None, dict[str, KpiLine]]]:
     out: dict[int, tuple[float | None, dict[str, KpiLine]]] = {}
     for p in people:
+        targets = _member_targets(book, kpis, p.member_id, span)
+        # Someone who joined mid-period is held to the part of the period they were here for.
+        share = periods.membership_share(book.cal, span, p.joined_on, p.left_on)
+        if share < 1:
+            targets = {
+                k.key: (t * share if t is not None and additive(k) else t)
+                for k, t in ((k, targets[k.key]) for k in kpis)
+            }
         lines, score = evaluate(
             kpis,
             totals_of(sums.get(p.member_id, {})),
             None,
-            _member_targets(book, kpis, p.member_id, span),
+            targets,
             1.0,
             cap,
         )
@@ -416,8 +426,10 @@ def team_board(
 ) -> Board:
     """Rank the team over a span (overall score, or one KPI's raw value) with team figures."""
     cal = cal or calendar_of(session, team)
-    book = target_book(session, team, cal)
     prev = periods.previous(span, cal)
+    # Each period is judged against the targets that were in force then.
+    book = target_book(session, team, cal, as_of=span.end)
+    prev_book = target_book(session, team, cal, as_of=prev.end)
     cur = store.member_sums(session, team.id, span.start, span.end)
     old = store.member_sums(session, team.id, prev.start, prev.end)
     # Leaders take part (in the ranking and the team target) only when they sell too.
@@ -428,7 +440,7 @@ def team_board(
     settings = settings_of(team)
     cap = settings.attainment_cap
     now_scores = _scores(scored, people, cur, book, span, cap)
-    old_scores = _scores(scored, people, old, book, prev, cap)
+    old_scores = _scores(scored, people, old, prev_book, prev, cap)
     kdef = next((k for k in all_kpis if k.key == kpi), None) if kpi else None
 
     def value_of(
@@ -476,7 +488,8 @@ def team_board(
         for r in ranked
     )
     team_kpis = _team_kpis(all_kpis, people, cur, old, book, span, prev, cal)
-    totals = totals_of(_sum_all(cur, ids))
+    # Team totals count every entry of the team, also of people who left or are not ranked.
+    totals = totals_of(_sum_all(cur, list(cur)))
     met = scoring.reps_on_target(
         [None if s[0] is None else s[0] / 100 for s in now_scores.values()]
     )
@@ -527,9 +540,8 @@ def _team_kpis(
     prev: Span,
     cal: WorkCalendar,
 ) -> list[TeamKpi]:
-    ids = [p.member_id for p in people]
-    now_totals = totals_of(_sum_all(cur, ids))
-    old_totals = totals_of(_sum_all(old, ids))
+    now_totals = totals_of(_sum_all(cur, list(cur)))
+    old_totals = totals_of(_sum_all(old, list(old)))
     out = []
     for k in kpis:
         actual = kpi_value(k, now_totals)

@@ -68,7 +68,7 @@ def claim(
         claimed_at=now,
     )
     stmt = stmt.on_conflict_do_update(
-        index_elements=["kind", "period_key", "chat_id"],
+        index_elements=["team_id", "kind", "period_key", "chat_id"],
         set_={
             "status": RUN_CLAIMED,
             "instance": instance,
@@ -128,10 +128,13 @@ def expire_stale(session: Session, now: dt.datetime) -> int:
     return len(stale)
 
 
-def status_of(session: Session, kind: str, period_key: str, chat_id: int) -> str | None:
+def status_of(
+    session: Session, team_id: int, kind: str, period_key: str, chat_id: int
+) -> str | None:
     """Return a post's claim status, if it was ever claimed."""
     return session.scalar(
         select(ScheduledRun.status).where(
+            ScheduledRun.team_id == team_id,
             ScheduledRun.kind == kind,
             ScheduledRun.period_key == period_key,
             ScheduledRun.chat_id == chat_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -53,14 +53,42 @@ class TargetRow:
     effective_from: dt.date
 
 
-def active_targets(session: Session, team_id: int) -> list[TargetRow]:
-    """Return every target of the team that is not superseded."""
-    rows = session.scalars(
-        select(Target).where(Target.team_id == team_id, Target.superseded_at.is_(None))
+def active_targets(
+    session: Session, team_id: int, as_of: dt.date | None = None
+) -> list[TargetRow]:
+    """Return the team's targets in force: now, or on the day `as_of` (the end of a period).
+
+    A target is in force from the day it was set until the day it was superseded, so a report
+    on last month keeps last month's targets after a leader sets new ones on the 1st. Before a
+    KPI's first target was set, that first target applies (history imported or logged before
+    the team set its targets is still scored).
+    """
+    if as_of is None:
+        rows = session.scalars(
+            select(Target).where(Target.team_id == team_id, Target.superseded_at.is_(None))
+        )
+        return [_row(r) for r in rows]
+    history = session.scalars(
+        select(Target).where(Target.team_id == team_id).order_by(Target.set_at, Target.id)
     )
-    return [
-        TargetRow(r.id, r.kpi_key, r.member_id, r.period, r.value, r.effective_from) for r in rows
-    ]
+    return in_force(history, as_of)
+
+
+def in_force(history: Iterable[Target], as_of: dt.date) -> list[TargetRow]:
+    """Pick, per KPI and member, the target in force on `as_of` from rows in the order set."""
+    chosen: dict[tuple[str, int | None], Target] = {}
+    first: dict[tuple[str, int | None], Target] = {}
+    for r in history:
+        key = (r.kpi_key, r.member_id)
+        first.setdefault(key, r)
+        superseded = r.superseded_at.date() if r.superseded_at is not None else None
+        if r.effective_from <= as_of and (superseded is None or superseded > as_of):
+            chosen[key] = r
+    return [_row(chosen.get(key, r)) for key, r in first.items()]
+
+
+def _row(r: Target) -> TargetRow:
+    return TargetRow(r.id, r.kpi_key, r.member_id, r.period, r.value, r.effective_from)
 
 
 class TargetBook:
@@ -99,9 +127,11 @@ class TargetBook:
         return set(self._default) | {k for k, _ in self._member}
 
 
-def target_book(session: Session, team: Team, cal: WorkCalendar | None = None) -> TargetBook:
-    """Load the team's active targets."""
-    return TargetBook(active_targets(session, team.id), cal or calendar_of(session, team))
+def target_book(
+    session: Session, team: Team, cal: WorkCalendar | None = None, as_of: dt.date | None = None
+) -> TargetBook:
+    """Load the team's targets in force (now, or at the end of a past period)."""
+    return TargetBook(active_targets(session, team.id, as_of), cal or calendar_of(session, team))
 
 
 def set_target(

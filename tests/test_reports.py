@@ -470,7 +470,26 @@ async def test_members_excluded_from_rankings_are_not_in_the_team_target(
         m.ranked = False
     text = await talk.reply(team.minh, team.minh_dm, "/week")
     assert "Hoa" not in text
-    assert "Cuộc gọi: 30/100 (30%)" in text
+    # Hoa is neither ranked nor in the team target (Minh's 100), but her calls are the team's.
+    assert "Cuộc gọi: 40/100 (40%)" in text
+
+
+async def test_a_member_who_left_still_counts_in_the_team_totals(
+    talk: Talk, team: Any, db: Any
+) -> None:
+    season(db)
+    await talk.say(team.hoa, team.hoa_dm, "/deal 50tr")
+    await talk.say(team.minh, team.minh_dm, "/deal 100tr")
+    before = await talk.reply(team.minh, team.minh_dm, "/month")
+    with db.transaction() as s:
+        hoa = s.scalar(select(Member).where(Member.username == "hoa_le"))
+        assert hoa is not None
+        m = s.scalar(select(Membership).where(Membership.member_id == hoa.id))
+        assert m is not None
+        m.status = "left"
+    after = await talk.reply(team.minh, team.minh_dm, "/month")
+    assert "Doanh số: 150tr/" in before and "Doanh số: 150tr/" in after
+    assert "Hoa" not in after
 
 
 # --- /today, /week, /month -----------------------------------------------------------------
@@ -680,8 +699,9 @@ def test_board_ranks_are_competition_ranks_with_idle_members_last(
         board = reports.team_board(s, team_row, span_of("week", TODAY, cal), now)
     rows = board.rows
     assert sorted(r.member_id for r in rows) == sorted(member_ids)
+    # Everyone joined on Thursday: held to the week's last two working days of their target.
     expected = {
-        mid: 20 * min(calls / (5 * own), 1.5)
+        mid: 20 * min(calls / (2 * own), 1.5)
         for mid, (calls, own) in zip(member_ids, people, strict=True)
         if calls is not None
     }

@@ -173,7 +173,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduled_runs")),
         sa.UniqueConstraint(
-            "kind", "period_key", "chat_id", name=op.f("uq_scheduled_runs_kind_period_key_chat_id")
+            "team_id",
+            "kind",
+            "period_key",
+            "chat_id",
+            name=op.f("uq_scheduled_runs_team_id_kind_period_key_chat_id"),
         ),
     )
     with op.batch_alter_table("scheduled_runs", schema=None) as batch_op:
