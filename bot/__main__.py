@@ -97,6 +97,10 @@ async def run(settings: Settings) -> int:
         await scheduler.start()
         log.info("bot @%s running; %d stored updates handled", app.bot.username, drained)
         await poller.run(stop)
+        # A container gets 10 s after SIGTERM: finish what is in hand, leave the rest stored.
+        left = await poller.finish(seconds=7)
+        if left:
+            log.info("%d updates left in the inbox for the next start", left)
         await app.stop()
     app.bot_data.close()
     log.info("stopped cleanly")

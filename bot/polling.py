@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import deque
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -34,17 +34,29 @@ class InboxPoller:
         self.timeout = timeout
         self.offset: int | None = None
         self.handled = 0
+        # One queue and one worker per chat: a chat's updates in order (an /undo after its
+        # /call), chats independent, so a group held back by its rate limit delays nobody else.
+        self._queues: dict[object, deque[tuple[str, Update]]] = {}
+        self._workers: dict[object, asyncio.Task[None]] = {}
+
+    @property
+    def queued(self) -> int:
+        """Return how many stored updates wait for their chat's worker."""
+        return sum(len(q) for q in self._queues.values())
 
     async def drain(self) -> int:
         """Handle what an earlier run stored but did not finish; return how many."""
-        total = 0
+        total, after = 0, 0
         while True:
-            rows = await self.db.read(partial(inbox.pending, limit=500))
+            rows = await self.db.read(partial(inbox.pending, limit=500, after_id=after))
             if not rows:
+                await self.idle()
                 return total
-            updates = [(key, Update.de_json(payload, self.app.bot)) for key, payload in rows]
-            await self._handle([(k, u) for k, u in updates if u is not None])
+            after = rows[-1][0]
+            updates = [(key, Update.de_json(payload, self.app.bot)) for _, key, payload in rows]
+            self._dispatch([(k, u) for k, u in updates if u is not None])
             total += len(rows)
+            await self._backpressure()
 
     async def fetch(self) -> list[Update]:
         """Long-poll for the next batch (confirming the previous one through the offset)."""
@@ -71,18 +83,19 @@ class InboxPoller:
         )
         # Only now may Telegram forget them: the next call carries the new offset.
         self.offset = updates[-1].update_id + 1
-        await self._handle([(k, u) for k, u in items if k in new_keys])
+        self._dispatch([(k, u) for k, u in items if k in new_keys])
+        await self._backpressure()
         return len(updates)
 
     async def poll_once(self) -> int:
-        """Fetch one batch, store it, handle it; return how many updates arrived."""
+        """Fetch one batch, store it, and hand it to the chats' workers; return its size."""
         return await self.process(await self.fetch())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; network faults are retried with backoff.
 
-        Stopping interrupts a long poll but never a batch being handled: what was fetched is
-        stored and handled (or left in the inbox for the next start) before this returns.
+        Stopping interrupts a long poll, never the storing of a fetched batch; updates still being
+        handled are finished by `finish` (or left in the inbox for the next start).
         """
         backoff = 1.0
         stopping = asyncio.create_task(stop.wait())
@@ -104,27 +117,61 @@ class InboxPoller:
                     log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
                     await _sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 30.0)
-                except TelegramError:
-                    log.exception("getUpdates failed")
+                except Exception:
+                    # Whatever went wrong (Telegram, the database), the bot keeps polling.
+                    log.exception("polling failed; retrying in %.0f s", backoff)
                     await _sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 30.0)
         finally:
             stopping.cancel()
 
-    async def _handle(self, items: Sequence[tuple[str, Update]]) -> None:
-        # Updates of one chat are handled in order (an /undo after a /call); chats in parallel.
-        by_chat: dict[object, list[tuple[str, Update]]] = defaultdict(list)
+    def _dispatch(self, items: Sequence[tuple[str, Update]]) -> None:
         for key, update in items:
             chat = update.effective_chat
-            by_chat[chat.id if chat else key].append((key, update))
-        await asyncio.gather(*(self._handle_chat(batch) for batch in by_chat.values()))
-        await self.db.read(partial(inbox.mark, keys=[k for k, _ in items]))
-        self.handled += len(items)
+            lane: object = chat.id if chat else key
+            self._queues.setdefault(lane, deque()).append((key, update))
+            worker = self._workers.get(lane)
+            if worker is None or worker.done():
+                self._workers[lane] = asyncio.create_task(self._work(lane))
 
-    async def _handle_chat(self, batch: Sequence[tuple[str, Update]]) -> None:
-        for _key, update in batch:
-            # Errors are answered by the application's error handler; the update is done.
-            await self.app.process_update(update)
+    async def _work(self, lane: object) -> None:
+        queue = self._queues[lane]
+        try:
+            while queue:
+                key, update = queue[0]
+                # Errors are answered by the application's error handler; the update is done.
+                await self.app.process_update(update)
+                await self.db.read(partial(inbox.mark, keys=[key]))
+                queue.popleft()
+                self.handled += 1
+        finally:
+            if not queue:
+                self._queues.pop(lane, None)
+            self._workers.pop(lane, None)
+
+    async def _backpressure(self, limit: int = 5000) -> None:
+        # Fetch no further ahead than the workers can follow (what is fetched is stored anyway).
+        while self.queued > limit and self._workers:
+            await asyncio.wait(list(self._workers.values()), return_when=asyncio.FIRST_COMPLETED)
+
+    async def idle(self) -> None:
+        """Wait until every dispatched update has been handled."""
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    async def finish(self, seconds: float) -> int:
+        """Let the workers finish for up to `seconds`; return how many updates were left.
+
+        What is left stays pending in the inbox and is handled on the next start (its effects
+        are keyed, so nothing counts twice).
+        """
+        try:
+            await asyncio.wait_for(self.idle(), seconds)
+        except TimeoutError:
+            for worker in list(self._workers.values()):
+                worker.cancel()
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        return self.queued
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

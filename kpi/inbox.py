@@ -33,15 +33,17 @@ def store(session: Session, items: Sequence[tuple[str, int, dict[str, Any]]]) ->
     return new
 
 
-def pending(session: Session, limit: int = 1000) -> list[tuple[str, dict[str, Any]]]:
-    """Return updates stored but not handled yet, oldest first."""
+def pending(
+    session: Session, limit: int = 1000, after_id: int = 0
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """Return updates stored but not handled yet, oldest first: (row id, key, payload)."""
     rows = session.execute(
-        select(InboxUpdate.key, InboxUpdate.payload)
-        .where(InboxUpdate.status == INBOX_PENDING)
+        select(InboxUpdate.id, InboxUpdate.key, InboxUpdate.payload)
+        .where(InboxUpdate.status == INBOX_PENDING, InboxUpdate.id > after_id)
         .order_by(InboxUpdate.id)
         .limit(limit)
     )
-    return [(k, p) for k, p in rows]
+    return [(i, k, p) for i, k, p in rows]
 
 
 def mark(session: Session, keys: Sequence[str], *, failed: bool = False, error: str = "") -> None:
