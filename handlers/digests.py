@@ -109,7 +109,15 @@ async def deliver_once(
     )
     if claim is None:
         return 0
-    messages = await build()
+    try:
+        messages = await build()
+    except Exception as exc:
+        # Nothing was sent: a definite failure, tried again at the next sweep.
+        log.exception("post %s for %s could not be built", post.kind, chat_id)
+        await bd.db.read(
+            partial(runs.settle, run_id=claim.id, status=RUN_FAILED, now=now, error=repr(exc))
+        )
+        return 0
     if not messages:
         await bd.db.read(partial(runs.settle, run_id=claim.id, status=RUN_SKIPPED, now=now))
         return 0
@@ -183,7 +191,8 @@ async def _board_messages(
             )
         )
         lines += team_lines(board, lang)
-        top = [r for r in board.rows if r.active and r.rank is not None and r.rank <= 3]
+        best = min(3, board.top_n) if sees == "top" else 3
+        top = [r for r in board.rows if r.active and r.rank is not None and r.rank <= best]
         if top and sees != "totals":
             lines.append(t(lang, "digest.top", names=", ".join(r.name for r in top)))
         if board.not_logged:
@@ -312,7 +321,9 @@ async def celebrate(
     post = kd.Post(team_id, "celebration", f"checkin-{checkin_id}", now)
     text = t(
         lang,
-        "digest.celebrate" if amount else "digest.celebrate_no_amount",
+        ("digest.celebrate" if count == 1 else "digest.celebrate_many")
+        if amount
+        else "digest.celebrate_no_amount",
         name=name,
         amount=fmt_money_short(amount or 0, lang),
         count=count,

@@ -91,6 +91,14 @@ def t(lang: str, key: str, /, **params: object) -> Html:
     return Html(template.format(**safe))
 
 
+def t_plain(lang: str, key: str, /, **params: object) -> str:
+    """Render a message as plain text (for chart images: nothing there reads HTML)."""
+    template = catalog(normalize_lang(lang)).get(key)
+    if template is None:
+        raise KeyError(f"missing message {key!r} for {lang!r}")
+    return template.format(**{k: str(v) for k, v in params.items()})
+
+
 def has(key: str) -> bool:
     """Tell whether a message key exists."""
     return key in catalog(DEFAULT_LANG)

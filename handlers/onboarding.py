@@ -159,7 +159,7 @@ async def join(update: Update, context: KpiContext) -> None:
     markup = None
     if not res.can_message and res.outcome in ("joined", "rejoined", "already", "pending"):
         text = join_lines(text, t(lang, "join.open_private_hint"))
-        url = f"https://t.me/{context.bot.username}?start=hi"
+        url = f"https://t.me/{context.bot.username}"
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(t(lang, "join.open_private"), url=url)]]
         )

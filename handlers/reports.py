@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import Forbidden
 
 from handlers.context import (
     KpiContext,
@@ -10,7 +11,7 @@ from handlers.context import (
     lang_of,
     replied_user_id,
 )
-from handlers.i18n import Html, esc, fmt_pct, progress_bar, t
+from handlers.i18n import Html, esc, fmt_pct, progress_bar, t, t_plain
 from handlers.onboarding import refuse
 from handlers.render import MAX_TEXT, clip, fmt_value, join_lines
 from kpi import periods, reports
@@ -40,11 +41,30 @@ async def me(update: Update, context: KpiContext) -> None:
             )
         )
         return
-    await msg.reply_text(render_me(lang, res, period))
-    if tchat.type == "private" and any(m.line.target for m in res.lines):
-        # One person's detail: the progress chart goes to the private chat only.
-        png = await bd.render(progress_png, res, lang, period)
-        await msg.reply_photo(png)
+    text = render_me(lang, res, period)
+    png = (
+        await bd.render(progress_png, res, lang, period)
+        if any(m.line.target for m in res.lines)
+        else None
+    )
+    if tchat.type == "private":
+        await msg.reply_text(text)
+        if png is not None:
+            await msg.reply_photo(png)
+        return
+    # One person's detail goes to their private chat, not to the whole group.
+    try:
+        await context.bot.send_message(user.id, text)
+        if png is not None:
+            await context.bot.send_photo(user.id, png)
+    except Forbidden:
+        url = f"https://t.me/{context.bot.username}"
+        button = InlineKeyboardButton(t(lang, "join.open_private"), url=url)
+        await msg.reply_text(
+            t(lang, "me.open_private"), reply_markup=InlineKeyboardMarkup([[button]])
+        )
+        return
+    await msg.reply_text(t(lang, "me.sent_private"))
 
 
 def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
@@ -66,8 +86,8 @@ def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
     heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
     return charts.progress_chart(
         items,
-        title=t(lang, "chart.progress_title", name=res.member_name, period=heading),
-        pace_label=t(lang, "chart.pace_marker"),
+        title=t_plain(lang, "chart.progress_title", name=res.member_name, period=heading),
+        pace_label=t_plain(lang, "chart.pace_marker"),
         fmt_pct=lambda v: fmt_pct(v, lang),
     )
 
@@ -105,6 +125,10 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
                 line += " " + t(lang, "me.below_minimum")
         else:
             line = t(lang, "me.line_no_target", name=name, actual=actual)
+        if ln.growth is not None and ln.previous:
+            # The trend against the previous period: ▲ is more, whatever the KPI's direction.
+            key = "me.growth_up" if ln.growth >= 0 else "me.growth_down"
+            line += " · " + t(lang, key, pct=fmt_pct(abs(ln.growth), lang))
         lines.append(line)
     if res.score is not None:
         lines.append(t(lang, "me.score", score=f"{res.score:.0f}"))
@@ -290,10 +314,10 @@ def board_chart(
         ]
         return charts.leaderboard_chart(
             data,
-            title=t(lang, "chart.board_title", span=span_label(lang, board.span)),
-            value_label=t(lang, "chart.score_label"),
+            title=t_plain(lang, "chart.board_title", span=span_label(lang, board.span)),
+            value_label=t_plain(lang, "chart.score_label"),
             fmt=lambda v: f"{v * 100:.0f}",
-            target_label=t(lang, "chart.target"),
+            target_label=t_plain(lang, "chart.target"),
             percent=True,
         )
     unit = board.kpi_unit
@@ -302,7 +326,7 @@ def board_chart(
     ]
     return charts.leaderboard_chart(
         data,
-        title=t(
+        title=t_plain(
             lang,
             "chart.kpi_title",
             kpi=kpi_name(board, board.kpi, lang),
@@ -310,7 +334,7 @@ def board_chart(
         ),
         value_label=kpi_name(board, board.kpi, lang),
         fmt=lambda v: fmt_value(v, unit, lang),
-        target_label=t(lang, "chart.target"),
+        target_label=t_plain(lang, "chart.target"),
         percent=unit == "ratio",
     )
 
@@ -436,15 +460,15 @@ def trend_png(res: reports.Trend, lang: str) -> bytes | None:
         return None
     vi, en = res.kpi_names
     name = en if lang == "en" else vi
-    who = res.who or t(lang, "chart.team")
+    who = res.who or t_plain(lang, "chart.team")
     unit = res.unit
     return charts.trend_chart(
         list(res.days),
         list(res.values),
-        title=t(lang, "chart.trend_title", kpi=name, who=who),
+        title=t_plain(lang, "chart.trend_title", kpi=name, who=who),
         value_label=span_label(lang, res.span),
         target_per_day=res.target_per_day,
-        target_label=t(lang, "chart.target_per_day"),
+        target_label=t_plain(lang, "chart.target_per_day"),
         fmt=lambda v: fmt_value(v, unit, lang),
         date_fmt=lambda d: fmt_day(d, lang),
     )

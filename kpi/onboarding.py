@@ -23,6 +23,8 @@ from kpi.teams import (
     upsert_member,
 )
 
+INVITE_TOKEN_MIN = 16
+
 InviteStatus = Literal["none", "joined", "already", "pending", "invalid", "expired", "removed"]
 
 
@@ -50,7 +52,8 @@ def start(
     member = scope.member
     invite_status: InviteStatus = "none"
     invite_team = None
-    if payload:
+    # Invite tokens are long and random; any other /start payload is just a greeting.
+    if payload and len(payload) >= INVITE_TOKEN_MIN:
         invite = session.scalar(select(Invite).where(Invite.token == payload[:64]))
         team = session.get(Team, invite.team_id) if invite else None
         if invite is None or team is None or invite.revoked_at is not None or not team.active:

@@ -601,7 +601,7 @@ def board_for(
     team = scope.team
     assert team is not None
     kpi = None
-    if kpi_word:
+    if kpi_word and not is_score_word(kpi_word):
         kpi = find_kpi(session, team.id, kpi_word)
         if kpi is None:
             return BoardResult("unknown_kpi", scope.lang_pref, unknown_kpi=kpi_word)
@@ -616,6 +616,16 @@ def board_for(
         is_group=not chat.is_private,
         leader=scope.is_leader,
     )
+
+
+SCORE_WORDS = frozenset({"score", "overall", "diem", "diem tong", "tong diem"})
+
+
+def is_score_word(word: str) -> bool:
+    """Tell whether a word asks for the overall score (the default ranking)."""
+    from kpi import parsing
+
+    return parsing.normalize_text(word).strip() in SCORE_WORDS
 
 
 def find_kpi(session: Session, team_id: int, word: str) -> str | None:

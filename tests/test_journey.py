@@ -77,7 +77,7 @@ async def test_join_offers_the_private_chat_button(talk: Talk, sandbox: Any, db:
     assert "Minh đã tham gia đội Sales" in answer.text
     [(label, url)] = answer.buttons()
     assert label == "Mở chat riêng với bot"
-    assert url == f"https://t.me/{sandbox.bot_username}?start=hi"
+    assert url == f"https://t.me/{sandbox.bot_username}"
     assert "đã là thành viên" in await talk.reply(minh, group, "/join")
     with db.transaction() as s:
         member = s.scalar(select(Member).where(Member.username == "minh_t"))
@@ -200,3 +200,25 @@ async def test_group_migration_moves_the_team(
         assert t is not None and t.chat_id == new_chat.id
     text = await talk.reply(team.hoa, new_chat, "/call 1")
     assert text == "✅ Hoa Lê: +1 calls"
+
+
+async def test_me_in_the_group_goes_to_the_private_chat(talk: Talk, team: Any) -> None:
+    await talk.say(team.hoa, team.hoa_dm, "/start")
+    await talk.say(team.hoa, team.hoa_dm, "/call 4")
+    answers = await talk.say(team.hoa, team.group, "/me")
+    # One person's detail is not posted to the whole group.
+    in_group = [a.text for a in answers if a.chat_id == team.group.id]
+    assert in_group == ["📬 Your numbers are in your private chat."]
+    private = talk.sandbox.sent(team.hoa_dm)
+    assert private[-2].text.startswith("📊 Hoa Lê · overview") and private[-1].kind == "photo"
+
+
+async def test_me_in_the_group_without_a_private_chat_offers_one(
+    talk: Talk, sandbox: Any, team: Any
+) -> None:
+    newcomer = sandbox.user("Tâm", language_code="vi")
+    sandbox.join(team.group, newcomer)
+    await talk.say(newcomer, team.group, "/join")
+    [answer] = await talk.say(newcomer, team.group, "/me")
+    assert "hãy mở chat riêng với bot" in answer.text
+    assert answer.buttons() == [("Mở chat riêng với bot", f"https://t.me/{sandbox.bot_username}")]

@@ -741,3 +741,10 @@ async def test_long_words_are_quoted_back_short(talk: Talk, team: Any, db: Any) 
         )
         assert "&<b>&<b>" in text and "…" in text
         assert len(text) < 400
+
+
+async def test_leaderboard_by_score_by_name(talk: Talk, team: Any) -> None:
+    await talk.say(team.minh, team.minh_dm, "/call 5")
+    for word in ("score", "điểm"):
+        text = await talk.reply(team.minh, team.minh_dm, f"/leaderboard week {word}")
+        assert text.startswith("🏆 Bảng xếp hạng · tuần này")

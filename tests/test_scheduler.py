@@ -287,7 +287,7 @@ async def test_reminders_go_to_reps_behind_pace_with_run_rate_coaching(
     assert hoa.startswith("⏰ Hoa Lê, you are behind pace today:")
     assert "Calls today: 5/20 · 15 to go today" in hoa
     # 19, 20, 23, 25, 26, 27 and 30 November are left (24/11 is a holiday): 200M / 7 days.
-    assert "Revenue this month: 0/200M · 28.6M a day needed, working days left: 7" in hoa
+    assert "Revenue this month: 0/200M · 28.6M a day over the 7 working days left" in hoa
     assert "(about 142.9M a week)" in hoa
     assert "/mute" in hoa
     # Minh is on pace for calls but not for meetings: reminded about what is behind only.
@@ -320,7 +320,7 @@ async def test_a_rep_who_blocked_the_bot_is_skipped_and_shown_to_leaders(
     clock.set_local("2026-11-23 08:30")
     await scheduler.run_due(clock.now)
     digest = sandbox.sent(team.leader_dm)[-1].text
-    assert digest.startswith("🗒 Tuần trước")
+    assert digest.startswith("🗒 Tổng kết cho trưởng nhóm · tuần 16/11–22/11")
     assert "Hoa Lê" in digest.split("📵")[1]
 
 
@@ -532,3 +532,26 @@ async def test_a_deleted_living_leaderboard_is_created_again(
     live = [m for m in boards if not m.deleted]
     assert len(live) == 1 and live[0].message_id != first.message_id
     assert live[0].message_id in sandbox.pinned(team.group)
+
+
+async def test_a_rep_in_two_teams_gets_each_teams_reminder(
+    scheduler: Scheduler, sandbox: Any, team: Any, talk: Talk, clock: Clock
+) -> None:
+    boss = sandbox.user("Vy", language_code="vi")
+    other = sandbox.group("Sales HN", creator=boss, members=[team.hoa])
+    await talk.say(boss, other, "/setup")
+    await talk.say(team.hoa, other, "/join")
+    await talk.say(team.hoa, team.hoa_dm, "/start")
+    before = len(sandbox.sent(team.hoa_dm))
+    clock.set_local("2026-11-19 15:00")
+    report = await scheduler.run_due(clock.now)
+    reminders = [m for m in sandbox.sent(team.hoa_dm)[before:] if "behind pace" in (m.text or "")]
+    assert len(reminders) == 2 and report.sent >= 2
+
+
+async def test_several_deals_are_celebrated_with_their_count(
+    talk: Talk, sandbox: Any, team: Any
+) -> None:
+    await talk.say(team.minh, team.minh_dm, "/deal 2 90tr")
+    cheers = [m.text for m in sandbox.sent(team.group) if "🎉" in (m.text or "")]
+    assert cheers == ["🎉 Minh Trần vừa chốt 2 hợp đồng, tổng 90tr! Chúc mừng!"]
