@@ -147,6 +147,7 @@ async def edited(update: Update, context: KpiContext) -> None:
         checkins.reread_edited,
         text=text,
         message_id=msg.message_id,
+        sent_at=msg.date,
     )
     if res is None or res.outcome == "ignored":
         return

@@ -439,6 +439,9 @@ def _over_bound(session: Session, scope: Scope, plan: _Plan) -> tuple[str, int, 
         if bound is None:
             continue
         existing = day_total(session, scope.team.id, scope.member.id, e.metric, plan.day)
+        if plan.checkin_id is not None:
+            # An edited message replaces its own entries: they do not count twice.
+            existing -= _own_total(session, plan.checkin_id, e.metric, plan.day)
         if existing + e.value > bound:
             return e.metric, existing + e.value, int(bound)
     return None
@@ -619,11 +622,19 @@ def reread_edited(
     now: dt.datetime,
     text: str,
     message_id: int,
+    sent_at: dt.datetime | None = None,
 ) -> LogResult:
-    """Re-read an edited message that carried a check-in; its entries are replaced in place."""
-    scope = resolve(session, person, chat, admins, now)
+    """Re-read an edited message that carried a check-in; its entries are replaced in place.
+
+    Relative dates ("hôm qua") are read against the day the message was first sent, and a
+    check-in that was undone stays undone.
+    """
+    # Most edited messages in a group carry no check-in: find out before touching anything.
     checkin = store.checkin_for_message(session, chat.id, message_id)
-    if checkin is None or checkin.member_id != scope.member.id:
+    if checkin is None or checkin.status != CHECKIN_ACTIVE:
+        return LogResult("ignored")
+    scope = resolve(session, person, chat, admins, now)
+    if checkin.member_id != scope.member.id:
         return LogResult("ignored", lang_pref=scope.lang_pref)
     team = session.get(Team, checkin.team_id)
     assert team is not None
@@ -633,9 +644,11 @@ def reread_edited(
         return _refusal(scope, "not_member")
     base = _base(scope, session, now, chat)
     assert base.today is not None
+    # (Never later than today: a clock that runs ahead must not make "hôm qua" a future day.)
+    sent_day = min(local_today(team, sent_at), base.today) if sent_at else base.today
     command, _ = split_command(text)
     try:
-        reading = interpret(text, vocabulary(session, team.id), base.today)
+        reading = interpret(text, vocabulary(session, team.id), sent_day)
     except parsing.ParseError as exc:
         return _bad(base, exc, command)
     base = dataclasses.replace(base, command=command, unknown=reading.unknown)
@@ -693,6 +706,18 @@ def day_progress(
         actual = s.amount if kpi == "revenue" else s.value
         out.append(Progress(kpi, actual, s.amount, row.value if row is not None else None, period))
     return tuple(out)
+
+
+def _own_total(session: Session, checkin_id: int, metric: str, day: dt.date) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(Activity.value), 0)).where(
+            Activity.checkin_id == checkin_id,
+            Activity.metric == metric,
+            Activity.day == day,
+            Activity.status.in_((ENTRY_ACTIVE, ENTRY_PENDING)),
+        )
+    )
+    return int(total or 0)
 
 
 def day_total(session: Session, team_id: int, member_id: int, metric: str, day: dt.date) -> int:

@@ -1002,3 +1002,41 @@ async def test_names_notes_and_customers_with_markup_are_shown_literally(
             == "<b>Cty</b> & <i>co</i>"
         )
     no_error_reply(sandbox)
+
+
+async def test_an_edit_the_next_day_keeps_the_day_the_message_meant(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox, clock: Any
+) -> None:
+    later(sandbox)
+    sandbox.clock = ManualClock(clock.now.timestamp())  # the message is sent "now"
+    sent = sandbox.text(team.minh, team.minh_dm, "/call 3 hôm qua")
+    await talk.deliver(sent)
+    clock.advance(days=1)
+    sandbox.clock.advance(86400)
+    await talk.deliver(sandbox.edit(sent, "/call 4 hôm qua"))
+    # "hôm qua" still means the day before the message was sent, not before the edit.
+    assert [r[4] for r in rows(db, status="active")] == [YESTERDAY]
+    assert active_total(db, "calls") == 4
+
+
+async def test_editing_an_undone_message_does_not_bring_it_back(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    sent = sandbox.text(team.minh, team.minh_dm, "/call 3")
+    await talk.deliver(sent)
+    await talk.say(team.minh, team.minh_dm, "/undo")
+    later(sandbox)
+    assert await talk.deliver(sandbox.edit(sent, "/call 5")) == []
+    assert active_total(db, "calls") == 0
+
+
+async def test_an_edit_is_not_counted_against_the_bound_twice(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    sent = sandbox.text(team.minh, team.minh_dm, "/call 200")
+    await talk.deliver(sent)
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/call 250")))
+    # 250 calls is under the daily bound of 300: stored without a question.
+    assert "✅ +250 cuộc gọi" in (answer.text or "")
+    assert active_total(db, "calls") == 250
