@@ -22,7 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_money_short, fmt_pct, t
-from handlers.render import fmt_value, join_lines
+from handlers.render import fit, fmt_value, join_lines, names_list
 from handlers.reports import board_chart, ranking_lines, team_lines
 from kpi import digests as kd
 from kpi import runs
@@ -194,15 +194,15 @@ async def _board_messages(
         best = min(3, board.top_n) if sees == "top" else 3
         top = [r for r in board.rows if r.active and r.rank is not None and r.rank <= best]
         if top and sees != "totals":
-            lines.append(t(lang, "digest.top", names=", ".join(r.name for r in top)))
+            lines.append(t(lang, "digest.top", names=names_list([r.name for r in top])))
         if board.not_logged:
             if _visible_names(board.not_logged, sees):
-                lines.append(t(lang, "digest.not_logged", names=", ".join(board.not_logged)))
+                lines.append(t(lang, "digest.not_logged", names=names_list(board.not_logged)))
             else:
                 lines.append(t(lang, "digest.not_logged_count", count=len(board.not_logged)))
         elif board.rows:
             lines.append(t(lang, "digest.everyone_logged"))
-        return [Outgoing(text=join_lines(*lines))]
+        return [Outgoing(text=fit(join_lines(*lines)))]
     if post.kind == "weekly":
         lines.append(t(lang, "digest.weekly_title", span=span_name(lang, board.span)))
     else:
@@ -222,7 +222,7 @@ async def _board_messages(
     lines += team_lines(board, lang)
     if post.kind == "monthly":
         lines += _monthly_lines(data, lang)
-    messages = [Outgoing(text=join_lines(*lines))]
+    messages = [Outgoing(text=fit(join_lines(*lines)))]
     if sees != "totals":
         png = await bd.render(board_chart, board, lang, None, sees)
         if png is not None:
@@ -269,7 +269,7 @@ async def _reminder_messages(r: kd.Reminder) -> list[Outgoing]:
                 line += " " + t(lang, "digest.run_rate_week", per_week=per_week)
         lines.append(line)
     lines.append(t(lang, "digest.mute_hint"))
-    return [Outgoing(text=join_lines(*lines))]
+    return [Outgoing(text=fit(join_lines(*lines)))]
 
 
 def _round_up(value: float, unit: str) -> float:
@@ -289,15 +289,15 @@ async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
     lines.append("")
     lines += team_lines(board, lang)
     lines.append(
-        t(lang, "digest.behind", names=", ".join(d.behind))
+        t(lang, "digest.behind", names=names_list(d.behind))
         if d.behind
         else t(lang, "digest.nobody_behind")
     )
     if d.quiet:
-        lines.append(t(lang, "digest.quiet", names=", ".join(d.quiet)))
+        lines.append(t(lang, "digest.quiet", names=names_list(d.quiet)))
     if d.unreachable:
-        lines.append(t(lang, "digest.unreachable", names=", ".join(d.unreachable)))
-    return [Outgoing(text=join_lines(*lines))]
+        lines.append(t(lang, "digest.unreachable", names=names_list(d.unreachable)))
+    return [Outgoing(text=fit(join_lines(*lines)))]
 
 
 # --- deal celebration and the living leaderboard ---------------------------------------------
@@ -398,7 +398,7 @@ def _living_text(item: chat_state.LivingBoard) -> Html:
     lines.append("")
     lines += team_lines(board, lang)
     lines.append(t(lang, "digest.living_updated", time=esc(item.local_time)))
-    return join_lines(*lines)
+    return fit(join_lines(*lines))
 
 
 async def preview(bd: BotData, post: kd.Post, now: dt.datetime, lang: str) -> list[Outgoing]:

@@ -82,6 +82,23 @@ def team_keyboard(choices: Sequence[TeamChoice]) -> InlineKeyboardMarkup:
     )
 
 
+def names_list(names: Sequence[str], limit: int = 15) -> str:
+    """List names for a message: at most `limit` of them, then how many more (`… +7`)."""
+    shown = [clip(n, 32) for n in names[:limit]]
+    extra = len(names) - len(shown)
+    return ", ".join(shown) + (f" … +{extra}" if extra > 0 else "")
+
+
+def fit(text: str, limit: int = MAX_TEXT) -> Html:
+    """Keep a message within Telegram's limit by dropping whole lines from its end."""
+    if len(text) <= limit:
+        return Html(text)
+    lines = text.split("\n")
+    while lines and len("\n".join(lines)) + 2 > limit:
+        lines.pop()
+    return Html("\n".join([*lines, "…"]))
+
+
 def join_lines(*parts: str | None) -> Html:
     """Join message parts with newlines; None parts are left out, "" makes a blank line."""
     return Html("\n".join(p for p in parts if p is not None))

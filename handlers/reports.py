@@ -13,7 +13,7 @@ from handlers.context import (
 )
 from handlers.i18n import Html, esc, fmt_pct, progress_bar, t, t_plain
 from handlers.onboarding import refuse
-from handlers.render import MAX_TEXT, clip, fmt_value, join_lines
+from handlers.render import MAX_TEXT, clip, fmt_value, join_lines, names_list
 from kpi import periods, reports
 
 
@@ -197,7 +197,7 @@ def ranking_lines(
         )
     inactive = [r.name for r in board.rows if not r.active]
     if inactive and limit is None:
-        lines.append(t(lang, "board.no_activity", names=", ".join(_short(n) for n in inactive)))
+        lines.append(t(lang, "board.no_activity", names=names_list([_short(n) for n in inactive])))
     return lines
 
 

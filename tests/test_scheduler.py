@@ -555,3 +555,24 @@ async def test_several_deals_are_celebrated_with_their_count(
     await talk.say(team.minh, team.minh_dm, "/deal 2 90tr")
     cheers = [m.text for m in sandbox.sent(team.group) if "🎉" in (m.text or "")]
     assert cheers == ["🎉 Minh Trần vừa chốt 2 hợp đồng, tổng 90tr! Chúc mừng!"]
+
+
+async def test_a_leader_digest_for_a_big_team_fits_one_message(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock, talk: Talk
+) -> None:
+    from kpi.models import Member, Membership
+
+    await talk.say(team.leader, team.leader_dm, "/start")
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        for i in range(60):
+            m = Member(first_name="Nguyễn Thị Ngọc Hương Giang", last_name=f"Phương Thảo {i}")
+            s.add(m)
+            s.flush()
+            s.add(Membership(team_id=t.id, member_id=m.id, joined_on=dt.date(2026, 11, 1)))
+    clock.set_local("2026-11-23 08:30")
+    await scheduler.run_due(clock.now)
+    digest = sandbox.sent(team.leader_dm)[-1].text or ""
+    assert digest.startswith("🗒 Tổng kết cho trưởng nhóm")
+    assert len(digest) <= 4096 and "… +" in digest
