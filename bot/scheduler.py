@@ -220,8 +220,9 @@ class Scheduler:
         report = SweepReport()
         report.uncertain = await db.read(partial(run_claims.expire_stale, now=now))
         if teams is None:
-            teams = await db.read(schedules)
-        if team_ids is not None:
+            # A team's own job loads only that team's schedule.
+            teams = await db.read(partial(schedules, team_ids=team_ids))
+        elif team_ids is not None:
             teams = [t for t in teams if t.team_id in team_ids]
         posts = due_posts(teams, now)
         report.due = len(posts)

@@ -64,11 +64,12 @@ def settings_keyboard(lang: str, view: team_settings.SettingsView) -> InlineKeyb
             [
                 InlineKeyboardButton(
                     f"{state(s.reminders)} {t(lang, 'settings.btn_reminders')}",
-                    callback_data="set:reminders toggle",
+                    # The state the button sets, not "toggle": an old keyboard cannot flip it back.
+                    callback_data="set:reminders " + ("off" if s.reminders else "on"),
                 ),
                 InlineKeyboardButton(
                     f"{state(s.celebrations)} {t(lang, 'settings.btn_celebrations')}",
-                    callback_data="set:celebrations toggle",
+                    callback_data="set:celebrations " + ("off" if s.celebrations else "on"),
                 ),
             ],
             [

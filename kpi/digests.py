@@ -288,10 +288,13 @@ class TeamSchedule:
     fingerprint: str = ""
 
 
-def schedules(session: Session) -> list[TeamSchedule]:
-    """Return every active team's schedule (the scheduler rebuilds its jobs from these)."""
+def schedules(session: Session, team_ids: Sequence[int] | None = None) -> list[TeamSchedule]:
+    """Return the active teams' schedules (all, or the given teams')."""
+    stmt = select(Team).where(Team.active.is_(True)).order_by(Team.id)
+    if team_ids is not None:
+        stmt = stmt.where(Team.id.in_(list(team_ids)))
     out = []
-    for team in session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.id)):
+    for team in session.scalars(stmt):
         s = settings_of(team)
         cal = calendar_of(session, team)
         times = {k: s.schedule.get(k) for k in POST_KINDS}

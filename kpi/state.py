@@ -9,10 +9,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi import periods
-from kpi.models import Activity, ChatState, Member, Team
+from kpi.models import (
+    ENTRY_ACTIVE,
+    ENTRY_PENDING,
+    ENTRY_REJECTED,
+    ENTRY_REPLACED,
+    ENTRY_VOIDED,
+    Activity,
+    ChatState,
+    Member,
+    Team,
+)
 from kpi.reports import Board, team_board
 from kpi.targets import calendar_of
 from kpi.teams import deactivate_team, migrate_chat, settings_of
+
+# Every status an entry can have: the (team, status, day) index is searched by all of them.
+ENTRY_STATUSES = (ENTRY_ACTIVE, ENTRY_PENDING, ENTRY_VOIDED, ENTRY_REPLACED, ENTRY_REJECTED)
 
 
 def _state(session: Session, chat_id: int) -> ChatState:
@@ -56,26 +69,32 @@ class LivingBoard:
 
 def boards_to_refresh(session: Session, *, now: dt.datetime) -> list[LivingBoard]:
     """Return the living leaderboards of teams with activity changed since their last edit."""
-    latest = dict(
-        session.execute(
-            select(Activity.team_id, func.max(Activity.updated_at)).group_by(Activity.team_id)
-        ).all()
-    )
     out = []
     for team in session.scalars(select(Team).where(Team.active.is_(True))):
         settings = settings_of(team)
-        if not settings.living_board or team.id not in latest:
+        if not settings.living_board:
             continue
         state = session.get(ChatState, team.chat_id)
         if state is not None and state.unreachable_since is not None:
             continue
-        changed = latest[team.id]
-        edited = state.pinned_edited_at if state is not None else None
-        if edited is not None and (changed is None or _aware(changed) <= edited):
-            continue
         cal = calendar_of(session, team)
-        today = periods.local_today(cal, now)
-        board = team_board(session, team, periods.span_of("week", today, cal), now, cal=cal)
+        week = periods.span_of("week", periods.local_today(cal, now), cal)
+        # Only this week's entries can change this week's board; the (team, status, day)
+        # index finds them without reading the team's history.
+        changed = session.scalar(
+            select(func.max(Activity.updated_at)).where(
+                Activity.team_id == team.id,
+                Activity.status.in_(ENTRY_STATUSES),
+                Activity.day >= week.start,
+                Activity.day <= week.end,
+            )
+        )
+        if changed is None:
+            continue
+        edited = state.pinned_edited_at if state is not None else None
+        if edited is not None and _aware(changed) <= edited:
+            continue
+        board = team_board(session, team, week, now, cal=cal)
         out.append(
             LivingBoard(
                 team.chat_id,

@@ -257,6 +257,11 @@ def setup_team(
             team.active = True
             team.inactive_since = None
             reactivated = True
+            # The bot is back in the group: it can be reached again.
+            state = session.get(ChatState, chat_id)
+            if state is not None:
+                state.unreachable_since = None
+                state.unreachable_reason = None
         team.title = title[:255] or team.title
         team.is_forum = is_forum
     m = membership_of(session, team.id, leader.id)

@@ -483,7 +483,7 @@ async def test_settings_are_for_leaders_and_explain_bad_input(talk: Talk, team: 
     ok = await talk.reply(team.leader, team.group, "/settings days mon-sat")
     assert "Ngày làm việc: T2, T3, T4, T5, T6, T7" in ok
     [answer] = await talk.say(team.leader, team.group, "/settings")
-    await talk.press(team.leader, team.group, answer, "set:reminders toggle")
+    await talk.press(team.leader, team.group, answer, "set:reminders off")
     assert "Nhắc nhở riêng: tắt" in talk.sandbox.sent(team.group)[-1].text
 
 
