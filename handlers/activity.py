@@ -17,7 +17,7 @@ from handlers.context import (
     lang_of,
 )
 from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
-from handlers.onboarding import refuse
+from handlers.onboarding import refuse, refuse_in
 from handlers.render import answer_query, clip, join_lines, metric_label, progress_line
 from kpi import checkins
 from kpi.checkins import CorrectionResult, LogResult
@@ -293,7 +293,7 @@ async def reply_logged(
     """Confirm a check-in (one line in a group, with progress in private) or explain a refusal."""
     lang = lang_of(res.lang_pref) if res.lang_pref else lang_of(language_code)
     if res.outcome in ("no_team", "not_member", "choose_team"):
-        await _refuse_message(msg, lang, res)
+        await refuse_in(msg, lang, res)
         return
     if res.outcome == "bad_input":
         await msg.reply_text(render_error(lang, res.error_code, res.error_params, res.command))
@@ -431,17 +431,6 @@ def _confirmation(
     return join_lines(*lines), markup
 
 
-async def _refuse_message(msg: Message, lang: str, res: LogResult) -> None:
-    from handlers.render import team_keyboard
-
-    if res.outcome == "choose_team":
-        await msg.reply_text(t(lang, "scope.choose_team"), reply_markup=team_keyboard(res.choices))
-    elif res.outcome == "no_team":
-        await msg.reply_text(t(lang, "scope.no_team"))
-    else:
-        await msg.reply_text(t(lang, "scope.not_member"))
-
-
 def render_error(
     lang: str, code: str | None, params: dict[str, object], command: str | None
 ) -> Html:
@@ -513,7 +502,7 @@ async def _correction(
     assert isinstance(res, CorrectionResult)
     lang = lang_of(res.lang_pref, user)
     if res.outcome in ("no_team", "not_member", "choose_team"):
-        await _refuse_message(
+        await refuse_in(
             msg,
             lang,
             LogResult(res.outcome, choices=res.choices),

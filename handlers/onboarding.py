@@ -9,6 +9,7 @@ from telegram import (
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus
@@ -29,13 +30,19 @@ async def refuse(update: Update, result: LogResult) -> None:
     """Explain why the caller cannot do this here (no team, not a member, which team)."""
     msg = update.effective_message
     assert msg is not None
-    lang = lang_of(result.lang_pref, update.effective_user)
+    await refuse_in(msg, lang_of(result.lang_pref, update.effective_user), result)
+
+
+async def refuse_in(msg: Message, lang: str, result: LogResult) -> None:
+    """Answer a message with the reason the caller cannot act (see `refuse`)."""
     if result.outcome == "choose_team":
         await msg.reply_text(
             t(lang, "scope.choose_team"), reply_markup=team_keyboard(result.choices)
         )
     elif result.outcome == "no_team":
         await msg.reply_text(t(lang, "scope.no_team"))
+    elif msg.chat.type != "private":
+        await msg.reply_text(t(lang, "scope.not_member_group"))
     else:
         await msg.reply_text(t(lang, "scope.not_member"))
 
@@ -106,12 +113,13 @@ async def setup(update: Update, context: KpiContext) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
     chat = chat_of(tchat)
-    is_admin = False
+    is_admin = is_owner = False
     bot_admin = True
     if not chat.is_private:
         try:
             member = await context.bot.get_chat_member(chat.id, user.id)
             is_admin = member.status in ADMIN_STATUSES
+            is_owner = member.status == ChatMemberStatus.OWNER
             me = await context.bot.get_chat_member(chat.id, context.bot.id)
             bot_admin = me.status == ChatMember.ADMINISTRATOR
         except TelegramError as exc:
@@ -125,6 +133,7 @@ async def setup(update: Update, context: KpiContext) -> None:
             person=person_of(user),
             chat=chat,
             is_chat_admin=is_admin,
+            is_chat_owner=is_owner,
             admins=bd.admins,
             defaults=bd.defaults,
             now=bd.now(),
@@ -133,8 +142,8 @@ async def setup(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    if res.outcome in ("private", "refused"):
-        await msg.reply_text(t(lang, f"setup.{res.outcome}"))
+    if res.outcome in ("private", "refused", "refused_existing"):
+        await msg.reply_text(t(lang, f"setup.{res.outcome}", team=res.team_title))
         return
     text = join_lines(
         t(lang, f"setup.{res.outcome}", team=res.team_title, name=user.full_name),

@@ -11,14 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi.access import ChatInfo, TeamChoice, resolve
-from kpi.models import Invite, Member, Team
+from kpi.models import ROLE_LEADER, Invite, Member, Team
 from kpi.teams import (
     JoinStatus,
     PersonInfo,
     TeamDefaults,
     choose_team,
     join_team,
+    membership_of,
     setup_team,
+    team_for_chat,
     teams_of,
     upsert_member,
 )
@@ -71,7 +73,9 @@ def start(
     return StartResult(member.language or person.language_code, teams, invite_status, invite_team)
 
 
-SetupOutcome = Literal["created", "reactivated", "leader_added", "already", "refused", "private"]
+SetupOutcome = Literal[
+    "created", "reactivated", "leader_added", "already", "refused", "refused_existing", "private"
+]
 
 
 @dataclass(frozen=True)
@@ -93,14 +97,27 @@ def setup(
     admins: frozenset[int],
     defaults: TeamDefaults,
     now: dt.datetime,
+    is_chat_owner: bool = False,
 ) -> SetupResult:
-    """Bind a group to a team and make the caller its leader, if they may."""
+    """Bind a group to a team and make the caller its leader, if they may.
+
+    Any administrator of the group may set up a new team (and becomes its first leader). Once
+    the team is running, /setup makes no new leaders except the group's owner or a configured
+    admin: a group administrator is not the sales team's manager, and someone a leader removed
+    does not come back that way.
+    """
     member = upsert_member(session, person, now)
     pref = member.language or person.language_code
     if chat.is_private:
         return SetupResult("private", pref)
-    if not (is_chat_admin or person.telegram_id in admins):
+    is_admin = person.telegram_id in admins
+    if not (is_chat_admin or is_admin):
         return SetupResult("refused", pref)
+    existing = team_for_chat(session, chat.id)
+    if existing is not None and existing.active and not (is_admin or is_chat_owner):
+        current = membership_of(session, existing.id, member.id)
+        if current is None or current.role != ROLE_LEADER or current.status != "active":
+            return SetupResult("refused_existing", pref, existing.language, existing.title)
     today = now.astimezone(ZoneInfo(defaults.timezone)).date()
     res = setup_team(
         session,

@@ -222,3 +222,19 @@ async def test_me_in_the_group_without_a_private_chat_offers_one(
     [answer] = await talk.say(newcomer, team.group, "/me")
     assert "hãy mở chat riêng với bot" in answer.text
     assert answer.buttons() == [("Mở chat riêng với bot", f"https://t.me/{sandbox.bot_username}")]
+
+
+async def test_a_group_admin_cannot_make_himself_leader_of_a_running_team(
+    talk: Talk, sandbox: Any, db: Any
+) -> None:
+    owner = sandbox.user("Owner", language_code="en")
+    helper = sandbox.user("Helper", language_code="en")
+    group = sandbox.group("Team D", creator=owner, admins=[helper])
+    await talk.say(owner, group, "/setup")
+    text = await talk.reply(helper, group, "/setup")
+    assert text.startswith("Team Team D already has its leaders.")
+    with db.transaction() as s:
+        roles = s.scalars(select(Membership.role)).all()
+        assert roles == ["leader"]
+    # The group's owner (and a configured admin) still can.
+    assert "already a leader" in await talk.reply(owner, group, "/setup")
