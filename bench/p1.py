@@ -107,7 +107,7 @@ async def _run(opts: Options) -> list[Result]:
                 else:
                     bot_passes.append(await _drive(bot, part))
                     echo_passes.append(await _drive(echo, part))
-            stored = await bot.bot_data.db.read(_count_checkins)
+            stored = await bot.bot_data.db.work(_count_checkins)
             expected = n + len(groups)
             if stored != expected:
                 raise RuntimeError(f"P1: {stored} check-ins stored, {expected} sent")

@@ -48,7 +48,7 @@ class InboxPoller:
         """Handle what an earlier run stored but did not finish; return how many."""
         total, after = 0, 0
         while True:
-            rows = await self.db.read(partial(inbox.pending, limit=500, after_id=after))
+            rows = await self.db.work(partial(inbox.pending, limit=500, after_id=after))
             if not rows:
                 await self.idle()
                 return total
@@ -74,7 +74,7 @@ class InboxPoller:
             return 0
         items = [(update_key(u), u) for u in updates]
         new_keys = set(
-            await self.db.read(
+            await self.db.work(
                 partial(
                     inbox.store,
                     items=[(k, u.update_id, u.to_dict()) for k, u in items],
@@ -141,7 +141,7 @@ class InboxPoller:
                 key, update = queue[0]
                 # Errors are answered by the application's error handler; the update is done.
                 await self.app.process_update(update)
-                await self.db.read(partial(inbox.mark, keys=[key]))
+                await self.db.work(partial(inbox.mark, keys=[key]))
                 queue.popleft()
                 self.handled += 1
         finally:

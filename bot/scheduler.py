@@ -151,7 +151,7 @@ class Scheduler:
 
     async def sync(self) -> list[TeamSchedule]:
         """Rebuild the jobs of teams whose schedule changed (or that appeared or went away)."""
-        teams = await self.bot_data.db.read(schedules)
+        teams = await self.bot_data.db.work(schedules)
         jq = self.app.job_queue
         seen = set()
         for team in teams:
@@ -202,10 +202,10 @@ class Scheduler:
         except Exception:
             log.exception("living leaderboards not refreshed")
         if now.minute == 0:
-            await self.bot_data.db.read(
+            await self.bot_data.db.work(
                 partial(purge_processed, older_than=dt.timedelta(hours=72))
             )
-            await self.bot_data.db.read(partial(inbox.purge))
+            await self.bot_data.db.work(partial(inbox.purge))
         return report
 
     async def run_due(
@@ -218,10 +218,10 @@ class Scheduler:
         """Send every post due at `now` that was not sent yet (claims make this idempotent)."""
         db = self.bot_data.db
         report = SweepReport()
-        report.uncertain = await db.read(partial(run_claims.expire_stale, now=now))
+        report.uncertain = await db.work(partial(run_claims.expire_stale, now=now))
         if teams is None:
             # A team's own job loads only that team's schedule.
-            teams = await db.read(partial(schedules, team_ids=team_ids))
+            teams = await db.work(partial(schedules, team_ids=team_ids))
         elif team_ids is not None:
             teams = [t for t in teams if t.team_id in team_ids]
         posts = due_posts(teams, now)

@@ -47,7 +47,7 @@ Build = Callable[[], Awaitable[list[Outgoing]]]
 async def send_post(bot: Bot, bd: BotData, post: kd.Post, now: dt.datetime) -> int:
     """Send one due post to all its recipients; return how many recipients got it now."""
     if post.kind in ("daily_summary", "weekly", "monthly"):
-        data = await bd.db.read(partial(kd.board_post, post=post, now=now))
+        data = await bd.db.work(partial(kd.board_post, post=post, now=now))
         if data is None:
             return 0
         sent = await deliver_once(
@@ -60,20 +60,20 @@ async def send_post(bot: Bot, bd: BotData, post: kd.Post, now: dt.datetime) -> i
             thread=data.team.settings.topics.get(post.kind),
         )
         if post.kind == "monthly":
-            for leader in await bd.db.read(partial(kd.leaders_of, team_id=post.team_id)):
+            for leader in await bd.db.work(partial(kd.leaders_of, team_id=post.team_id)):
                 lang = lang_of(leader.lang_pref)
                 build = partial(_board_messages, bd, post, data, lang=lang, private=True)
                 sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
         return sent
     if post.kind == "reminder":
-        _, reminders = await bd.db.read(partial(kd.reminders, post=post, now=now))
+        _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
         sent = 0
         for r in reminders:
             build = partial(_reminder_messages, r)
             sent += await deliver_once(bot, bd, post, r.recipient.telegram_id, build, now)
         return sent
     if post.kind == "leader_digest":
-        digest = await bd.db.read(partial(kd.leader_digest, post=post, now=now))
+        digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
         if digest is None:
             return 0
         sent = 0
@@ -95,7 +95,7 @@ async def deliver_once(
     thread: int | None = None,
 ) -> int:
     """Claim, build, send and settle one post for one chat; 1 if it was sent now, else 0."""
-    claim = await bd.db.read(
+    claim = await bd.db.work(
         partial(
             runs.claim,
             team_id=post.team_id,
@@ -114,12 +114,12 @@ async def deliver_once(
     except Exception as exc:
         # Nothing was sent: a definite failure, tried again at the next sweep.
         log.exception("post %s for %s could not be built", post.kind, chat_id)
-        await bd.db.read(
+        await bd.db.work(
             partial(runs.settle, run_id=claim.id, status=RUN_FAILED, now=now, error=repr(exc))
         )
         return 0
     if not messages:
-        await bd.db.read(partial(runs.settle, run_id=claim.id, status=RUN_SKIPPED, now=now))
+        await bd.db.work(partial(runs.settle, run_id=claim.id, status=RUN_SKIPPED, now=now))
         return 0
     ids: list[int] = []
     status, error = RUN_SENT, None
@@ -135,12 +135,12 @@ async def deliver_once(
     except Forbidden as exc:
         # The chat blocked or removed the bot: mark it, skip it, serve the others.
         status, error = (RUN_SKIPPED if not ids else RUN_SENT), str(exc)
-        await bd.db.read(
+        await bd.db.work(
             partial(chat_state.unreachable, chat_id=chat_id, reason=str(exc), now=now)
         )
     except ChatMigrated as exc:
         status, error = RUN_FAILED, str(exc)
-        await bd.db.read(
+        await bd.db.work(
             partial(chat_state.migrated, old_chat_id=chat_id, new_chat_id=exc.new_chat_id)
         )
     except TimedOut as exc:
@@ -150,7 +150,7 @@ async def deliver_once(
     except (RetryAfter, BadRequest, TelegramError) as exc:
         status, error = (RUN_FAILED if not ids else RUN_SENT), str(exc)
         log.warning("post %s to %s failed: %s", post.kind, chat_id, exc)
-    await bd.db.read(
+    await bd.db.work(
         partial(runs.settle, run_id=claim.id, status=status, now=now, message_ids=ids, error=error)
     )
     return 1 if status == RUN_SENT else 0
@@ -337,7 +337,7 @@ async def celebrate(
 
 async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:
     """Edit each team's pinned weekly leaderboard in place when its numbers changed."""
-    stale = await bd.db.read(partial(chat_state.boards_to_refresh, now=now))
+    stale = await bd.db.work(partial(chat_state.boards_to_refresh, now=now))
     edited = 0
     for item in stale:
         text = _living_text(item)
@@ -366,14 +366,14 @@ async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:
                 except TelegramError as exc:
                     log.info("could not pin the leaderboard in %s: %s", item.chat_id, exc)
         except Forbidden as exc:
-            await bd.db.read(
+            await bd.db.work(
                 partial(chat_state.unreachable, chat_id=item.chat_id, reason=str(exc), now=now)
             )
             continue
         except TelegramError as exc:
             log.warning("living leaderboard in %s not updated: %s", item.chat_id, exc)
             continue
-        await bd.db.read(
+        await bd.db.work(
             partial(
                 chat_state.board_edited,
                 chat_id=item.chat_id,
@@ -404,18 +404,18 @@ def _living_text(item: chat_state.LivingBoard) -> Html:
 async def preview(bd: BotData, post: kd.Post, now: dt.datetime, lang: str) -> list[Outgoing]:
     """Build a post's messages in a language without claiming or sending it (for the demo)."""
     if post.kind in ("daily_summary", "weekly", "monthly"):
-        data = await bd.db.read(partial(kd.board_post, post=post, now=now))
+        data = await bd.db.work(partial(kd.board_post, post=post, now=now))
         if data is None:
             return []
         return await _board_messages(bd, post, data, lang=lang)
     if post.kind == "reminder":
-        _, reminders = await bd.db.read(partial(kd.reminders, post=post, now=now))
+        _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
         if not reminders:
             return []
         first = reminders[0]
         recipient = dataclasses.replace(first.recipient, lang_pref=lang)
         return await _reminder_messages(dataclasses.replace(first, recipient=recipient))
     if post.kind == "leader_digest":
-        digest = await bd.db.read(partial(kd.leader_digest, post=post, now=now))
+        digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
         return [] if digest is None else await _digest_messages(digest, lang)
     raise ValueError(f"unknown post kind {post.kind!r}")

@@ -88,7 +88,7 @@ async def help_command(update: Update, context: KpiContext) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
     bd = context.bot_data
-    pref, leader = await bd.db.read(
+    pref, leader = await bd.db.work(
         partial(
             onboarding.help_info,
             person=person_of(user),

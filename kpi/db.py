@@ -158,8 +158,8 @@ class Database:
             self._executor, functools.partial(self.call, fn, *args, key=key)
         )
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a unit of work that needs no update key, in a worker thread."""
+    async def work(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a unit of work that is not an update's (a scheduled post, the inbox) in a thread."""
         result = await self.run(fn, *args)
         assert not isinstance(result, _Duplicate)
         return result
