@@ -216,8 +216,9 @@ async def send_and_check(
             continue
         assert answer.text, (text, answer)
         assert len(answer.text) <= MAX_TEXT
-        # Answers go to the sender's chat; a logged deal is also celebrated in the group.
-        assert answer.chat_id in (chat.id, group.id)
+        # Answers go to the sender's chat; a logged deal is also celebrated in the group, and
+        # one person's numbers asked for in the group go to their private chat.
+        assert answer.chat_id in (chat.id, group.id, user.id)
         assert "Xin lỗi, đã có lỗi" not in answer.text
         assert "Sorry, something went wrong" not in answer.text
     texts = [a.text or "" for a in answers]
