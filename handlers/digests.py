@@ -224,7 +224,7 @@ async def _board_messages(
         lines += _monthly_lines(data, lang)
     messages = [Outgoing(text=fit(join_lines(*lines)))]
     if sees != "totals":
-        png = await bd.render(board_chart, board, lang, None, sees)
+        png = await bd.render(board_chart, board, lang, None, sees, span_name(lang, board.span))
         if png is not None:
             messages.append(Outgoing(photo=png))
     return messages

@@ -294,11 +294,19 @@ def own_rank_line(board: reports.Board, lang: str, me: int) -> str:
 
 
 def board_chart(
-    board: reports.Board, lang: str, me: int | None, sees: str | None = None
+    board: reports.Board,
+    lang: str,
+    me: int | None,
+    sees: str | None = None,
+    span_text: str | None = None,
 ) -> bytes | None:
-    """Draw what a reader may see of the board (the group's view by default) as a bar chart."""
+    """Draw what a reader may see of the board (the group's view by default) as a bar chart.
+
+    `span_text` names the period in the title (a post about last month says so).
+    """
     from kpi import charts
 
+    span_text = span_text or span_label(lang, board.span)
     sees = sees or board.group_sees
     if sees == "totals":
         return None
@@ -314,7 +322,7 @@ def board_chart(
         ]
         return charts.leaderboard_chart(
             data,
-            title=t_plain(lang, "chart.board_title", span=span_label(lang, board.span)),
+            title=t_plain(lang, "chart.board_title", span=span_text),
             value_label=t_plain(lang, "chart.score_label"),
             fmt=lambda v: f"{v * 100:.0f}",
             target_label=t_plain(lang, "chart.target"),
@@ -330,7 +338,7 @@ def board_chart(
             lang,
             "chart.kpi_title",
             kpi=kpi_name(board, board.kpi, lang),
-            span=span_label(lang, board.span),
+            span=span_text,
         ),
         value_label=kpi_name(board, board.kpi, lang),
         fmt=lambda v: fmt_value(v, unit, lang),
