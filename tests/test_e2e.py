@@ -88,6 +88,8 @@ def test_kpibot_run_serves_a_team_over_http(
         sandbox.text(lan, group, "/setup")
         _wait(sandbox, lambda: any("Sales" in (m.text or "") for m in sandbox.sent(group)))
         sandbox.text(hoa, group, "/join")
+        # Chats are handled independently: wait for the join before logging in private.
+        _wait(sandbox, lambda: any("joined team" in (m.text or "") for m in sandbox.sent(group)))
         dm = sandbox.private(hoa)
         sandbox.text(hoa, dm, "/call 3")
         _wait(sandbox, lambda: any("+3 calls" in (m.text or "") for m in sandbox.sent(dm)))
