@@ -97,8 +97,3 @@ def scope_in_team(
     elif m is not None:
         role = "leader" if m.role == ROLE_LEADER else "rep"
     return Scope(member, team, role, lang_pref, membership=m)
-
-
-def team_by_id(session: Session, team_id: int) -> Team | None:
-    """Return a team by id."""
-    return session.get(Team, team_id)

@@ -982,11 +982,3 @@ def quick_keyboard(
     keys = logging_metrics(session, scope.team.id)
     names = {k: base.metric_names[k] for k in keys}
     return dataclasses.replace(base, metric_names=names, command="log")
-
-
-def entries_json(entries: Sequence[StoredEntry]) -> list[dict[str, object]]:
-    """Describe entries as plain JSON (for exports and the demo's transcript)."""
-    return [
-        {"id": e.id, "metric": e.metric, "value": e.value, "amount": e.amount, "status": e.status}
-        for e in entries
-    ]

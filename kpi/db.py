@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, delete, event, select
+from sqlalchemy import Engine, create_engine, delete, event
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
@@ -106,13 +106,6 @@ def claim_update(session: Session, key: str) -> bool:
         .returning(ProcessedUpdate.key)
     )
     return session.execute(stmt).first() is not None
-
-
-def was_processed(session: Session, key: str) -> bool:
-    """Tell whether an update's key is already recorded."""
-    return (
-        session.scalar(select(ProcessedUpdate.key).where(ProcessedUpdate.key == key)) is not None
-    )
 
 
 def purge_processed(session: Session, older_than: dt.timedelta) -> int:

@@ -120,9 +120,7 @@ class BoardPost:
     """A post built around a team board (daily summary, weekly leaderboard, monthly report)."""
 
     team: TeamInfo
-    board: Board
-    previous: Board | None = None
-    daily: tuple[tuple[dt.date, int], ...] = ()  # revenue per day, for the monthly chart
+    board: Board  # its team KPIs carry the growth against the previous period
 
 
 def board_post(session: Session, post: Post, now: dt.datetime) -> BoardPost | None:
@@ -133,11 +131,7 @@ def board_post(session: Session, post: Post, now: dt.datetime) -> BoardPost | No
         return None
     assert post.span is not None
     cal = calendar_of(session, team)
-    board = team_board(session, team, post.span, now, cal=cal)
-    previous = None
-    if post.kind == "monthly":
-        previous = team_board(session, team, periods.previous(post.span, cal), now, cal=cal)
-    return BoardPost(info, board, previous)
+    return BoardPost(info, team_board(session, team, post.span, now, cal=cal))
 
 
 @dataclass(frozen=True)
@@ -270,11 +264,6 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
         tuple(unreachable(session, team.id)),
         tuple(leaders_of(session, team.id)),
     )
-
-
-def monthly_leaders(session: Session, team_id: int) -> Sequence[Recipient]:
-    """Return the leaders who also get the monthly report privately."""
-    return leaders_of(session, team_id)
 
 
 @dataclass(frozen=True)

@@ -126,17 +126,3 @@ def expire_stale(session: Session, now: dt.datetime) -> int:
             run.instance,
         )
     return len(stale)
-
-
-def status_of(
-    session: Session, team_id: int, kind: str, period_key: str, chat_id: int
-) -> str | None:
-    """Return a post's claim status, if it was ever claimed."""
-    return session.scalar(
-        select(ScheduledRun.status).where(
-            ScheduledRun.team_id == team_id,
-            ScheduledRun.kind == kind,
-            ScheduledRun.period_key == period_key,
-            ScheduledRun.chat_id == chat_id,
-        )
-    )
