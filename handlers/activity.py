@@ -18,7 +18,14 @@ from handlers.context import (
 )
 from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
 from handlers.onboarding import refuse, refuse_in
-from handlers.render import answer_query, clip, join_lines, metric_label, progress_line
+from handlers.render import (
+    answer_query,
+    clip,
+    example_line,
+    join_lines,
+    metric_label,
+    progress_line,
+)
 from kpi import checkins
 from kpi.checkins import CorrectionResult, LogResult
 from kpi.metrics import DEALS
@@ -302,7 +309,7 @@ async def reply_logged(
         await msg.reply_text(
             join_lines(
                 t(lang, "log.not_understood"),
-                t(lang, "err.example", example=Html(f"<code>{FREE_TEXT_EXAMPLE}</code>")),
+                example_line(lang, FREE_TEXT_EXAMPLE),
             )
         )
         return
@@ -442,9 +449,7 @@ def render_error(
     }
     message = t(lang, key, **{k: safe.get(k, "") for k in _params_of(key)})
     example = EXAMPLES.get(command or "", FREE_TEXT_EXAMPLE)
-    return join_lines(
-        message, t(lang, "err.example", example=Html(f"<code>{esc(example)}</code>"))
-    )
+    return join_lines(message, example_line(lang, example))
 
 
 def t_has(key: str) -> bool:
@@ -518,7 +523,7 @@ def render_correction(kind: str, lang: str, res: CorrectionResult) -> Html:
         return render_error(lang, res.error_code, res.error_params, kind)
     if res.outcome == "not_found" and kind in EXAMPLES:
         # A wrong entry number is bad input: show what a right command looks like.
-        example = t(lang, "err.example", example=Html(f"<code>{esc(EXAMPLES[kind])}</code>"))
+        example = example_line(lang, EXAMPLES[kind])
         return join_lines(t(lang, "fix.not_found"), example)
     if res.outcome in ("nothing", "not_found", "forbidden"):
         return t(lang, f"fix.{res.outcome}")

@@ -10,9 +10,9 @@ from handlers.context import (
     lang_of,
     replied_user_id,
 )
-from handlers.i18n import Html, esc, fmt_pct, t
+from handlers.i18n import esc, fmt_pct, t
 from handlers.onboarding import refuse
-from handlers.render import fmt_value, join_lines
+from handlers.render import example_line, fmt_value, join_lines
 from handlers.reports import clip
 from kpi import admin
 from kpi.checkins import LogResult, split_command
@@ -39,7 +39,7 @@ async def target(update: Update, context: KpiContext) -> None:
         assert isinstance(res.refusal, LogResult)
         await refuse(update, res.refusal)
         return
-    example = t(lang, "err.example", example=Html(f"<code>{esc(TARGET_EXAMPLE)}</code>"))
+    example = example_line(lang, TARGET_EXAMPLE)
     if res.outcome == "forbidden":
         await msg.reply_text(t(lang, "scope.leader_only"))
     elif res.outcome == "unknown_kpi":
@@ -91,7 +91,7 @@ async def kpi(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    example = t(lang, "err.example", example=Html(f"<code>{esc(KPI_EXAMPLE)}</code>"))
+    example = example_line(lang, KPI_EXAMPLE)
     if res.outcome == "refused":
         assert isinstance(res.refusal, LogResult)
         await refuse(update, res.refusal)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
-from handlers.i18n import Html, fmt_int, fmt_money_short, fmt_pct, progress_bar, t
+from handlers.i18n import Html, esc, fmt_int, fmt_money_short, fmt_pct, progress_bar, t
 from kpi.access import TeamChoice
 
 # Telegram's limits (PRODUCT.md): messages, captions, button payloads.
@@ -97,6 +97,11 @@ def fit(text: str, limit: int = MAX_TEXT) -> Html:
     while lines and len("\n".join(lines)) + 2 > limit:
         lines.pop()
     return Html("\n".join([*lines, "…"]))
+
+
+def example_line(lang: str, example: str) -> Html:
+    """Show a correct example of a command, as every bad-input answer does."""
+    return t(lang, "err.example", example=Html(f"<code>{esc(example)}</code>"))
 
 
 def join_lines(*parts: str | None) -> Html:

@@ -13,7 +13,7 @@ from handlers.context import (
 )
 from handlers.i18n import Html, esc, fmt_pct, progress_bar, t, t_plain
 from handlers.onboarding import refuse
-from handlers.render import MAX_TEXT, clip, fmt_value, join_lines, names_list
+from handlers.render import MAX_TEXT, clip, example_line, fmt_value, join_lines, names_list
 from kpi import periods, reports
 
 
@@ -37,7 +37,7 @@ async def me(update: Update, context: KpiContext) -> None:
         await msg.reply_text(
             join_lines(
                 t(lang, "me.bad_period", word=clip(word)),
-                t(lang, "err.example", example=Html("<code>/me week</code>")),
+                example_line(lang, "/me week"),
             )
         )
         return
@@ -400,7 +400,7 @@ async def _send_board(
         await msg.reply_text(
             join_lines(
                 t(lang, "board.unknown_kpi", word=clip(res.unknown_kpi or "")),
-                t(lang, "err.example", example=Html("<code>/leaderboard week calls</code>")),
+                example_line(lang, "/leaderboard week calls"),
             )
         )
         return
@@ -445,7 +445,7 @@ async def chart(update: Update, context: KpiContext) -> None:
         await msg.reply_text(
             join_lines(
                 t(lang, "chart.unknown_kpi", word=clip(res.word or "")),
-                t(lang, "err.example", example=Html("<code>/chart calls week</code>")),
+                example_line(lang, "/chart calls week"),
             )
         )
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from handlers.context import KpiContext, for_caller, lang_of
-from handlers.i18n import Html, esc, fmt_day, t
+from handlers.i18n import Html, fmt_day, t
 from handlers.onboarding import refuse
-from handlers.render import answer_query, join_lines
+from handlers.render import answer_query, example_line, join_lines
 from kpi import team_settings
 from kpi.checkins import LogResult, split_command
 
@@ -141,7 +141,7 @@ async def _apply(
 
         key = res.error_code or "settings.bad_usage"
         params = {k: res.error_params.get(k, "") for k in placeholders(catalog("vi")[key])}
-        example = t(lang, "err.example", example=Html(f"<code>{esc(EXAMPLE)}</code>"))
+        example = example_line(lang, EXAMPLE)
         await msg.reply_text(join_lines(t(lang, key, **params), example))
         return
     text = render_settings(lang, res.view)
