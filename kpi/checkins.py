@@ -868,10 +868,6 @@ def _editable(
     return entry, None
 
 
-def _stored_copy(entry: Activity) -> StoredEntry:
-    return store._stored(entry)
-
-
 def edit(
     session: Session,
     *,
@@ -896,7 +892,7 @@ def edit(
     if problem is not None:
         return problem
     assert entry is not None
-    before = _stored_copy(entry)
+    before = store.stored_entry(entry)
     try:
         if entry.metric == DEALS:
             amount = parsing.parse_amount(value_text)
@@ -917,7 +913,11 @@ def edit(
             metric_names=names,
         )
     return CorrectionResult(
-        "ok", scope.lang_pref, entries=(_stored_copy(entry),), before=(before,), metric_names=names
+        "ok",
+        scope.lang_pref,
+        entries=(store.stored_entry(entry),),
+        before=(before,),
+        metric_names=names,
     )
 
 
@@ -947,7 +947,7 @@ def void(
     assert entry is not None
     store.void_entry(session, entry, actor_id=scope.member.id, now=now)
     return CorrectionResult(
-        "ok", scope.lang_pref, entries=(_stored_copy(entry),), metric_names=names
+        "ok", scope.lang_pref, entries=(store.stored_entry(entry),), metric_names=names
     )
 
 

@@ -60,7 +60,8 @@ def stored_text(text: str | None) -> str | None:
     return text.replace("\x00", "") or None
 
 
-def _stored(a: Activity) -> StoredEntry:
+def stored_entry(a: Activity) -> StoredEntry:
+    """Describe a stored entry for confirmations and /history."""
     return StoredEntry(
         a.id,
         a.checkin_id,
@@ -111,7 +112,7 @@ def record_checkin(
     rows = [_entry_row(checkin, e, now, e.metric in pending) for e in entries]
     session.add_all(rows)
     session.flush()
-    return checkin.id, [_stored(r) for r in rows]
+    return checkin.id, [stored_entry(r) for r in rows]
 
 
 def _entry_row(checkin: Checkin, e: EntryInput, now: dt.datetime, pending: bool) -> Activity:
@@ -181,7 +182,7 @@ def replace_checkin_entries(
     rows = [_entry_row(checkin, e, now, False) for e in entries]
     session.add_all(rows)
     session.flush()
-    return [_stored(r) for r in rows]
+    return [stored_entry(r) for r in rows]
 
 
 def _entry_json(a: Activity) -> dict[str, object]:
@@ -233,7 +234,7 @@ def void_checkin(
         )
     )
     session.flush()
-    return [_stored(a) for a in voided]
+    return [stored_entry(a) for a in voided]
 
 
 MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number typed as an id matches nothing
@@ -317,7 +318,7 @@ def history(
         .order_by(Activity.id.desc())
         .limit(limit)
     )
-    return [_stored(a) for a in rows]
+    return [stored_entry(a) for a in rows]
 
 
 # --- aggregation (in SQL) ----------------------------------------------------------------------
