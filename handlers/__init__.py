@@ -65,6 +65,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(activity.quick_button, pattern=r"^q:\w+$"))
     add(CallbackQueryHandler(activity.pending_button, pattern=r"^p:\d+:\w+$"))
     add(CallbackQueryHandler(activity.undo_button, pattern=r"^u:\d+$"))
+    add(CallbackQueryHandler(activity.edit_button, pattern=r"^e:\d+:\w+$"))
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)

@@ -329,32 +329,13 @@ async def reply_logged(
         return
     if res.outcome == "confirm":
         assert res.pending_id is not None and res.bound is not None
-        if res.bound_metric == "amount":
-            text = t(
-                lang,
-                "log.confirm_amount",
-                value=fmt_money(res.bound_value or 0, lang),
-                bound=fmt_money(res.bound, lang),
-            )
-        else:
-            text = t(
-                lang,
-                "log.confirm_bound",
-                metric=metric_label(res.metric_names, res.bound_metric or "", lang),
-                value=fmt_int(res.bound_value or 0, lang),
-                bound=fmt_int(res.bound, lang),
-            )
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(lang, "log.save"), callback_data=f"p:{res.pending_id}:yes"
-                    ),
-                    InlineKeyboardButton(
-                        t(lang, "log.cancel"), callback_data=f"p:{res.pending_id}:no"
-                    ),
-                ]
-            ]
+        text, markup = bound_question(
+            lang,
+            res.metric_names,
+            res.bound_metric,
+            res.bound_value,
+            res.bound,
+            f"p:{res.pending_id}",
         )
         await msg.reply_text(text, reply_markup=markup)
         return
@@ -513,12 +494,80 @@ async def _correction(
             LogResult(res.outcome, choices=res.choices),
         )
         return
+    if res.outcome == "confirm":
+        assert res.pending_id is not None and res.bound is not None
+        text, markup = bound_question(
+            lang,
+            res.metric_names,
+            res.bound_metric,
+            res.bound_value,
+            res.bound,
+            f"e:{res.pending_id}",
+        )
+        await msg.reply_text(text, reply_markup=markup)
+        return
     await msg.reply_text(render_correction(kind, lang, res))
+
+
+def bound_question(
+    lang: str,
+    names: dict[str, tuple[str, str]],
+    metric: str | None,
+    value: int | None,
+    bound: int,
+    data: str,
+) -> tuple[Html, InlineKeyboardMarkup]:
+    """Ask before storing a value beyond its sanity bound: the text and the Save/Cancel buttons."""
+    if metric == "amount":
+        text = t(
+            lang,
+            "log.confirm_amount",
+            value=fmt_money(value or 0, lang),
+            bound=fmt_money(bound, lang),
+        )
+    else:
+        text = t(
+            lang,
+            "log.confirm_bound",
+            metric=metric_label(names, metric or "", lang),
+            value=fmt_int(value or 0, lang),
+            bound=fmt_int(bound, lang),
+        )
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(lang, "log.save"), callback_data=f"{data}:yes"),
+                InlineKeyboardButton(t(lang, "log.cancel"), callback_data=f"{data}:no"),
+            ]
+        ]
+    )
+    return text, markup
+
+
+async def edit_button(update: Update, context: KpiContext) -> None:
+    """Answer the Save/Cancel buttons of an /edit beyond the sanity bound (`e:<id>:<choice>`)."""
+    q = update.callback_query
+    assert q is not None and q.data is not None
+    try:
+        _, pending_id, choice = q.data.split(":", 2)
+        pid = int(pending_id)
+    except ValueError:
+        await answer_query(q)
+        return
+    res = await for_caller(update, context, checkins.confirm_edit, pending_id=pid, choice=choice)
+    await answer_query(q)
+    if res is None or not isinstance(q.message, Message):
+        return
+    lang = lang_of(res.lang_pref, q.from_user)
+    await _remove_buttons(q.message)
+    await q.message.reply_text(render_correction("edit", lang, res))
 
 
 def render_correction(kind: str, lang: str, res: CorrectionResult) -> Html:
     """Render what /undo, /history, /edit or /void did."""
     names = res.metric_names
+    if res.outcome in ("cancelled", "expired"):
+        return t(lang, f"log.{res.outcome}")
     if res.outcome == "bad_input":
         return render_error(lang, res.error_code, res.error_params, kind)
     if res.outcome == "not_found" and kind in EXAMPLES:

@@ -746,6 +746,9 @@ CorrectionOutcome = Literal[
     "forbidden",
     "too_old",
     "bad_input",
+    "confirm",  # the new value is beyond the sanity bound: asked with buttons
+    "cancelled",
+    "expired",
 ]
 
 
@@ -763,6 +766,10 @@ class CorrectionResult:
     error_params: dict[str, object] = field(default_factory=dict)
     days: int | None = None
     today: dt.date | None = None
+    pending_id: int | None = None
+    bound_metric: str | None = None
+    bound_value: int | None = None
+    bound: int | None = None
 
 
 def _correction_scope(
@@ -894,16 +901,15 @@ def edit(
     assert entry is not None
     before = store.stored_entry(entry)
     try:
+        value: int | None = None
+        amount_value: int | None = None
         if entry.metric == DEALS:
             amount = parsing.parse_amount(value_text)
             if isinstance(amount, parsing.AmbiguousAmount):
                 raise parsing.ParseError("amount.ambiguous", text=amount.text)
-            store.edit_entry(
-                session, entry, amount=amount.value, actor_id=scope.member.id, now=now
-            )
+            amount_value = amount.value
         else:
-            count = parsing.parse_count(value_text.strip())
-            store.edit_entry(session, entry, value=count, actor_id=scope.member.id, now=now)
+            value = parsing.parse_count(value_text.strip())
     except parsing.ParseError as exc:
         return CorrectionResult(
             "bad_input",
@@ -912,12 +918,113 @@ def edit(
             error_params=dict(exc.params),
             metric_names=names,
         )
+    over = _edit_over_bound(session, scope, entry, value, amount_value)
+    if over is not None:
+        # The same question a new entry gets: a big value is confirmed, never stored silently.
+        action = PendingAction(
+            kind="edit",
+            team_id=scope.team.id,
+            member_id=scope.member.id,
+            chat_id=chat.id,
+            payload={"entry_id": entry.id, "value": value, "amount": amount_value},
+            created_at=now,
+            expires_at=now + PENDING_TTL,
+        )
+        session.add(action)
+        session.flush()
+        metric, total, bound = over
+        return CorrectionResult(
+            "confirm",
+            scope.lang_pref,
+            metric_names=names,
+            pending_id=action.id,
+            bound_metric=metric,
+            bound_value=total,
+            bound=bound,
+        )
+    store.edit_entry(
+        session, entry, value=value, amount=amount_value, actor_id=scope.member.id, now=now
+    )
     return CorrectionResult(
         "ok",
         scope.lang_pref,
         entries=(store.stored_entry(entry),),
         before=(before,),
         metric_names=names,
+    )
+
+
+def _edit_over_bound(
+    session: Session, scope: Scope, entry: Activity, value: int | None, amount: int | None
+) -> tuple[str, int, int] | None:
+    """Return (metric, new day total or amount, bound) when an edit goes beyond the bound."""
+    assert scope.team is not None
+    if amount is not None:
+        bound = settings_of(scope.team).deal_amount_bound
+        return ("amount", amount, bound) if amount > bound * max(entry.value, 1) else None
+    if value is None:
+        return None
+    daily = session.scalar(
+        select(Metric.daily_bound).where(
+            Metric.team_id == scope.team.id, Metric.key == entry.metric
+        )
+    )
+    if daily is None:
+        return None
+    others = day_total(session, entry.team_id, entry.member_id, entry.metric, entry.day)
+    total = others - entry.value + value
+    return (entry.metric, total, int(daily)) if total > daily else None
+
+
+def confirm_edit(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    pending_id: int,
+    choice: str,
+) -> CorrectionResult:
+    """Answer the buttons of an /edit beyond the sanity bound: apply it, or cancel."""
+    scope, refusal = _correction_scope(session, person, chat, admins, now)
+    if refusal is not None:
+        return refusal
+    action = session.get(PendingAction, pending_id) if 0 < pending_id <= store.MAX_ID else None
+    if (
+        action is None
+        or action.kind != "edit"
+        or scope.team is None
+        or action.team_id != scope.team.id
+        or action.member_id != scope.member.id
+        or action.resolved_at is not None
+        or action.expires_at <= now
+    ):
+        return CorrectionResult("expired", scope.lang_pref)
+    action.resolved_at = now
+    action.resolution = choice[:32]
+    if choice != "yes":
+        return CorrectionResult("cancelled", scope.lang_pref)
+    # Checked again: the entry may have been voided, or gone out of the window, meanwhile.
+    entry, problem = _editable(session, scope, str(action.payload["entry_id"]), now)
+    if problem is not None:
+        return problem
+    assert entry is not None and scope.team is not None
+    before = store.stored_entry(entry)
+    store.edit_entry(
+        session,
+        entry,
+        value=action.payload.get("value"),
+        amount=action.payload.get("amount"),
+        actor_id=scope.member.id,
+        now=now,
+    )
+    return CorrectionResult(
+        "ok",
+        scope.lang_pref,
+        entries=(store.stored_entry(entry),),
+        before=(before,),
+        metric_names=metric_names(session, scope.team.id),
     )
 
 

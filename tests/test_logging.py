@@ -1040,3 +1040,31 @@ async def test_an_edit_is_not_counted_against_the_bound_twice(
     # 250 calls is under the daily bound of 300: stored without a question.
     assert "✅ +250 cuộc gọi" in (answer.text or "")
     assert active_total(db, "calls") == 250
+
+
+async def test_an_edit_beyond_the_sanity_bound_asks_first(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    await talk.say(team.minh, team.minh_dm, "/call 5")
+    with db.transaction() as s:
+        entry_id = s.scalar(select(func.max(Activity.id)))
+    [question] = await talk.say(team.minh, team.minh_dm, f"/edit {entry_id} 400")
+    assert "cuộc gọi: 400 trong một ngày là nhiều hơn bình thường (giới hạn 300)" in (
+        question.text or ""
+    )
+    assert active_total(db, "calls") == 5  # nothing changed yet
+    [label_yes, label_no] = question.buttons()
+    assert label_yes[1].startswith("e:") and label_no[1].endswith(":no")
+    await talk.press(team.minh, team.minh_dm, question, label_no[1])
+    assert active_total(db, "calls") == 5
+    [question] = await talk.say(team.minh, team.minh_dm, f"/edit {entry_id} 400")
+    [answer] = await talk.press(team.minh, team.minh_dm, question, question.buttons()[0][1])
+    assert (answer.text or "").startswith(f"✏️ Mục #{entry_id}: +5 cuộc gọi → +400 cuộc gọi")
+    assert active_total(db, "calls") == 400
+    # Pressing it again (an old copy of the keyboard) changes nothing more.
+    data = question.buttons()[0][1]
+    [again] = await talk.deliver(
+        sandbox.press(team.minh, team.minh_dm, question.message_id, data, check=False)
+    )
+    assert again.text == "Nút này đã hết hạn hoặc đã được dùng."
+    assert active_total(db, "calls") == 400
