@@ -137,11 +137,6 @@ def fmt_day(day: dt.date, lang: str) -> str:
     return format_date(day, "dd/MM", locale=_locale(lang))
 
 
-def fmt_day_long(day: dt.date, lang: str) -> str:
-    """Format a day with its weekday: Chủ Nhật, 22/11/2026 / Sunday, 22/11/2026."""
-    return format_date(day, "EEEE, dd/MM/yyyy", locale=_locale(lang))
-
-
 def progress_bar(ratio: float | None, width: int = 10) -> str:
     """Draw attainment as a bar: ▓▓▓▓▓▓▓░░░ (full at 100 % and beyond)."""
     if ratio is None:

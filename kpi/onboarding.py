@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi.access import ChatInfo, TeamChoice, resolve
-from kpi.models import ROLE_LEADER, Invite, Member, Team
+from kpi.models import ROLE_LEADER, Invite, Team
 from kpi.teams import (
     JoinStatus,
     PersonInfo,
@@ -192,11 +192,6 @@ def pick_team(
     member = upsert_member(session, person, now)
     team = choose_team(session, member, team_id)
     return member.language or person.language_code, team.title if team else None
-
-
-def language_of(session: Session, *, telegram_id: int) -> str | None:
-    """Return the language a person chose with /language, if any."""
-    return session.scalar(select(Member.language).where(Member.telegram_id == telegram_id))
 
 
 def help_info(

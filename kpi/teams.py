@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from kpi.metrics import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
-    MEMBERSHIP_LEFT,
     MEMBERSHIP_PENDING,
     MEMBERSHIP_REMOVED,
     ROLE_LEADER,
@@ -198,16 +197,6 @@ def active_membership(session: Session, team_id: int, member_id: int) -> Members
     """Return a person's membership when it is active."""
     m = membership_of(session, team_id, member_id)
     return m if m is not None and m.status == MEMBERSHIP_ACTIVE else None
-
-
-def role_in(session: Session, team: Team, member: Member, admins: frozenset[int]) -> Role | None:
-    """Return the caller's role in the team: admin, leader, rep, or None for outsiders."""
-    if member.telegram_id is not None and member.telegram_id in admins:
-        return "admin"
-    m = active_membership(session, team.id, member.id)
-    if m is None:
-        return None
-    return "leader" if m.role == ROLE_LEADER else "rep"
 
 
 @dataclass(frozen=True)
@@ -410,16 +399,6 @@ def choose_team(session: Session, member: Member, team_id: int) -> Team | None:
             member.current_team_id = team.id
             return team
     return None
-
-
-def leave_team(session: Session, team: Team, member: Member, today: dt.date) -> bool:
-    """Mark a membership as left (numbers stay); False when there was none."""
-    m = active_membership(session, team.id, member.id)
-    if m is None:
-        return False
-    m.status = MEMBERSHIP_LEFT
-    m.left_on = today
-    return True
 
 
 def migrate_chat(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
