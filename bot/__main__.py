@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import os
 import signal
@@ -23,11 +24,23 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot (long polling)")
     demo = sub.add_parser("demo", help="offline demo: no token, no network")
     demo.add_argument("--out", default="kpibot-demo", help="folder for the demo's files")
+    demo.add_argument(
+        "--date",
+        type=_demo_date,
+        help="the demo's day, YYYY-MM-DD (default: today); the same date gives the same output",
+    )
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="bring the schema up to date")
     db_sub.add_parser("current", help="show the schema revision")
     return p
+
+
+def _demo_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (example: 2026-11-20)") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            return asyncio.run(run_demo(Path(args.out)))
+            return asyncio.run(run_demo(Path(args.out), day=args.date))
         if args.command == "db":
             return db_command(settings, args.db_command)
     except ConfigError as exc:

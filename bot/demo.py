@@ -66,20 +66,19 @@ class Transcript:
                 self.say(f"     [{label}]  ({data})")
 
 
-async def run_demo(
-    out_dir: Path, *, out: TextIO = sys.stdout, now: dt.datetime | None = None
-) -> int:
-    """Run the demo; return the exit code."""
+async def run_demo(out_dir: Path, *, out: TextIO = sys.stdout, day: dt.date | None = None) -> int:
+    """Run the demo on `day` (default: today); return the exit code.
+
+    Everything the demo shows comes from its own clock, so the same day gives the same output.
+    """
     _fresh_folder(out_dir)
     db_path = out_dir / "kpibot-demo.db"
     url = f"sqlite:///{db_path}"
     db = Database(url)
     migrate.upgrade(db.engine)
     sandbox = Sandbox(bot_username="kpi_demo_bot", bot_name="KPI Bot")
-    clock_now = now or dt.datetime.now(dt.UTC)
     # The demo happens at 16:30 on the most recent working day, so there is a day to report on.
-    local = clock_now.astimezone(TZ)
-    demo_day = local.date()
+    demo_day = day or dt.datetime.now(TZ).date()
     while demo_day.weekday() >= 5:
         demo_day -= dt.timedelta(days=1)
     moment = dt.datetime.combine(demo_day, dt.time(16, 30), TZ).astimezone(dt.UTC)

@@ -126,6 +126,7 @@ def setup(
         leader=member,
         defaults=defaults,
         today=today,
+        now=now,
         is_forum=chat.is_forum,
     )
     team = session.get(Team, res.team_id)

@@ -26,6 +26,7 @@ from kpi.models import (
     Metric,
     Target,
     Team,
+    utcnow,
 )
 
 GroupSees = Literal["full", "top", "totals"]
@@ -217,6 +218,7 @@ def setup_team(
     leader: Member,
     defaults: TeamDefaults,
     today: dt.date,
+    now: dt.datetime | None = None,
     is_forum: bool = False,
 ) -> SetupResult:
     """Bind the group to a team (creating it with the defaults) and make the caller a leader."""
@@ -239,7 +241,7 @@ def setup_team(
         )
         session.add(team)
         session.flush()
-        _seed_catalogue(session, team, defaults, leader.id, today)
+        _seed_catalogue(session, team, defaults, leader.id, today, now)
         created = True
     else:
         if not team.active:
@@ -277,7 +279,12 @@ def setup_team(
 
 
 def _seed_catalogue(
-    session: Session, team: Team, defaults: TeamDefaults, actor_id: int, today: dt.date
+    session: Session,
+    team: Team,
+    defaults: TeamDefaults,
+    actor_id: int,
+    today: dt.date,
+    now: dt.datetime | None,
 ) -> None:
     for spec in BUILTIN_METRICS:
         session.add(
@@ -318,6 +325,8 @@ def _seed_catalogue(
                 value=float(t.value),
                 effective_from=today,
                 set_by=actor_id,
+                # The caller's clock, not the wall clock: targets in force are ordered by it.
+                set_at=now or utcnow(),
             )
         )
 
