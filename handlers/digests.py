@@ -22,7 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_money_short, fmt_pct, t
-from handlers.render import fit, fmt_value, join_lines, names_list
+from handlers.render import fit, fmt_figure, fmt_value, join_lines, names_list
 from handlers.reports import board_chart, ranking_lines, team_lines
 from kpi import digests as kd
 from kpi import runs
@@ -239,9 +239,9 @@ def _monthly_lines(data: kd.BoardPost, lang: str) -> list[str]:
         lines.append(t(lang, "digest.growth", sign=sign, pct=fmt_pct(revenue.growth, lang)))
     lines.append(t(lang, "digest.win_rate", pct=fmt_pct(board.win_rate, lang)))
     lines.append(
-        t(lang, "digest.avg_deal", value=fmt_value(board.average_deal_value, "vnd", lang))
+        t(lang, "digest.avg_deal", value=fmt_figure(board.average_deal_value, "vnd", lang))
     )
-    lines.append(t(lang, "digest.per_rep", value=fmt_value(board.revenue_per_rep, "vnd", lang)))
+    lines.append(t(lang, "digest.per_rep", value=fmt_figure(board.revenue_per_rep, "vnd", lang)))
     return lines
 
 
@@ -255,8 +255,8 @@ async def _reminder_messages(r: kd.Reminder) -> list[Outgoing]:
             lang,
             "digest.reminder_line",
             kpi=name,
-            actual=fmt_value(c.actual, c.unit, lang),
-            target=fmt_value(c.target, c.unit, lang),
+            actual=fmt_figure(c.actual, c.unit, lang),
+            target=fmt_figure(c.target, c.unit, lang),
             period=t(lang, f"period.{c.period}"),
         )
         if c.period == "day":

@@ -13,7 +13,15 @@ from handlers.context import (
 )
 from handlers.i18n import Html, esc, fmt_pct, progress_bar, t, t_plain
 from handlers.onboarding import refuse
-from handlers.render import MAX_TEXT, clip, example_line, fmt_value, join_lines, names_list
+from handlers.render import (
+    MAX_TEXT,
+    clip,
+    example_line,
+    fmt_figure,
+    join_lines,
+    names_list,
+    shown_attainment,
+)
 from kpi import periods, reports
 
 
@@ -82,7 +90,9 @@ def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
         if period is None:
             label = f"{label} ({t(lang, f'period.{m.span.period}')})"
         expected = m.share if ln.unit != "ratio" and 0 < m.share < 1 else None
-        items.append(charts.ProgressItem(label, ln.attainment.raw, expected, ln.behind_minimum))
+        # The percentage the text beside the chart shows, from the same rounded figures.
+        shown = shown_attainment(ln.actual, ln.target, ln.unit, ln.direction)
+        items.append(charts.ProgressItem(label, shown, expected, ln.behind_minimum))
     heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
     return charts.progress_chart(
         items,
@@ -107,17 +117,18 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
         name = en if lang == "en" else vi
         if period is None:
             name = f"{name} {t(lang, f'period.{m.span.period}')}"
-        actual = fmt_value(ln.actual, ln.unit, lang)
+        actual = fmt_figure(ln.actual, ln.unit, lang)
         line: str
         if ln.target:
+            shown = shown_attainment(ln.actual, ln.target, ln.unit, ln.direction)
             line = t(
                 lang,
                 "me.line",
                 name=name,
                 actual=actual,
-                target=fmt_value(ln.target, ln.unit, lang),
-                pct=fmt_pct(ln.attainment.raw, lang),
-                bar=progress_bar(ln.attainment.raw),
+                target=fmt_figure(ln.target, ln.unit, lang),
+                pct=fmt_pct(shown, lang),
+                bar=progress_bar(shown),
             )
             if ln.pace is not None and 0 < m.share < 1:
                 line += " · " + t(lang, "me.pace", pct=fmt_pct(ln.pace, lang))
@@ -171,7 +182,7 @@ def board_value(board: reports.Board, row: reports.MemberRow, lang: str) -> str:
     """Format a row's ranking value: the score, or the KPI's value with its attainment."""
     if board.kpi is None:
         return "—" if row.value is None else f"{row.value:.0f}"
-    text = fmt_value(row.value, board.kpi_unit, lang)
+    text = fmt_figure(row.value, board.kpi_unit, lang)
     if row.attainment is not None and board.kpi_unit != "ratio":
         text += f" ({fmt_pct(row.attainment, lang)})"
     return text
@@ -214,9 +225,9 @@ def team_lines(board: reports.Board, lang: str) -> list[str]:
                     lang,
                     "board.team_line",
                     name=name,
-                    actual=fmt_value(k.actual, k.unit, lang),
-                    target=fmt_value(k.target, k.unit, lang),
-                    pct=fmt_pct(k.attainment, lang),
+                    actual=fmt_figure(k.actual, k.unit, lang),
+                    target=fmt_figure(k.target, k.unit, lang),
+                    pct=fmt_pct(shown_attainment(k.actual, k.target, k.unit, k.direction), lang),
                 )
             )
         else:
@@ -225,7 +236,7 @@ def team_lines(board: reports.Board, lang: str) -> list[str]:
                     lang,
                     "board.team_line_plain",
                     name=name,
-                    actual=fmt_value(k.actual, k.unit, lang),
+                    actual=fmt_figure(k.actual, k.unit, lang),
                 )
             )
     met, counted = board.reps_on_target
@@ -289,7 +300,7 @@ def own_rank_line(board: reports.Board, lang: str, me: int) -> str:
         return t(lang, "board.you_first", rank=row.rank, total=total)
     if board.kpi is None:
         return t(lang, "board.you", rank=row.rank, total=total, gap=f"{max(gap, 1):.0f}")
-    gap_text = fmt_value(gap, board.kpi_unit, lang)
+    gap_text = fmt_figure(gap, board.kpi_unit, lang)
     return t(lang, "board.you_kpi", rank=row.rank, total=total, gap=gap_text)
 
 
@@ -341,7 +352,7 @@ def board_chart(
             span=span_text,
         ),
         value_label=kpi_name(board, board.kpi, lang),
-        fmt=lambda v: fmt_value(v, unit, lang),
+        fmt=lambda v: fmt_figure(v, unit, lang),
         target_label=t_plain(lang, "chart.target"),
         percent=unit == "ratio",
     )
@@ -477,6 +488,6 @@ def trend_png(res: reports.Trend, lang: str) -> bytes | None:
         value_label=span_label(lang, res.span),
         target_per_day=res.target_per_day,
         target_label=t_plain(lang, "chart.target_per_day"),
-        fmt=lambda v: fmt_value(v, unit, lang),
+        fmt=lambda v: fmt_figure(v, unit, lang),
         date_fmt=lambda d: fmt_day(d, lang),
     )

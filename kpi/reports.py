@@ -316,6 +316,7 @@ class TeamKpi:
     attainment: float | None
     previous: float | None
     growth: float | None
+    direction: str = "higher"
 
 
 @dataclass(frozen=True)
@@ -564,7 +565,16 @@ def _team_kpis(
         if actual is None and target is None:
             continue
         out.append(
-            TeamKpi(k.key, k.unit, actual, target, att, previous, scoring.growth(actual, previous))
+            TeamKpi(
+                k.key,
+                k.unit,
+                actual,
+                target,
+                att,
+                previous,
+                scoring.growth(actual, previous),
+                k.direction,
+            )
         )
     return out
 

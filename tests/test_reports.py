@@ -186,6 +186,18 @@ async def test_me_for_a_period_in_vietnamese(talk: Talk, team: Any) -> None:
     assert "Cuộc gọi: 8/20 (40%)" in today
 
 
+async def test_me_shows_prorated_targets_as_people_write_them(
+    talk: Talk, team: Any, clock: Any
+) -> None:
+    clock.set_local("2026-12-08 10:00")
+    await talk.say(team.hoa, team.hoa_dm, "/deal 2 45tr")
+    text = await talk.reply(team.hoa, team.hoa_dm, "/me week")
+    # December has 23 working days: 4 deals and 200M a month are 0.87 deals and 43.48M a week.
+    # The percentages are those of the figures shown (2/0.87 would be 230%).
+    assert "Deals closed: 2/0.9 (222%)" in text
+    assert "Revenue: 45M/43.5M (103%)" in text
+
+
 async def test_me_with_an_unknown_period_says_so_with_an_example(talk: Talk, team: Any) -> None:
     text = await talk.reply(team.hoa, team.hoa_dm, "/me fortnight")
     assert text == 'Unknown period "fortnight". Use today, week, month, quarter or year.\n' + (

@@ -183,6 +183,19 @@ async def test_daily_summary_is_posted_once_in_the_team_language(
     assert "Calls: 30/40 (75%)" in english
 
 
+async def test_a_daily_summary_shows_prorated_team_targets_as_people_write_them(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    await _seed(db, team, dt.date(2026, 12, 3))
+    clock.set_local("2026-12-03 18:00")
+    await scheduler.run_due(clock.now)
+    text = group_texts(sandbox, team)[-1]
+    # December has 23 working days: two reps' 200tr and 4 deals a month are 17,39tr and 0,35
+    # deals a day. The percentage is that of the figures shown (1/0,35 would be 287%).
+    assert "Doanh số: 60tr/17,4tr (345%)" in text
+    assert "Hợp đồng chốt: 1/0,3 (333%)" in text
+
+
 async def test_missed_post_is_caught_up_inside_the_grace_window_only(
     scheduler: Scheduler, sandbox: Any, team: Any, clock: Clock
 ) -> None:
