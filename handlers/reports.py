@@ -137,13 +137,19 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
         else:
             line = t(lang, "me.line_no_target", name=name, actual=actual)
         if ln.growth is not None and ln.previous:
-            # The trend against the previous period: ▲ is more, whatever the KPI's direction.
-            key = "me.growth_up" if ln.growth >= 0 else "me.growth_down"
-            line += " · " + t(lang, key, pct=fmt_pct(abs(ln.growth), lang))
+            line += " · " + growth_text(lang, ln.growth, m.span.period, same_point=m.same_point)
         lines.append(line)
     if res.score is not None:
         lines.append(t(lang, "me.score", score=f"{res.score:.0f}"))
     return join_lines(*lines)
+
+
+def growth_text(lang: str, growth: float, period: str, *, same_point: bool) -> Html:
+    """Render growth and what it is against: `▲21% vs the same point last month`."""
+    # ▲ is more, whatever the KPI's direction.
+    arrow = "▲" if growth >= 0 else "▼"
+    versus = t(lang, f"versus.{period}_same" if same_point else f"versus.{period}")
+    return Html(f"{arrow}{esc(fmt_pct(abs(growth), lang))} {versus}")
 
 
 # --- team boards ---------------------------------------------------------------------------
