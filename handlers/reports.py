@@ -433,6 +433,15 @@ async def _send_board(
             await msg.reply_photo(png)
 
 
+def _without_team_words(words: str | None) -> tuple[str | None, bool]:
+    """Split `calls cả đội` into the KPI words and whether the whole team is asked for."""
+    parts = (words or "").split()
+    for n in (2, 1):
+        if len(parts) >= n and reports.is_team_word(" ".join(parts[-n:])):
+            return (" ".join(parts[:-n]) or None), True
+    return words, False
+
+
 async def chart(update: Update, context: KpiContext) -> None:
     """Draw a KPI per day: `/chart [kpi] [period] [@member]` (revenue this month by default)."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
@@ -441,6 +450,7 @@ async def chart(update: Update, context: KpiContext) -> None:
     handle = next((a for a in args if a.startswith("@")), None)
     args = [a for a in args if not a.startswith("@")]
     period, kpi_word = _period_and_kpi(args, "month")
+    kpi_word, whole_team = _without_team_words(kpi_word)
     reply_to = replied_user_id(update)
     bd = context.bot_data
     res = await for_caller(
@@ -451,6 +461,7 @@ async def chart(update: Update, context: KpiContext) -> None:
         period=period,
         handle=handle,
         reply_to=reply_to,
+        whole_team=whole_team,
     )
     if res is None:
         return

@@ -696,6 +696,14 @@ def board_for(
 
 
 SCORE_WORDS = frozenset({"score", "overall", "diem", "diem tong", "tong diem"})
+TEAM_WORDS = frozenset({"team", "whole team", "doi", "ca doi", "nhom", "ca nhom"})
+
+
+def is_team_word(word: str) -> bool:
+    """Tell whether words ask for the whole team rather than oneself (`team`, `cả đội`)."""
+    from kpi import parsing
+
+    return parsing.normalize_text(word).strip() in TEAM_WORDS
 
 
 def is_score_word(word: str) -> bool:
@@ -760,8 +768,13 @@ def trend(
     period: periods.Period = "month",
     handle: str | None = None,
     reply_to: int | None = None,
+    whole_team: bool = False,
 ) -> Trend:
-    """Daily values of a counted KPI (or revenue) over the period: `/chart [kpi] [period] [@m]`."""
+    """Daily values of a counted KPI (or revenue) over the period: `/chart [kpi] [period] [@m]`.
+
+    Without a member it is the caller's own chart in a private chat and the team's in a group
+    (or when `whole_team` asks for it).
+    """
     from kpi.admin import member_by_handle
 
     scope = resolve(session, person, chat, admins, now)
@@ -783,6 +796,8 @@ def trend(
         if member.id != scope.member.id and not scope.is_leader:
             return Trend("forbidden", scope.lang_pref)
         member_id, who = member.id, member.display_name
+    elif chat.is_private and not whole_team:
+        member_id, who = scope.member.id, scope.member.display_name
     cal = calendar_of(session, team)
     today = periods.local_today(cal, now)
     span = periods.span_of(period, today, cal)

@@ -598,6 +598,25 @@ async def test_chart_defaults_to_revenue_this_month(talk: Talk, team: Any) -> No
     assert calls.photo != default.photo
 
 
+async def test_chart_in_private_shows_the_askers_own_numbers_by_default(
+    talk: Talk, team: Any
+) -> None:
+    await talk.say(team.hoa, team.hoa_dm, "/call 7")
+    await talk.say(team.minh, team.minh_dm, "/call 12")
+    [own] = await talk.say(team.hoa, team.hoa_dm, "/chart calls")
+    [named] = await talk.say(team.hoa, team.hoa_dm, "/chart calls @hoa_le")
+    [whole] = await talk.say(team.hoa, team.hoa_dm, "/chart calls team")
+    [group] = await talk.say(team.hoa, team.group, "/chart calls")
+    png_size(own), png_size(whole), png_size(group)
+    # Privately the asker's own chart; the whole team in the group, or when asked for.
+    assert own.photo == named.photo
+    assert whole.photo == group.photo != own.photo
+    [mine] = await talk.say(team.minh, team.minh_dm, "/bieudo cuộc gọi")
+    [doi] = await talk.say(team.minh, team.minh_dm, "/bieudo cuộc gọi cả đội")
+    [nhom] = await talk.say(team.minh, team.group, "/bieudo cuộc gọi")
+    assert doi.photo == nhom.photo != mine.photo
+
+
 async def test_chart_of_another_member_is_for_leaders(talk: Talk, team: Any, db: Any) -> None:
     await talk.say(team.minh, team.minh_dm, "/call 7")
     [leader_view] = await talk.say(team.leader, team.leader_dm, "/chart calls @minh_tran")
@@ -633,6 +652,7 @@ def test_trend_sums_the_team_per_day_and_leaves_idle_leaders_out(
             now=clock(),
             kpi_word="calls",
             period="week",
+            whole_team=True,
         )
     assert res.outcome == "ok"
     assert res.days == tuple(dt.date(2026, 11, d) for d in (16, 17, 18, 19))
