@@ -99,6 +99,10 @@ def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
         title=t_plain(lang, "chart.progress_title", name=res.member_name, period=heading),
         pace_label=t_plain(lang, "chart.pace_marker"),
         fmt_pct=lambda v: fmt_pct(v, lang),
+        status_labels={
+            s: t_plain(lang, f"chart.status_{s}")
+            for s in ("done", "on_pace", "behind", "below_minimum")
+        },
     )
 
 
@@ -344,6 +348,7 @@ def board_chart(
             fmt=lambda v: f"{v * 100:.0f}",
             target_label=t_plain(lang, "chart.target"),
             percent=True,
+            highlight_label=t_plain(lang, "chart.you"),
         )
     unit = board.kpi_unit
     data = [
@@ -361,6 +366,7 @@ def board_chart(
         fmt=lambda v: fmt_figure(v, unit, lang),
         target_label=t_plain(lang, "chart.target"),
         percent=unit == "ratio",
+        highlight_label=t_plain(lang, "chart.you"),
     )
 
 
@@ -505,6 +511,7 @@ def trend_png(res: reports.Trend, lang: str) -> bytes | None:
         value_label=span_label(lang, res.span),
         target_per_day=res.target_per_day,
         target_label=t_plain(lang, "chart.target_per_day"),
+        values_label=name,
         fmt=lambda v: fmt_figure(v, unit, lang),
         date_fmt=lambda d: fmt_day(d, lang),
     )
