@@ -22,7 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_money_short, fmt_pct, t
-from handlers.render import fit, fmt_value, join_lines, names_list
+from handlers.render import fit, fmt_figure, join_lines, names_list
 from handlers.reports import board_chart, ranking_lines, team_lines
 from kpi import digests as kd
 from kpi import runs
@@ -239,9 +239,9 @@ def _monthly_lines(data: kd.BoardPost, lang: str) -> list[str]:
         lines.append(t(lang, "digest.growth", sign=sign, pct=fmt_pct(revenue.growth, lang)))
     lines.append(t(lang, "digest.win_rate", pct=fmt_pct(board.win_rate, lang)))
     lines.append(
-        t(lang, "digest.avg_deal", value=fmt_value(board.average_deal_value, "vnd", lang))
+        t(lang, "digest.avg_deal", value=fmt_figure(board.average_deal_value, "vnd", lang))
     )
-    lines.append(t(lang, "digest.per_rep", value=fmt_value(board.revenue_per_rep, "vnd", lang)))
+    lines.append(t(lang, "digest.per_rep", value=fmt_figure(board.revenue_per_rep, "vnd", lang)))
     return lines
 
 
@@ -255,29 +255,35 @@ async def _reminder_messages(r: kd.Reminder) -> list[Outgoing]:
             lang,
             "digest.reminder_line",
             kpi=name,
-            actual=fmt_value(c.actual, c.unit, lang),
-            target=fmt_value(c.target, c.unit, lang),
+            actual=fmt_figure(c.actual, c.unit, lang),
+            target=fmt_figure(c.target, c.unit, lang),
             period=t(lang, f"period.{c.period}"),
         )
         if c.period == "day":
-            line += " · " + t(lang, "digest.left_today", left=fmt_value(c.remaining, c.unit, lang))
-        elif c.per_day is not None:
-            per_day = fmt_value(_round_up(c.per_day, c.unit), c.unit, lang)
-            line += " · " + t(lang, "digest.run_rate", per_day=per_day, days=c.days_left)
-            if c.per_week is not None:
-                per_week = fmt_value(_round_up(c.per_week, c.unit), c.unit, lang)
-                line += " " + t(lang, "digest.run_rate_week", per_week=per_week)
+            left = fmt_figure(c.remaining, c.unit, lang)
+            line += " · " + t(lang, "digest.left_today", left=left)
+        elif c.rate is not None:
+            line += " · " + run_rate_text(lang, c.rate, c.unit)
         lines.append(line)
     lines.append(t(lang, "digest.mute_hint"))
     return [Outgoing(text=fit(join_lines(*lines)))]
 
 
-def _round_up(value: float, unit: str) -> float:
-    import math
-
-    if unit == "vnd":
-        return math.ceil(value / 100_000) * 100_000
-    return float(math.ceil(value - 1e-9))
+def run_rate_text(lang: str, rate: kd.RunRate, unit: str) -> Html:
+    """Say what it takes from here: `11tr a day …`, `1 more every 5 working days …`."""
+    amount = fmt_figure(rate.amount, unit, lang)
+    if rate.kind == "today":
+        return t(lang, "digest.run_rate_today", left=amount)
+    if rate.kind == "every":
+        text = t(lang, "digest.run_rate_every", every=rate.every, days=rate.days_left)
+    elif rate.kind == "rest":
+        text = t(lang, "digest.run_rate_rest", left=amount, days=rate.days_left)
+    else:
+        text = t(lang, "digest.run_rate", per_day=amount, days=rate.days_left)
+    if rate.per_week is not None:
+        per_week = fmt_figure(rate.per_week, unit, lang)
+        text = Html(text + " " + t(lang, "digest.run_rate_week", per_week=per_week))
+    return text
 
 
 async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
+import math
 import string
 import tomllib
 from collections.abc import Mapping
@@ -113,6 +114,37 @@ def fmt_int(n: float, lang: str) -> str:
     if float(n).is_integer():
         return format_decimal(int(n), locale=_locale(lang))
     return format_decimal(round(n, 1), format="#,##0.#", locale=_locale(lang))
+
+
+def round_count(value: float) -> float:
+    """Round a count for display: whole from 10 up, one decimal below (4,5; 0,9), else 0,04."""
+    magnitude = abs(value)
+    if magnitude == 0 or not math.isfinite(magnitude):
+        return value
+    rounded: float
+    if magnitude >= 9.95:
+        rounded = math.floor(magnitude + 0.5)
+    elif magnitude >= 0.095:
+        rounded = math.floor(magnitude * 10 + 0.5) / 10
+    else:
+        # Below a tenth (a monthly target of one seen for a day) hundredths still say something.
+        rounded = max(math.floor(magnitude * 100 + 0.5), 1) / 100
+    return math.copysign(rounded, value)
+
+
+def round_money(amount: float) -> float:
+    """Round money to three significant figures, as people say it: 279,89tr is 280tr."""
+    magnitude = round(abs(amount))
+    if magnitude < 1000:
+        return float(math.copysign(magnitude, amount))
+    step = 10 ** (len(str(magnitude)) - 3)
+    # Integer arithmetic: whole đồng, half up, no float error at 10^12.
+    return float(math.copysign((magnitude + step // 2) // step * step, amount))
+
+
+def fmt_count(value: float, lang: str) -> str:
+    """Format a count rounded for display (see `round_count`): 1.234, 4,5, 0,04."""
+    return format_decimal(round_count(value), format="#,##0.##", locale=_locale(lang))
 
 
 def fmt_money(amount: int | float, lang: str, currency: str = "VND") -> str:

@@ -10,7 +10,19 @@ from collections.abc import Mapping, Sequence
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
-from handlers.i18n import Html, esc, fmt_int, fmt_money_short, fmt_pct, progress_bar, t
+from handlers.i18n import (
+    Html,
+    esc,
+    fmt_count,
+    fmt_int,
+    fmt_money_short,
+    fmt_pct,
+    progress_bar,
+    round_count,
+    round_money,
+    t,
+)
+from kpi import scoring
 from kpi.access import TeamChoice
 
 # Telegram's limits (PRODUCT.md): messages, captions, button payloads.
@@ -50,6 +62,41 @@ def fmt_value(value: float | None, unit: str, lang: str) -> str:
     return fmt_int(value, lang)
 
 
+def shown_value(value: float | None, unit: str) -> float | None:
+    """Return a target or total as it is shown: rounded the way people write it."""
+    if value is None:
+        return None
+    if unit == "vnd":
+        return round_money(value)
+    if unit == "ratio":
+        return round(value, 2)  # a rate is shown as a whole percentage
+    return round_count(value)
+
+
+def fmt_figure(value: float | None, unit: str, lang: str) -> str:
+    """Format a target or total for posts and reports: `280tr`, `0,9`, `1.956`.
+
+    Confirmations and /history show what was logged with `fmt_value` instead.
+    """
+    if value is None:
+        return "—"
+    if unit == "vnd":
+        return fmt_money_short(round_money(value), lang)
+    if unit == "ratio":
+        return fmt_pct(value, lang)
+    return fmt_count(value, lang)
+
+
+def shown_attainment(
+    actual: float | None, target: float | None, unit: str, direction: str = "higher"
+) -> float | None:
+    """Return the attainment of the figures as shown, so that the percentage agrees with them."""
+    a, t_ = shown_value(actual, unit), shown_value(target, unit)
+    if unit == "ratio" and t_ == 0:
+        a, t_ = actual, target  # a rate below half a percent is still a target
+    return scoring.attainment(a, t_, direction).raw  # type: ignore[arg-type]
+
+
 def progress_line(
     lang: str, label: str, actual: float, target: float | None, unit: str, when: str
 ) -> Html:
@@ -60,16 +107,16 @@ def progress_line(
             "log.progress_no_target",
             metric=label,
             when=when,
-            actual=fmt_value(actual, unit, lang),
+            actual=fmt_figure(actual, unit, lang),
         )
-    ratio = actual / target
+    ratio = shown_attainment(actual, target, unit)
     return t(
         lang,
         "log.progress",
         metric=label,
         when=when,
-        actual=fmt_value(actual, unit, lang),
-        target=fmt_value(target, unit, lang),
+        actual=fmt_figure(actual, unit, lang),
+        target=fmt_figure(target, unit, lang),
         pct=fmt_pct(ratio, lang),
         bar=progress_bar(ratio),
     )

@@ -13,7 +13,15 @@ from handlers.context import (
 )
 from handlers.i18n import Html, esc, fmt_pct, progress_bar, t, t_plain
 from handlers.onboarding import refuse
-from handlers.render import MAX_TEXT, clip, example_line, fmt_value, join_lines, names_list
+from handlers.render import (
+    MAX_TEXT,
+    clip,
+    example_line,
+    fmt_figure,
+    join_lines,
+    names_list,
+    shown_attainment,
+)
 from kpi import periods, reports
 
 
@@ -82,13 +90,19 @@ def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
         if period is None:
             label = f"{label} ({t(lang, f'period.{m.span.period}')})"
         expected = m.share if ln.unit != "ratio" and 0 < m.share < 1 else None
-        items.append(charts.ProgressItem(label, ln.attainment.raw, expected, ln.behind_minimum))
+        # The percentage the text beside the chart shows, from the same rounded figures.
+        shown = shown_attainment(ln.actual, ln.target, ln.unit, ln.direction)
+        items.append(charts.ProgressItem(label, shown, expected, ln.behind_minimum))
     heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
     return charts.progress_chart(
         items,
         title=t_plain(lang, "chart.progress_title", name=res.member_name, period=heading),
         pace_label=t_plain(lang, "chart.pace_marker"),
         fmt_pct=lambda v: fmt_pct(v, lang),
+        status_labels={
+            s: t_plain(lang, f"chart.status_{s}")
+            for s in ("done", "on_pace", "behind", "below_minimum")
+        },
     )
 
 
@@ -107,17 +121,18 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
         name = en if lang == "en" else vi
         if period is None:
             name = f"{name} {t(lang, f'period.{m.span.period}')}"
-        actual = fmt_value(ln.actual, ln.unit, lang)
+        actual = fmt_figure(ln.actual, ln.unit, lang)
         line: str
         if ln.target:
+            shown = shown_attainment(ln.actual, ln.target, ln.unit, ln.direction)
             line = t(
                 lang,
                 "me.line",
                 name=name,
                 actual=actual,
-                target=fmt_value(ln.target, ln.unit, lang),
-                pct=fmt_pct(ln.attainment.raw, lang),
-                bar=progress_bar(ln.attainment.raw),
+                target=fmt_figure(ln.target, ln.unit, lang),
+                pct=fmt_pct(shown, lang),
+                bar=progress_bar(shown),
             )
             if ln.pace is not None and 0 < m.share < 1:
                 line += " · " + t(lang, "me.pace", pct=fmt_pct(ln.pace, lang))
@@ -126,13 +141,19 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
         else:
             line = t(lang, "me.line_no_target", name=name, actual=actual)
         if ln.growth is not None and ln.previous:
-            # The trend against the previous period: ▲ is more, whatever the KPI's direction.
-            key = "me.growth_up" if ln.growth >= 0 else "me.growth_down"
-            line += " · " + t(lang, key, pct=fmt_pct(abs(ln.growth), lang))
+            line += " · " + growth_text(lang, ln.growth, m.span.period, same_point=m.same_point)
         lines.append(line)
     if res.score is not None:
         lines.append(t(lang, "me.score", score=f"{res.score:.0f}"))
     return join_lines(*lines)
+
+
+def growth_text(lang: str, growth: float, period: str, *, same_point: bool) -> Html:
+    """Render growth and what it is against: `▲21% vs the same point last month`."""
+    # ▲ is more, whatever the KPI's direction.
+    arrow = "▲" if growth >= 0 else "▼"
+    versus = t(lang, f"versus.{period}_same" if same_point else f"versus.{period}")
+    return Html(f"{arrow}{esc(fmt_pct(abs(growth), lang))} {versus}")
 
 
 # --- team boards ---------------------------------------------------------------------------
@@ -171,7 +192,7 @@ def board_value(board: reports.Board, row: reports.MemberRow, lang: str) -> str:
     """Format a row's ranking value: the score, or the KPI's value with its attainment."""
     if board.kpi is None:
         return "—" if row.value is None else f"{row.value:.0f}"
-    text = fmt_value(row.value, board.kpi_unit, lang)
+    text = fmt_figure(row.value, board.kpi_unit, lang)
     if row.attainment is not None and board.kpi_unit != "ratio":
         text += f" ({fmt_pct(row.attainment, lang)})"
     return text
@@ -214,9 +235,9 @@ def team_lines(board: reports.Board, lang: str) -> list[str]:
                     lang,
                     "board.team_line",
                     name=name,
-                    actual=fmt_value(k.actual, k.unit, lang),
-                    target=fmt_value(k.target, k.unit, lang),
-                    pct=fmt_pct(k.attainment, lang),
+                    actual=fmt_figure(k.actual, k.unit, lang),
+                    target=fmt_figure(k.target, k.unit, lang),
+                    pct=fmt_pct(shown_attainment(k.actual, k.target, k.unit, k.direction), lang),
                 )
             )
         else:
@@ -225,7 +246,7 @@ def team_lines(board: reports.Board, lang: str) -> list[str]:
                     lang,
                     "board.team_line_plain",
                     name=name,
-                    actual=fmt_value(k.actual, k.unit, lang),
+                    actual=fmt_figure(k.actual, k.unit, lang),
                 )
             )
     met, counted = board.reps_on_target
@@ -289,7 +310,7 @@ def own_rank_line(board: reports.Board, lang: str, me: int) -> str:
         return t(lang, "board.you_first", rank=row.rank, total=total)
     if board.kpi is None:
         return t(lang, "board.you", rank=row.rank, total=total, gap=f"{max(gap, 1):.0f}")
-    gap_text = fmt_value(gap, board.kpi_unit, lang)
+    gap_text = fmt_figure(gap, board.kpi_unit, lang)
     return t(lang, "board.you_kpi", rank=row.rank, total=total, gap=gap_text)
 
 
@@ -327,6 +348,7 @@ def board_chart(
             fmt=lambda v: f"{v * 100:.0f}",
             target_label=t_plain(lang, "chart.target"),
             percent=True,
+            highlight_label=t_plain(lang, "chart.you"),
         )
     unit = board.kpi_unit
     data = [
@@ -341,9 +363,10 @@ def board_chart(
             span=span_text,
         ),
         value_label=kpi_name(board, board.kpi, lang),
-        fmt=lambda v: fmt_value(v, unit, lang),
+        fmt=lambda v: fmt_figure(v, unit, lang),
         target_label=t_plain(lang, "chart.target"),
         percent=unit == "ratio",
+        highlight_label=t_plain(lang, "chart.you"),
     )
 
 
@@ -416,6 +439,15 @@ async def _send_board(
             await msg.reply_photo(png)
 
 
+def _without_team_words(words: str | None) -> tuple[str | None, bool]:
+    """Split `calls cả đội` into the KPI words and whether the whole team is asked for."""
+    parts = (words or "").split()
+    for n in (2, 1):
+        if len(parts) >= n and reports.is_team_word(" ".join(parts[-n:])):
+            return (" ".join(parts[:-n]) or None), True
+    return words, False
+
+
 async def chart(update: Update, context: KpiContext) -> None:
     """Draw a KPI per day: `/chart [kpi] [period] [@member]` (revenue this month by default)."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
@@ -424,6 +456,7 @@ async def chart(update: Update, context: KpiContext) -> None:
     handle = next((a for a in args if a.startswith("@")), None)
     args = [a for a in args if not a.startswith("@")]
     period, kpi_word = _period_and_kpi(args, "month")
+    kpi_word, whole_team = _without_team_words(kpi_word)
     reply_to = replied_user_id(update)
     bd = context.bot_data
     res = await for_caller(
@@ -434,6 +467,7 @@ async def chart(update: Update, context: KpiContext) -> None:
         period=period,
         handle=handle,
         reply_to=reply_to,
+        whole_team=whole_team,
     )
     if res is None:
         return
@@ -477,6 +511,7 @@ def trend_png(res: reports.Trend, lang: str) -> bytes | None:
         value_label=span_label(lang, res.span),
         target_per_day=res.target_per_day,
         target_label=t_plain(lang, "chart.target_per_day"),
-        fmt=lambda v: fmt_value(v, unit, lang),
+        values_label=name,
+        fmt=lambda v: fmt_figure(v, unit, lang),
         date_fmt=lambda d: fmt_day(d, lang),
     )

@@ -79,6 +79,8 @@ _PITCH_MIN = 37
 _ROW_FONT_MAX = 26
 _ROW_FONT_MIN = 19
 _LEGEND_ROW_PX = 40
+_LEGEND_KEY_PX = 44  # the marker and the space before its label
+_LEGEND_GAP = 28  # between two legend entries on one line
 _TICK_FONT_PX = 22
 
 # Colours: dark text on white, saturated fills; medal colours only for the top three.
@@ -97,6 +99,12 @@ _ON_PACE = "#3B7DDD"
 _BEHIND = "#F29900"
 _BELOW_MINIMUM = "#D93025"
 _TARGET_LINE = "#C62828"
+_STATUS_COLOURS = {
+    "done": _DONE,
+    "on_pace": _ON_PACE,
+    "behind": _BEHIND,
+    "below_minimum": _BELOW_MINIMUM,
+}
 _BARS_WITH_SERIES = "#C3CFDC"
 # Okabe-Ito without its yellow (too pale on white), then two dark extras.
 _SERIES_COLOURS = (
@@ -137,9 +145,13 @@ class ProgressItem:
     below_minimum: bool = False
 
 
+# "band" is the reader's row tint; "text" continues a label that needs a second line.
+_LegendKind = Literal["tick", "pace", "dash", "line", "box", "band", "text"]
+
+
 @dataclass(frozen=True, slots=True)
 class _LegendEntry:
-    kind: Literal["tick", "pace", "dash", "line", "box"]
+    kind: _LegendKind
     colour: str
     label: str
 
@@ -147,10 +159,14 @@ class _LegendEntry:
 # --- public API -------------------------------------------------------------------------
 
 
-def rows_chart_size_px(n_rows: int) -> tuple[int, int]:
-    """Return the (width, height) in pixels of a leaderboard or progress chart of n_rows rows."""
+def rows_chart_size_px(n_rows: int, legend_rows: int = 0) -> tuple[int, int]:
+    """Return the (width, height) in pixels of a leaderboard or progress chart of n_rows rows.
+
+    ``legend_rows`` is the number of legend lines the chart needs below its header line.
+    """
     _check_row_count(n_rows)
-    return WIDTH_PX, _HEADER_PX + round(n_rows * _row_pitch(n_rows)) + _FOOTER_PX
+    header = _HEADER_PX + legend_rows * _LEGEND_ROW_PX
+    return WIDTH_PX, header + round(n_rows * _row_pitch(n_rows, legend_rows)) + _FOOTER_PX
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -168,6 +184,7 @@ def leaderboard_chart(
     fmt: Callable[[float], str],
     target_label: str | None = None,
     percent: bool = False,
+    highlight_label: str | None = None,
 ) -> bytes:
     """Render a ranked horizontal bar chart (best at the top) as PNG bytes.
 
@@ -175,7 +192,9 @@ def leaderboard_chart(
     value above zero get gold, silver and bronze bars. Each bar ends with ``fmt(value)``; a
     row's target is a dark tick across its bar. With ``percent=True`` values are ratios
     (1.0 = 100 %) and a dashed 100 % line is drawn. ``target_label`` names the tick (or the
-    100 % line) in the legend. Highlighted rows (the reader) get a tinted band and a bold name.
+    100 % line) in the legend. Highlighted rows (the reader) get a tinted band and a bold name;
+    ``highlight_label`` names the band in the legend. The legend wraps onto lines of its own
+    when it does not fit beside the subtitle (the chart grows).
     Raises EmptyChartError for no rows, ValueError for more than MAX_ROWS or non-finite numbers.
     """
     if not rows:
@@ -186,17 +205,20 @@ def leaderboard_chart(
         _check_finite(row.value, "value")
         if row.target is not None:
             _check_finite(row.target, "target")
-    width, height = rows_chart_size_px(n)
-    pitch = _row_pitch(n)
-    font_px = _row_font_px(pitch)
-    rows_top = height - _HEADER_PX
-
     has_targets = any(row.target is not None for row in rows)
     legend: list[_LegendEntry] = []
     if target_label is not None and percent:
         legend.append(_legend_entry("dash", _INK, target_label))
     elif target_label is not None and has_targets:
         legend.append(_legend_entry("tick", _INK, target_label))
+    if highlight_label is not None and any(row.highlight for row in rows):
+        legend.append(_legend_entry("band", _BAND, highlight_label))
+    legend_rows = _legend_rows(value_label, legend)
+    legend_lines = _extra_legend_rows(value_label, legend_rows)
+    width, height = rows_chart_size_px(n, legend_lines)
+    pitch = _row_pitch(n, legend_lines)
+    font_px = _row_font_px(pitch)
+    rows_top = height - _HEADER_PX - legend_lines * _LEGEND_ROW_PX
 
     ranks = [row.rank if row.rank is not None else i + 1 for i, row in enumerate(rows)]
     rank_texts = [str(rank) for rank in ranks]
@@ -232,7 +254,7 @@ def leaderboard_chart(
         return x0 + (value - vmin) / span * plot_w
 
     fig, canvas = _figure(width, height)
-    _draw_header(fig, width, height, title, value_label, legend)
+    _draw_header(fig, width, height, title, value_label, legend, legend_rows=legend_rows)
     bar_half = pitch * 0.32
     boxes: list[tuple[float, float, float, float]] = []
     colours: list[str] = []
@@ -283,13 +305,16 @@ def progress_chart(
     title: str,
     pace_label: str,
     fmt_pct: Callable[[float], str],
+    status_labels: Mapping[str, str] | None = None,
 ) -> bytes:
     """Render progress bars against 100 % with a pace marker per row as PNG bytes.
 
     The grey track is 0-100 %; the bar is green at or above 100 %, blue when on pace, amber
     when behind pace and red when below the minimum; bars above 200 % are cut at 200 % (the
     printed value stays exact). The marker (a line with a triangle) shows where the row should
-    be by now. Rows without attainment show an empty track and a dash.
+    be by now. Rows without attainment show an empty track and a dash. ``status_labels`` names
+    the colours in the legend (keys ``done``, ``on_pace``, ``behind``, ``below_minimum``; only
+    the colours drawn are listed).
     Raises EmptyChartError for no items, ValueError for more than MAX_ROWS or non-finite numbers.
     """
     if not items:
@@ -301,14 +326,19 @@ def progress_chart(
             _check_finite(item.attainment, "attainment")
         if item.pace_expected is not None:
             _check_finite(item.pace_expected, "pace_expected")
-    width, height = rows_chart_size_px(n)
-    pitch = _row_pitch(n)
-    font_px = _row_font_px(pitch)
-    rows_top = height - _HEADER_PX
-
     legend: list[_LegendEntry] = []
     if any(item.pace_expected is not None for item in items):
         legend.append(_legend_entry("pace", _INK, pace_label))
+    drawn = {_progress_status(item) for item in items if (item.attainment or 0) > 0}
+    for status, colour in _STATUS_COLOURS.items():
+        if status_labels is not None and status in drawn and status in status_labels:
+            legend.append(_legend_entry("box", colour, status_labels[status]))
+    legend_rows = _legend_rows("", legend)
+    legend_lines = _extra_legend_rows("", legend_rows)
+    width, height = rows_chart_size_px(n, legend_lines)
+    pitch = _row_pitch(n, legend_lines)
+    font_px = _row_font_px(pitch)
+    rows_top = height - _HEADER_PX - legend_lines * _LEGEND_ROW_PX
     labels = [_fit(_clean(item.label), font_px, False, WIDTH_PX * 0.36) for item in items]
     label_w = max(_text_width(label, font_px) for label in labels)
     values = [
@@ -324,7 +354,7 @@ def progress_chart(
         return x0 + min(max(ratio, 0.0), xmax) / xmax * (x1 - x0)
 
     fig, canvas = _figure(width, height)
-    _draw_header(fig, width, height, title, "", legend)
+    _draw_header(fig, width, height, title, "", legend, legend_rows=legend_rows)
     bar_half = pitch * 0.30
     track_boxes: list[tuple[float, float, float, float]] = []
     boxes: list[tuple[float, float, float, float]] = []
@@ -416,9 +446,10 @@ def trend_chart(
     for index, name in enumerate(extra):
         legend.append(_legend_entry("line", _SERIES_COLOURS[index], name))
     legend_rows = _legend_rows(value_label, legend)
+    legend_lines = _extra_legend_rows(value_label, legend_rows)
     width = WIDTH_PX
-    height = TREND_HEIGHT_PX + len(legend_rows) * _LEGEND_ROW_PX
-    header = _HEADER_PX + len(legend_rows) * _LEGEND_ROW_PX
+    height = TREND_HEIGHT_PX + legend_lines * _LEGEND_ROW_PX
+    header = _HEADER_PX + legend_lines * _LEGEND_ROW_PX
 
     lo, hi = min(0.0, *numbers), max(0.0, *numbers)
     integral = all(float(v).is_integer() for v in numbers)
@@ -438,8 +469,7 @@ def trend_chart(
         return x0 + (index + 0.5) * slot
 
     fig, canvas = _figure(width, height)
-    inline = [] if legend_rows else legend
-    _draw_header(fig, width, height, title, value_label, inline, legend_rows=legend_rows)
+    _draw_header(fig, width, height, title, value_label, legend, legend_rows=legend_rows)
     grid = [((x0, y_of(t)), (x1, y_of(t))) for t in ticks if t != 0]
     _add_segments(fig, grid, _GRID, width_px=1.5, zorder=0)
     for tick, text in zip(ticks, y_labels, strict=True):
@@ -506,8 +536,8 @@ def _check_finite(value: float, what: str) -> None:
         raise ValueError(f"{what} must be a finite number, got {value!r}")
 
 
-def _row_pitch(n_rows: int) -> float:
-    available = MAX_HEIGHT_PX - _HEADER_PX - _FOOTER_PX
+def _row_pitch(n_rows: int, legend_rows: int = 0) -> float:
+    available = MAX_HEIGHT_PX - _HEADER_PX - legend_rows * _LEGEND_ROW_PX - _FOOTER_PX
     return max(_PITCH_MIN, min(_PITCH_MAX, available / n_rows))
 
 
@@ -526,15 +556,19 @@ def _leader_colour(rank: int, row: LeaderRow) -> str:
     return _ACCENT if row.highlight else _NEUTRAL
 
 
-def _progress_colour(item: ProgressItem) -> str:
+def _progress_status(item: ProgressItem) -> str:
     attainment = item.attainment or 0.0
     if item.below_minimum:
-        return _BELOW_MINIMUM
+        return "below_minimum"
     if attainment >= 1.0:
-        return _DONE
+        return "done"
     if item.pace_expected is not None and attainment < item.pace_expected:
-        return _BEHIND
-    return _ON_PACE
+        return "behind"
+    return "on_pace"
+
+
+def _progress_colour(item: ProgressItem) -> str:
+    return _STATUS_COLOURS[_progress_status(item)]
 
 
 def _nice_ticks(lo: float, hi: float, integral: bool) -> list[float]:
@@ -561,24 +595,26 @@ def _day_month(day: date) -> str:
     return f"{day.day}/{day.month}"
 
 
-def _legend_entry(
-    kind: Literal["tick", "pace", "dash", "line", "box"], colour: str, label: str
-) -> _LegendEntry:
-    return _LegendEntry(kind, colour, _fit(_clean(label), _SUBTITLE_PX, False, 320))
+def _legend_entry(kind: _LegendKind, colour: str, label: str) -> _LegendEntry:
+    return _LegendEntry(kind, colour, _clean(label))
 
 
 def _legend_rows(subtitle: str, entries: Sequence[_LegendEntry]) -> list[list[_LegendEntry]]:
-    """Return the legend rows needed below the subtitle: none when it fits beside it."""
+    """Return the legend's lines when it does not fit beside the subtitle (else none).
+
+    Entries are packed from the left; a label wider than a whole line wraps at spaces onto
+    lines of its own, so that no legend text is ever cut.
+    """
     inner = WIDTH_PX - 2 * _PAD
-    total = sum(_legend_entry_width(entry) for entry in entries)
+    total = sum(_legend_entry_width(entry) for entry in entries) - _LEGEND_GAP
     beside = inner - (_text_width(_clean(subtitle), _SUBTITLE_PX) + 40 if subtitle else 0)
     if total <= beside:
         return []
     rows: list[list[_LegendEntry]] = []
     used = float(inner)
-    for entry in entries:
+    for entry in (part for e in entries for part in _wrap_entry(e, inner)):
         entry_w = _legend_entry_width(entry)
-        if rows and used + entry_w <= inner:
+        if rows and entry.kind != "text" and used + entry_w - _LEGEND_GAP <= inner:
             rows[-1].append(entry)
             used += entry_w
         else:
@@ -587,8 +623,28 @@ def _legend_rows(subtitle: str, entries: Sequence[_LegendEntry]) -> list[list[_L
     return rows
 
 
+def _wrap_entry(entry: _LegendEntry, inner: float) -> list[_LegendEntry]:
+    room = inner - _LEGEND_KEY_PX
+    if _text_width(entry.label, _SUBTITLE_PX) <= room:
+        return [entry]
+    lines: list[str] = []
+    for word in entry.label.split(" "):
+        if lines and _text_width(f"{lines[-1]} {word}", _SUBTITLE_PX) <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            # A single word wider than the line (no spaces to wrap at) is the one case cut short.
+            lines.append(_fit(word, _SUBTITLE_PX, False, room))
+    first = _LegendEntry(entry.kind, entry.colour, lines[0])
+    return [first, *(_LegendEntry("text", entry.colour, line) for line in lines[1:])]
+
+
+def _extra_legend_rows(subtitle: str, rows: Sequence[Sequence[_LegendEntry]]) -> int:
+    """Return how many lines the legend adds below the header (its first shares an empty one)."""
+    return max(0, len(rows) - (0 if subtitle else 1))
+
+
 def _legend_entry_width(entry: _LegendEntry) -> float:
-    return 34 + 10 + _text_width(entry.label, _SUBTITLE_PX) + 28
+    return _LEGEND_KEY_PX + _text_width(entry.label, _SUBTITLE_PX) + _LEGEND_GAP
 
 
 # --- text -------------------------------------------------------------------------------
@@ -746,31 +802,38 @@ def _draw_header(
     title_y = height - _PAD - _TITLE_PX / 2
     _put(fig, _PAD, title_y, _fit(_clean(title), _TITLE_PX, True, inner), _TITLE_PX, bold=True)
     line_y = title_y - _TITLE_PX / 2 - 14 - _SUBTITLE_PX / 2
-    legend_w = sum(_legend_entry_width(entry) for entry in legend)
+    inline = [] if legend_rows else legend
+    legend_w = sum(_legend_entry_width(entry) for entry in inline)
     if subtitle:
         text = _fit(_clean(subtitle), _SUBTITLE_PX, False, inner - legend_w)
         _put(fig, _PAD, line_y, text, _SUBTITLE_PX, colour=_MUTED)
-    # A single legend row sits at the right end of the subtitle line.
-    x = width - _PAD - legend_w + 28
-    for entry in legend:
+    # A legend that fits sits at the right end of the subtitle line; one that does not gets
+    # lines of its own below it (from the subtitle line itself when there is no subtitle).
+    x = width - _PAD - legend_w + _LEGEND_GAP
+    for entry in inline:
         x = _draw_legend_entry(fig, x, line_y, entry)
+    first = 1 if subtitle else 0
     for index, row in enumerate(legend_rows):
-        y = line_y - (index + 1) * _LEGEND_ROW_PX
+        y = line_y - (index + first) * _LEGEND_ROW_PX
         x = float(_PAD)
         for entry in row:
             x = _draw_legend_entry(fig, x, y, entry)
 
 
 def _draw_legend_entry(fig: Figure, x: float, y: float, entry: _LegendEntry) -> float:
-    if entry.kind == "box":
+    if entry.kind == "text":
+        pass
+    elif entry.kind == "box":
         _add_boxes(fig, [(x + 7, y - 10, 20, 20)], [entry.colour], zorder=5)
+    elif entry.kind == "band":
+        _add_boxes(fig, [(x, y - 14, 34, 28)], [entry.colour], zorder=5)
     elif entry.kind in ("tick", "pace"):
         _add_segments(fig, [((x + 17, y - 14), (x + 17, y + 10))], entry.colour, 3.5, zorder=5)
         if entry.kind == "pace":
             _add_markers(fig, [x + 17], [y + 13], entry.colour, 14, "v", zorder=5)
     else:
         _add_line(fig, [x, x + 34], [y, y], entry.colour, 3.5, dashed=entry.kind == "dash")
-    _put(fig, x + 44, y, entry.label, _SUBTITLE_PX, colour=_MUTED)
+    _put(fig, x + _LEGEND_KEY_PX, y, entry.label, _SUBTITLE_PX, colour=_MUTED)
     return x + _legend_entry_width(entry)
 
 

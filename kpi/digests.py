@@ -7,8 +7,10 @@ renders and sends it, asking this module *what* it contains.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -134,6 +136,75 @@ def board_post(session: Session, post: Post, now: dt.datetime) -> BoardPost | No
     return BoardPost(info, team_board(session, team, post.span, now, cal=cal))
 
 
+RunRateKind = Literal["per_day", "every", "rest", "today"]
+
+
+@dataclass(frozen=True)
+class RunRate:
+    """What it takes from here, as a reminder says it.
+
+    - ``per_day``: ``amount`` a day over the ``days_left`` working days left;
+    - ``every``: one more every ``every`` working days (less than one a day is needed);
+    - ``rest``: ``amount`` more in the days left (neither a daily nor a regular rhythm fits);
+    - ``today``: ``amount`` more today, the period's last working day.
+
+    ``per_week`` is about how much a week that makes, when it says something a whole number can
+    (None otherwise). Amounts are what people say: whole counts, money in two significant
+    figures, rounded up so that what is asked for is enough.
+    """
+
+    kind: RunRateKind
+    amount: float
+    days_left: int
+    every: int = 0
+    per_week: float | None = None
+
+
+def run_rate_phrase(
+    remaining: float, days_left: int, unit: str, *, week_days: int, weekly: bool
+) -> RunRate | None:
+    """Turn what is left and the working days left into what a reminder asks for (None: nothing).
+
+    `weekly` asks for the "about X a week" figure too (for periods longer than a week).
+    """
+    if remaining <= 0 or days_left <= 0:
+        return None
+    money = unit == "vnd"
+    # Counts are whole: 3.5 deals left means four more deals.
+    need = float(remaining) if money else float(math.ceil(remaining - 1e-9))
+    rate = periods.run_rate(need, days_left) or 0.0
+    per_week = _about_a_week(rate * week_days, money) if weekly else None
+    if days_left == 1:
+        return RunRate("today", _say_up(need) if money else need, 1)
+    if money or rate >= 1:
+        amount = _say_up(rate) if money else float(math.ceil(rate - 1e-9))
+        return RunRate("per_day", amount, days_left, per_week=per_week)
+    every = int(days_left // need)
+    if need >= 2 and every >= 2:
+        return RunRate("every", 1, days_left, every=every, per_week=per_week)
+    return RunRate("rest", need, days_left, per_week=per_week)
+
+
+def _say_up(amount: float) -> float:
+    """Round money up to two significant figures: 10,87tr is 11tr, 1,234tr is 1,3tr."""
+    whole = math.ceil(amount - 1e-6)
+    step = 10 ** max(len(str(whole)) - 2, 0)
+    return float(-(-whole // step) * step)
+
+
+def _about_a_week(amount: float, money: bool) -> float | None:
+    """Round a weekly figure to what "about" can say, or None when it would mislead."""
+    if money:
+        whole = round(amount)
+        step = 10 ** max(len(str(whole)) - 2, 0)
+        return float((whole + step // 2) // step * step) if whole > 0 else None
+    rounded = math.floor(amount + 0.5)
+    # "About 1 a week" for 0.9 helps; for 0.6 (one every other week) it would mislead.
+    if rounded < 1 or abs(rounded - amount) > 0.25 * amount:
+        return None
+    return float(rounded)
+
+
 @dataclass(frozen=True)
 class Coaching:
     """What it takes from here to reach one target (run-rate coaching)."""
@@ -145,8 +216,7 @@ class Coaching:
     target: float
     remaining: float
     days_left: int
-    per_day: float | None
-    per_week: float | None
+    rate: RunRate | None
     pace: float | None
 
 
@@ -199,11 +269,12 @@ def _coach(cal: WorkCalendar, line: MeLine, now: dt.datetime) -> Coaching | None
         return None
     remaining = ln.target - ln.actual
     days_left = periods.remaining_working_days(cal, line.span, now, include_today=True)
-    per_day = periods.run_rate(remaining, days_left)
-    per_week = (
-        per_day * len(cal.working_weekdays)
-        if per_day is not None and line.span.period in ("month", "quarter", "year")
-        else None
+    rate = run_rate_phrase(
+        remaining,
+        days_left,
+        ln.unit,
+        week_days=len(cal.working_weekdays),
+        weekly=line.span.period in ("month", "quarter", "year"),
     )
     return Coaching(
         ln.key,
@@ -213,8 +284,7 @@ def _coach(cal: WorkCalendar, line: MeLine, now: dt.datetime) -> Coaching | None
         ln.target,
         remaining,
         days_left,
-        per_day,
-        per_week,
+        rate,
         ln.pace,
     )
 

@@ -34,11 +34,13 @@ import holidays
 
 __all__ = [
     "PERIODS",
+    "Baseline",
     "DayKind",
     "Period",
     "PeriodRef",
     "Span",
     "WorkCalendar",
+    "baseline",
     "count_working_days",
     "day_kind",
     "elapsed_share",
@@ -672,3 +674,43 @@ def run_rate(remaining: float, days_left: int) -> float | None:
     if days_left <= 0:
         return None
     return max(0.0, remaining) / days_left
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The part of the previous period that growth compares a period with.
+
+    A period in progress (``same_point``) is compared with the previous one up to the same
+    elapsed share of its working time: the days from its start through ``whole_through`` count
+    whole (None: none of them) and ``partial_day`` by ``fraction``. A period whose working time
+    is over is compared with all of the previous one.
+    """
+
+    previous: Span
+    same_point: bool
+    whole_through: date | None
+    partial_day: date | None = None
+    fraction: float = 0.0
+
+
+def baseline(cal: WorkCalendar, span: Span, now: datetime) -> Baseline:
+    """Return what ``span`` is compared with at ``now`` (growth like with like)."""
+    prev = previous(span, cal)
+    share = elapsed_share(cal, span, now)
+    days = _working_days(cal, prev.start, prev.end)
+    if share >= 1 or local_today(cal, now) > span.end or not days:
+        # Over, or nothing to take a share of (the day before a Monday is a Sunday).
+        return Baseline(prev, False, prev.end)
+    wanted = share * len(days)
+    whole = min(math.floor(wanted + 1e-9), len(days) - 1)
+    fraction = max(0.0, wanted - whole)
+    # Days off between the working days taken whole count with them: weekend entries too.
+    following = days[whole]
+    through = following - _ONE_DAY
+    return Baseline(
+        prev,
+        True,
+        through if through >= prev.start else None,
+        following if fraction > 1e-9 else None,
+        fraction if fraction > 1e-9 else 0.0,
+    )

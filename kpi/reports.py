@@ -125,10 +125,64 @@ class KpiLine:
         return level < self.minimum
 
 
+@dataclass(frozen=True)
+class PreviousTotals:
+    """What growth compares with: the baseline's whole days, and those plus its partial day."""
+
+    whole: scoring.Totals
+    with_partial: scoring.Totals | None = None
+    fraction: float = 0.0
+
+    def value(self, kpi: KpiDef) -> float | None:
+        """Return the KPI's value at the baseline, a share of the way into its partial day."""
+        before = kpi_value(kpi, self.whole)
+        if self.with_partial is None:
+            return before
+        after = kpi_value(kpi, self.with_partial)
+        if before is None or after is None:
+            # A rate that only becomes defined on the partial day: take the nearer end.
+            return after if self.fraction >= 0.5 else before
+        return before + self.fraction * (after - before)
+
+
+def baseline_sums(
+    session: Session,
+    team_id: int,
+    base: periods.Baseline,
+    member_ids: Sequence[int] | None = None,
+) -> tuple[dict[int, store.Sums], dict[int, store.Sums] | None]:
+    """Sum each member's entries over a baseline's whole days, and over those plus its part day."""
+    whole = (
+        store.member_sums(session, team_id, base.previous.start, base.whole_through, member_ids)
+        if base.whole_through is not None
+        else {}
+    )
+    if base.partial_day is None:
+        return whole, None
+    part = store.member_sums(session, team_id, base.partial_day, base.partial_day, member_ids)
+    both = {
+        m: _sum_all({0: whole.get(m, {}), 1: part.get(m, {})}, [0, 1])
+        for m in set(whole) | set(part)
+    }
+    return whole, both
+
+
+def _team_previous(
+    whole: Mapping[int, store.Sums], with_partial: Mapping[int, store.Sums] | None, fraction: float
+) -> PreviousTotals:
+    return PreviousTotals(
+        totals_of(_sum_all(whole, list(whole))),
+        totals_of(_sum_all(with_partial, list(with_partial)))
+        if with_partial is not None
+        else None,
+        fraction,
+    )
+
+
 def evaluate(
     kpis: Sequence[KpiDef],
     totals: scoring.Totals,
-    previous_totals: scoring.Totals | None,
+    previous: PreviousTotals | None,
     target_of: Mapping[str, float | None],
     share: float,
     cap: float,
@@ -152,7 +206,7 @@ def evaluate(
             if actual is not None and target and additive(k) and k.direction == "higher"
             else None
         )
-        prev = kpi_value(k, previous_totals) if previous_totals is not None else None
+        prev = previous.value(k) if previous is not None else None
         lines.append(
             KpiLine(
                 k.key,
@@ -179,6 +233,7 @@ class MeLine:
     line: KpiLine
     span: Span
     share: float
+    same_point: bool = False  # growth is against the same point of the previous period
 
 
 @dataclass(frozen=True)
@@ -268,20 +323,25 @@ def member_lines(
     out: dict[str, MeLine] = {}
     for p, group in by_period.items():
         span = periods.span_of(p, today, cal)  # type: ignore[arg-type]
-        prev = periods.previous(span, cal)
+        base = periods.baseline(cal, span, now)
         cur = store.member_sums(session, team.id, span.start, span.end, [member_id])
-        old = store.member_sums(session, team.id, prev.start, prev.end, [member_id])
+        whole, with_partial = baseline_sums(session, team.id, base, [member_id])
         share = periods.elapsed_share(cal, span, now)
+        previous = PreviousTotals(
+            totals_of(whole.get(member_id, {})),
+            totals_of(with_partial.get(member_id, {})) if with_partial is not None else None,
+            base.fraction,
+        )
         lines, _ = evaluate(
             group,
             totals_of(cur.get(member_id, {})),
-            totals_of(old.get(member_id, {})),
+            previous,
             _member_targets(book, group, member_id, span),
             share,
             cap,
         )
         for ln in lines:
-            out[ln.key] = MeLine(ln, span, share)
+            out[ln.key] = MeLine(ln, span, share, base.same_point)
     ordered = [out[k.key] for k in kpis]
     score = scoring.overall_score((m.line.attainment.capped, m.line.weight) for m in ordered)
     return ordered, score
@@ -316,6 +376,7 @@ class TeamKpi:
     attainment: float | None
     previous: float | None
     growth: float | None
+    direction: str = "higher"
 
 
 @dataclass(frozen=True)
@@ -339,6 +400,7 @@ class Board:
     not_logged: tuple[str, ...]  # active members with nothing logged in the span
     group_sees: str
     top_n: int
+    same_point: bool = False  # team growth is against the same point of the previous period
 
 
 @dataclass(frozen=True)
@@ -487,7 +549,14 @@ def team_board(
         )
         for r in ranked
     )
-    team_kpis = _team_kpis(all_kpis, people, cur, old, book, span, prev, cal)
+    # Growth compares like with like: a period in progress with the same point of the last one.
+    base = periods.baseline(cal, span, now)
+    if base.same_point:
+        whole, with_partial = baseline_sums(session, team.id, base)
+        previous = _team_previous(whole, with_partial, base.fraction)
+    else:
+        previous = _team_previous(old, None, 0.0)
+    team_kpis = _team_kpis(all_kpis, people, cur, previous, book, span, cal)
     # Team totals count every entry of the team, also of people who left or are not ranked.
     totals = totals_of(_sum_all(cur, list(cur)))
     met = scoring.reps_on_target(
@@ -512,6 +581,7 @@ def team_board(
         not_logged=tuple(p.name for p in people if p.member_id not in cur),
         group_sees=settings.group_sees,
         top_n=settings.top_n,
+        same_point=base.same_point,
     )
 
 
@@ -534,18 +604,16 @@ def _team_kpis(
     kpis: Sequence[KpiDef],
     people: Sequence[_Person],
     cur: Mapping[int, Mapping[str, store.MetricSum]],
-    old: Mapping[int, Mapping[str, store.MetricSum]],
+    baseline: PreviousTotals,
     book: TargetBook,
     span: Span,
-    prev: Span,
     cal: WorkCalendar,
 ) -> list[TeamKpi]:
     now_totals = totals_of(_sum_all(cur, list(cur)))
-    old_totals = totals_of(_sum_all(old, list(old)))
     out = []
     for k in kpis:
         actual = kpi_value(k, now_totals)
-        previous = kpi_value(k, old_totals)
+        previous = baseline.value(k)
         target: float | None = None
         # Rates and averages do not add up over members: only amounts get a team target.
         if additive(k):
@@ -564,7 +632,16 @@ def _team_kpis(
         if actual is None and target is None:
             continue
         out.append(
-            TeamKpi(k.key, k.unit, actual, target, att, previous, scoring.growth(actual, previous))
+            TeamKpi(
+                k.key,
+                k.unit,
+                actual,
+                target,
+                att,
+                previous,
+                scoring.growth(actual, previous),
+                k.direction,
+            )
         )
     return out
 
@@ -619,6 +696,14 @@ def board_for(
 
 
 SCORE_WORDS = frozenset({"score", "overall", "diem", "diem tong", "tong diem"})
+TEAM_WORDS = frozenset({"team", "whole team", "doi", "ca doi", "nhom", "ca nhom"})
+
+
+def is_team_word(word: str) -> bool:
+    """Tell whether words ask for the whole team rather than oneself (`team`, `cả đội`)."""
+    from kpi import parsing
+
+    return parsing.normalize_text(word).strip() in TEAM_WORDS
 
 
 def is_score_word(word: str) -> bool:
@@ -683,8 +768,13 @@ def trend(
     period: periods.Period = "month",
     handle: str | None = None,
     reply_to: int | None = None,
+    whole_team: bool = False,
 ) -> Trend:
-    """Daily values of a counted KPI (or revenue) over the period: `/chart [kpi] [period] [@m]`."""
+    """Daily values of a counted KPI (or revenue) over the period: `/chart [kpi] [period] [@m]`.
+
+    Without a member it is the caller's own chart in a private chat and the team's in a group
+    (or when `whole_team` asks for it).
+    """
     from kpi.admin import member_by_handle
 
     scope = resolve(session, person, chat, admins, now)
@@ -706,6 +796,8 @@ def trend(
         if member.id != scope.member.id and not scope.is_leader:
             return Trend("forbidden", scope.lang_pref)
         member_id, who = member.id, member.display_name
+    elif chat.is_private and not whole_team:
+        member_id, who = scope.member.id, scope.member.display_name
     cal = calendar_of(session, team)
     today = periods.local_today(cal, now)
     span = periods.span_of(period, today, cal)

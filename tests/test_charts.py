@@ -10,7 +10,9 @@ import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
+from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -511,3 +513,112 @@ def test_importing_charts_does_not_import_matplotlib() -> None:
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, check=False)
     assert result.returncode == 0
+
+
+# --- legends: every label whole, inside the picture, for every colour (both languages) -------
+
+
+@pytest.fixture
+def figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Keep every figure the bot renders (charts render in worker threads)."""
+    drawn: list[Any] = []
+    real = charts._png
+
+    def keep(canvas: Any) -> bytes:
+        drawn.append(canvas.figure)
+        return real(canvas)
+
+    monkeypatch.setattr(charts, "_png", keep)
+    return drawn
+
+
+def text_problems(fig: Any) -> list[str]:
+    """List texts that are cut, leave the picture or run into each other."""
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    boxes = [(text.get_text(), text.get_window_extent(renderer)) for text in fig.texts]
+    problems = [f"cut: {s!r}" for s, _ in boxes if s.endswith("…")]
+    problems += [
+        f"outside: {s!r}"
+        for s, b in boxes
+        if b.x0 < 0 or b.y0 < 0 or b.x1 > width or b.y1 > height
+    ]
+    problems += [
+        f"overlap: {a!r} {b!r}" for (a, x), (b, y) in combinations(boxes, 2) if x.overlaps(y)
+    ]
+    return problems
+
+
+def split_at_rows(png: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Split a progress chart into the part above its first bar track (the legend) and the rest."""
+    image = decode(png)
+    # A track is a long run of its colour (anti-aliased text has a few such pixels too).
+    first = int(np.nonzero(colour_mask(image, charts._TRACK).sum(axis=1) > 100)[0].min())
+    return image[: first - 2], image[first:]
+
+
+async def test_chart_legends_are_whole_and_name_every_colour(
+    talk: Any, team: Any, figures: list[Any], out_dir: Path
+) -> None:
+    from handlers.i18n import t_plain
+
+    for user, dm, lang in ((team.hoa, team.hoa_dm, "en"), (team.minh, team.minh_dm, "vi")):
+        await talk.say(user, dm, "/call 25")
+        await talk.say(user, dm, "/meeting 1")
+        figures.clear()
+        answers = [
+            *await talk.say(user, dm, "/me"),
+            *await talk.say(user, dm, "/leaderboard"),
+            *await talk.say(user, dm, "/chart calls week"),
+        ]
+        photos = [a.photo for a in answers if a.kind == "photo"]
+        assert len(photos) == len(figures) == 3
+        for i, (png, fig) in enumerate(zip(photos, figures, strict=True)):
+            (out_dir / f"legend-{lang}-{i}.png").write_bytes(png)
+            assert text_problems(fig) == [], (lang, i)
+        texts = [{text.get_text() for text in fig.texts} for fig in figures]
+        progress, board, trend = texts
+        # Where pace says one should be, and what each bar colour means.
+        assert t_plain(lang, "chart.pace_marker") in progress
+        legend, bars = split_at_rows(photos[0])
+        drawn = [
+            s for s, colour in charts._STATUS_COLOURS.items() if colour_mask(bars, colour).any()
+        ]
+        assert len(drawn) >= 2
+        for status in drawn:
+            assert t_plain(lang, f"chart.status_{status}") in progress
+            assert colour_mask(legend, charts._STATUS_COLOURS[status]).any()
+        assert t_plain(lang, "chart.you") in board
+        # The bars of a trend are named, and so is the target line.
+        name = "Calls" if lang == "en" else "Cuộc gọi"
+        assert {t_plain(lang, "chart.target_per_day"), name} <= trend
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_legend_that_does_not_fit_beside_the_title_wraps_onto_lines_of_its_own(
+    lang: str, figures: list[Any], out_dir: Path
+) -> None:
+    from handlers.i18n import t_plain
+
+    items = [
+        ProgressItem("a", 1.2, 0.6),
+        ProgressItem("b", 0.7, 0.6),
+        ProgressItem("c", 0.3, 0.6),
+        ProgressItem("d", 0.2, 0.6, below_minimum=True),
+    ]
+    statuses = {s: t_plain(lang, f"chart.status_{s}") for s in charts._STATUS_COLOURS}
+    long_label = " ".join([t_plain(lang, "chart.pace_marker")] * 6)
+    png = progress_chart(
+        items, title="t", pace_label=long_label, fmt_pct=pct, status_labels=statuses
+    )
+    (out_dir / f"test-progress-legend-{lang}.png").write_bytes(png)
+    [fig] = figures
+    assert text_problems(fig) == []
+    texts = [text.get_text() for text in fig.texts]
+    # Every status is named once, and the long label is all there, over several lines.
+    assert all(texts.count(label) == 1 for label in statuses.values())
+    others = {*statuses.values(), "t", *"abcd", *(pct(i.attainment or 0) for i in items)}
+    assert " ".join(x for x in texts if x not in others) == long_label
+    _, height = png_size(png)
+    assert height > rows_chart_size_px(len(items))[1]
+    assert height <= MAX_HEIGHT_PX

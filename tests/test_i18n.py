@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handlers import i18n
 from handlers.i18n import Html, catalog, placeholders, t
@@ -72,3 +74,68 @@ def test_babel_formats() -> None:
     assert i18n.progress_bar(0.75) == "▓▓▓▓▓▓▓░░░"
     assert i18n.progress_bar(2.0) == "▓" * 10
     assert i18n.progress_bar(None) == "░" * 10
+
+
+# --- targets and totals as people write them ----------------------------------------------------
+
+_SUFFIX = {"tỷ": 10**9, "tr": 10**6, "k": 10**3, "B": 10**9, "M": 10**6, "K": 10**3}
+_LINE = re.compile(r": (?P<actual>[^/]+)/(?P<target>[^ ]+(?: tỷ)?) \((?P<pct>[\d.,]+)%\)")
+
+
+def _number(text: str, lang: str, unit: str) -> float:
+    """Read back a figure as the bot showed it: `1.234`, `0,9`, `280tr`, `1,25 tỷ`, `12.3K`."""
+    thousands, decimal = (".", ",") if lang == "vi" else (",", ".")
+    m = re.fullmatch(r"([\d.,]+)\s?(tỷ|tr|k|B|M|K)?", text.strip())
+    assert m is not None, text
+    value = float(m.group(1).replace(thousands, "").replace(decimal, "."))
+    return value * (_SUFFIX[m.group(2)] if m.group(2) else 1) if unit == "vnd" else value
+
+
+def _shown(line: str, lang: str, unit: str) -> tuple[float, float, float]:
+    m = _LINE.search(line)
+    assert m is not None, line
+    pct = float(m.group("pct").replace(",", "").replace(".", ""))
+    return _number(m.group("actual"), lang, unit), _number(m.group("target"), lang, unit), pct
+
+
+def test_prorated_targets_and_totals_are_rounded_the_way_people_write_them() -> None:
+    from handlers.render import progress_line
+
+    # Money in three significant figures, counts whole from 10 up and with one decimal below.
+    assert progress_line("vi", "doanh số", 100e6, 279_890_000, "vnd", "tuần này").startswith(
+        "doanh số tuần này: 100tr/280tr (36%)"
+    )
+    assert progress_line("en", "revenue", 29_214_000, 54_350_000, "vnd", "today").startswith(
+        "revenue today: 29.2M/54.4M (54%)"
+    )
+    assert progress_line("vi", "x", 2, 0.87, "count", "hôm nay").startswith(
+        "x hôm nay: 2/0,9 (222%)"
+    )
+    assert progress_line("vi", "x", 5, 4.47, "count", "tuần này").startswith(
+        "x tuần này: 5/4,5 (111%)"
+    )
+    assert progress_line("en", "x", 300, 279.6, "count", "today").startswith(
+        "x today: 300/280 (107%)"
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lang=st.sampled_from(["vi", "en"]),
+    unit=st.sampled_from(["count", "vnd"]),
+    actual=st.floats(min_value=0, max_value=1e12),
+    target=st.floats(min_value=0.01, max_value=1e12),
+)
+def test_a_percentage_agrees_with_the_figures_shown_beside_it(
+    lang: str, unit: str, actual: float, target: float
+) -> None:
+    from handlers.render import progress_line
+
+    if unit == "count":
+        actual, target = float(round(actual % 100_000)), target % 100_000 or 0.5
+    else:
+        actual, target = float(round(actual)), max(target, 1_000.0)
+    line = progress_line(lang, "x", actual, target, unit, "today")
+    shown_actual, shown_target, pct = _shown(line, lang, unit)
+    assert shown_target > 0, line
+    assert abs(pct - 100 * shown_actual / shown_target) <= 1, line

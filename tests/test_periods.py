@@ -16,6 +16,7 @@ from kpi.periods import (
     PeriodRef,
     Span,
     WorkCalendar,
+    baseline,
     count_working_days,
     day_kind,
     elapsed_share,
@@ -396,6 +397,84 @@ def test_pace_and_run_rate_examples() -> None:
     assert run_rate(60, 4) == 15
     assert run_rate(-5, 4) == 0
     assert run_rate(10, 0) is None
+
+
+# --------------------------------------------------------------------------- growth baseline
+
+
+def test_a_month_in_progress_is_compared_with_the_same_point_of_the_last_one() -> None:
+    dec = span_of("month", d("2026-12-01"), VN)
+    # Friday 4 December 16:30: 3 + 8.5/9.5 of December's 23 working days have passed.
+    base = baseline(VN, dec, at("2026-12-04", "16:30"))
+    assert base.previous == span_of("month", d("2026-11-01"), VN)
+    assert base.same_point
+    # The same share of November's 20 working days is 3.39 of them: 2, 3 and 4 November whole
+    # (and Sunday the 1st before them), then 39% of the 5th.
+    assert base.whole_through == d("2026-11-04")
+    assert base.partial_day == d("2026-11-05")
+    assert base.fraction == pytest.approx((3 + 8.5 / 9.5) / 23 * 20 - 3)
+
+
+def test_a_closed_period_is_compared_with_all_of_the_previous_one() -> None:
+    nov = span_of("month", d("2026-11-01"), VN)
+    base = baseline(VN, nov, at("2026-12-01", "09:00"))
+    assert not base.same_point
+    assert (base.previous.start, base.whole_through) == (d("2026-10-01"), d("2026-10-31"))
+    assert base.partial_day is None
+    # A day whose working hours are over is compared with all of the day before.
+    friday = span_of("day", d("2026-12-04"), VN)
+    evening = baseline(VN, friday, at("2026-12-04", "18:00"))
+    assert not evening.same_point and evening.whole_through == d("2026-12-03")
+
+
+def test_a_day_in_progress_is_compared_with_the_same_time_the_day_before() -> None:
+    friday = span_of("day", d("2026-12-04"), VN)
+    base = baseline(VN, friday, at("2026-12-04", "10:00"))
+    assert base.same_point
+    assert base.whole_through is None
+    assert base.partial_day == d("2026-12-03")
+    assert base.fraction == pytest.approx(2 / 9.5)
+    # Monday is compared with Sunday, which has no working time to share: all of it.
+    monday = span_of("day", d("2026-12-07"), VN)
+    sunday = baseline(VN, monday, at("2026-12-07", "10:00"))
+    assert not sunday.same_point and sunday.whole_through == d("2026-12-06")
+
+
+def test_a_week_in_progress_skips_the_previous_weeks_holiday() -> None:
+    week = span_of("week", d("2026-11-30"), VN)
+    # Tuesday 1 December 08:00: one working day of five has passed. The week before has four
+    # (24 November is a holiday): 0.8 of Monday the 23rd.
+    base = baseline(VN, week, at("2026-12-01", "08:00"))
+    assert base.same_point and base.whole_through is None
+    assert base.partial_day == d("2026-11-23")
+    assert base.fraction == pytest.approx(0.8)
+    # Thursday 08:00: three of five, 2.4 of four: Monday, Wednesday (and the holiday) whole.
+    thursday = baseline(VN, week, at("2026-12-03", "08:00"))
+    assert thursday.whole_through == d("2026-11-25")
+    assert thursday.partial_day == d("2026-11-26")
+    assert thursday.fraction == pytest.approx(0.4)
+
+
+@given(
+    day=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+    minute=st.integers(min_value=0, max_value=24 * 60 - 1),
+    period=st.sampled_from(PERIODS),
+)
+def test_the_baseline_lies_inside_the_previous_period(
+    day: date, minute: int, period: Period
+) -> None:
+    now = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=HCM)
+    span = span_of(period, day, VN)
+    base = baseline(VN, span, now)
+    assert base.previous == previous(span, VN)
+    assert 0 <= base.fraction < 1
+    if base.whole_through is not None:
+        assert base.previous.start <= base.whole_through <= base.previous.end
+    if base.partial_day is not None:
+        assert base.same_point and base.previous.contains(base.partial_day)
+        assert is_working_day(VN, base.partial_day)
+    if not base.same_point:
+        assert base.whole_through == base.previous.end and base.partial_day is None
 
 
 # --------------------------------------------------------------------------- parsing

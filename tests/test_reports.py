@@ -186,6 +186,60 @@ async def test_me_for_a_period_in_vietnamese(talk: Talk, team: Any) -> None:
     assert "Cuộc gọi: 8/20 (40%)" in today
 
 
+async def test_me_shows_prorated_targets_as_people_write_them(
+    talk: Talk, team: Any, clock: Any
+) -> None:
+    clock.set_local("2026-12-08 10:00")
+    await talk.say(team.hoa, team.hoa_dm, "/deal 2 45tr")
+    text = await talk.reply(team.hoa, team.hoa_dm, "/me week")
+    # December has 23 working days: 4 deals and 200M a month are 0.87 deals and 43.48M a week.
+    # The percentages are those of the figures shown (2/0.87 would be 230%).
+    assert "Deals closed: 2/0.9 (222%)" in text
+    assert "Revenue: 45M/43.5M (103%)" in text
+
+
+async def test_growth_compares_a_period_in_progress_with_the_same_point_of_the_last(
+    talk: Talk, team: Any, db: Any, clock: Any
+) -> None:
+    t = season(db)
+    log(db, t.team, t.minh, dt.date(2026, 11, 3), deals=[50_000_000])
+    log(db, t.team, t.minh, dt.date(2026, 11, 20), deals=[150_000_000])
+    log(db, t.team, t.minh, dt.date(2026, 12, 2), deals=[60_000_000])
+    for member in (t.minh, t.hoa):
+        log(db, t.team, member, dt.date(2026, 12, 3), calls=20)
+        log(db, t.team, member, dt.date(2026, 12, 4), calls=5)
+    # Friday 4 December, 10:00: 3.2 of December's 23 working days have passed, the same share
+    # as 2.8 of November's 20; on 2 and 3 November Minh had sold 50tr (all November: 200tr).
+    clock.set_local("2026-12-04 10:00")
+    text = await talk.reply(team.minh, team.minh_dm, "/me")
+    revenue = next(x for x in text.splitlines() if x.startswith("Doanh số tháng này"))
+    assert revenue.endswith(" · ▲20% so với cùng kỳ tháng trước")
+    # 5 calls by 10:00 against 2/9.5 of yesterday's 20.
+    calls = next(x for x in text.splitlines() if x.startswith("Cuộc gọi hôm nay"))
+    assert calls.endswith(" · ▲19% so với cùng giờ hôm qua")
+    english = await talk.reply(team.hoa, team.hoa_dm, "/me today")
+    assert "Calls: 5/20 (25%) ▓▓░░░░░░░░ · pace 119% · ▲19% vs the same time yesterday" in english
+    # Once the working day is over, the day is compared with all of the day before.
+    clock.set_local("2026-12-04 18:00")
+    evening = await talk.reply(team.hoa, team.hoa_dm, "/me today")
+    assert "Calls: 5/20 (25%) ▓▓░░░░░░░░ ⚠️ below the minimum level · ▼75% vs yesterday" in (
+        evening
+    )
+    # The team's figures follow the same rule: December so far against 2-3 November.
+    with db.transaction() as s:
+        team_row = s.get(Team, t.team)
+        assert team_row is not None
+        cal = calendar_of(s, team_row)
+        now = dt.datetime(2026, 12, 4, 3, 0, tzinfo=dt.UTC)
+        board = reports.team_board(s, team_row, span_of("month", now.date(), cal), now)
+        closed = reports.team_board(s, team_row, span_of("month", TODAY, cal), now)
+    revenue = next(k for k in board.team if k.key == "revenue")
+    assert board.same_point and revenue.previous == 50_000_000 and revenue.growth == 0.2
+    # November is over: compared with all of October (nothing), so no growth to show.
+    assert not closed.same_point
+    assert next(k for k in closed.team if k.key == "revenue").growth is None
+
+
 async def test_me_with_an_unknown_period_says_so_with_an_example(talk: Talk, team: Any) -> None:
     text = await talk.reply(team.hoa, team.hoa_dm, "/me fortnight")
     assert text == 'Unknown period "fortnight". Use today, week, month, quarter or year.\n' + (
@@ -544,6 +598,25 @@ async def test_chart_defaults_to_revenue_this_month(talk: Talk, team: Any) -> No
     assert calls.photo != default.photo
 
 
+async def test_chart_in_private_shows_the_askers_own_numbers_by_default(
+    talk: Talk, team: Any
+) -> None:
+    await talk.say(team.hoa, team.hoa_dm, "/call 7")
+    await talk.say(team.minh, team.minh_dm, "/call 12")
+    [own] = await talk.say(team.hoa, team.hoa_dm, "/chart calls")
+    [named] = await talk.say(team.hoa, team.hoa_dm, "/chart calls @hoa_le")
+    [whole] = await talk.say(team.hoa, team.hoa_dm, "/chart calls team")
+    [group] = await talk.say(team.hoa, team.group, "/chart calls")
+    png_size(own), png_size(whole), png_size(group)
+    # Privately the asker's own chart; the whole team in the group, or when asked for.
+    assert own.photo == named.photo
+    assert whole.photo == group.photo != own.photo
+    [mine] = await talk.say(team.minh, team.minh_dm, "/bieudo cuộc gọi")
+    [doi] = await talk.say(team.minh, team.minh_dm, "/bieudo cuộc gọi cả đội")
+    [nhom] = await talk.say(team.minh, team.group, "/bieudo cuộc gọi")
+    assert doi.photo == nhom.photo != mine.photo
+
+
 async def test_chart_of_another_member_is_for_leaders(talk: Talk, team: Any, db: Any) -> None:
     await talk.say(team.minh, team.minh_dm, "/call 7")
     [leader_view] = await talk.say(team.leader, team.leader_dm, "/chart calls @minh_tran")
@@ -579,6 +652,7 @@ def test_trend_sums_the_team_per_day_and_leaves_idle_leaders_out(
             now=clock(),
             kpi_word="calls",
             period="week",
+            whole_team=True,
         )
     assert res.outcome == "ok"
     assert res.days == tuple(dt.date(2026, 11, d) for d in (16, 17, 18, 19))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from bot.app import build_application
@@ -16,7 +19,7 @@ from bot.sandbox import SandboxRequest
 from bot.scheduler import Scheduler, due_posts, next_times
 from kpi import store
 from kpi.db import Database
-from kpi.digests import TeamSchedule
+from kpi.digests import RunRate, TeamSchedule, run_rate_phrase
 from kpi.models import Member, ScheduledRun, Team
 from kpi.periods import WorkCalendar
 from kpi.store import EntryInput
@@ -118,6 +121,68 @@ def test_posts_switched_off_never_fire_and_next_times_are_listed() -> None:
     assert upcoming["monthly"] == local("2026-12-01 09:00")
 
 
+# --- what a reminder says it takes: pure ----------------------------------------------------
+
+
+def test_a_small_run_rate_is_said_over_the_span_that_makes_a_whole_unit() -> None:
+    # 4 deals over 23 working days: not "1 a day", but one every 5 days (6 would make only 3).
+    rate = run_rate_phrase(4, 23, "count", week_days=5, weekly=True)
+    assert rate == RunRate("every", 1, 23, every=5, per_week=1)
+    # Two over 23: every 11 days, and "0.4 a week" would help nobody.
+    assert run_rate_phrase(2, 23, "count", week_days=5, weekly=True) == RunRate(
+        "every", 1, 23, every=11
+    )
+    # 4 over 7 is more than one every two days and less than one a day: say the whole amount.
+    assert run_rate_phrase(4, 7, "count", week_days=5, weekly=True) == RunRate(
+        "rest", 4, 7, per_week=3
+    )
+    assert run_rate_phrase(1, 20, "count", week_days=5, weekly=True) == RunRate("rest", 1, 20)
+    # A fractional target still needs whole deals: 3.5 left is 4.
+    assert run_rate_phrase(3.5, 2, "count", week_days=5, weekly=False) == RunRate("per_day", 2, 2)
+    assert run_rate_phrase(26, 7, "count", week_days=5, weekly=False) == RunRate("per_day", 4, 7)
+    # On the period's last working day it is simply what is left, today.
+    assert run_rate_phrase(3, 1, "count", week_days=5, weekly=False) == RunRate("today", 3, 1)
+    assert run_rate_phrase(0, 5, "count", week_days=5, weekly=True) is None
+    assert run_rate_phrase(5, 0, "count", week_days=5, weekly=True) is None
+
+
+def test_money_per_day_is_rounded_up_to_what_people_say() -> None:
+    # 152.2tr over 14 days is 10.87tr a day: "11tr", about 54tr a week.
+    assert run_rate_phrase(152_200_000, 14, "vnd", week_days=5, weekly=True) == RunRate(
+        "per_day", 11_000_000, 14, per_week=54_000_000
+    )
+    assert run_rate_phrase(200_000_000, 7, "vnd", week_days=5, weekly=True) == RunRate(
+        "per_day", 29_000_000, 7, per_week=140_000_000
+    )
+    assert run_rate_phrase(1_234_000, 1, "vnd", week_days=5, weekly=True) == RunRate(
+        "today", 1_300_000, 1
+    )
+    assert run_rate_phrase(2_500_000_000, 20, "vnd", week_days=6, weekly=False) == RunRate(
+        "per_day", 130_000_000, 20
+    )
+
+
+@given(
+    remaining=st.floats(min_value=0.01, max_value=1e6),
+    days=st.integers(min_value=1, max_value=260),
+    unit=st.sampled_from(["count", "vnd"]),
+)
+def test_what_a_reminder_asks_for_is_enough_to_reach_the_target(
+    remaining: float, days: int, unit: str
+) -> None:
+    if unit == "vnd":
+        remaining *= 10_000
+    rate = run_rate_phrase(remaining, days, unit, week_days=5, weekly=True)
+    assert rate is not None
+    if rate.kind == "per_day":
+        assert rate.amount * days >= remaining * (1 - 1e-12)
+    elif rate.kind == "every":
+        assert unit == "count" and rate.every >= 2
+        assert days // rate.every >= math.ceil(remaining)
+    else:
+        assert rate.amount >= remaining
+
+
 # --- what and how often: through the real application --------------------------------------
 
 
@@ -181,6 +246,19 @@ async def test_daily_summary_is_posted_once_in_the_team_language(
     english = sandbox.sent(team.group)[-1].text
     assert english.startswith("📊 Daily summary 19/11 · Sales HCM")
     assert "Calls: 30/40 (75%)" in english
+
+
+async def test_a_daily_summary_shows_prorated_team_targets_as_people_write_them(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    await _seed(db, team, dt.date(2026, 12, 3))
+    clock.set_local("2026-12-03 18:00")
+    await scheduler.run_due(clock.now)
+    text = group_texts(sandbox, team)[-1]
+    # December has 23 working days: two reps' 200tr and 4 deals a month are 17,39tr and 0,35
+    # deals a day. The percentage is that of the figures shown (1/0,35 would be 287%).
+    assert "Doanh số: 60tr/17,4tr (345%)" in text
+    assert "Hợp đồng chốt: 1/0,3 (333%)" in text
 
 
 async def test_missed_post_is_caught_up_inside_the_grace_window_only(
@@ -287,8 +365,8 @@ async def test_reminders_go_to_reps_behind_pace_with_run_rate_coaching(
     assert hoa.startswith("⏰ Hoa Lê, you are behind pace today:")
     assert "Calls today: 5/20 · 15 to go today" in hoa
     # 19, 20, 23, 25, 26, 27 and 30 November are left (24/11 is a holiday): 200M / 7 days.
-    assert "Revenue this month: 0/200M · 28.6M a day over the 7 working days left" in hoa
-    assert "(about 142.9M a week)" in hoa
+    assert "Revenue this month: 0/200M · 29M a day over the 7 working days left" in hoa
+    assert "(about 140M a week)" in hoa
     assert "/mute" in hoa
     # Minh is on pace for calls but not for meetings: reminded about what is behind only.
     minh = sandbox.sent(team.minh_dm)[-1].text
@@ -302,6 +380,32 @@ async def test_reminders_go_to_reps_behind_pace_with_run_rate_coaching(
     assert len(sandbox.sent(team.hoa_dm)) == count
     clock.set_local("2026-11-24 15:00")
     assert (await scheduler.run_due(clock.now)).due == 0
+
+
+async def test_a_reminder_says_what_a_small_target_really_needs(
+    scheduler: Scheduler, sandbox: Any, team: Any, clock: Clock, talk: Talk
+) -> None:
+    await talk.say(team.hoa, team.hoa_dm, "/start")
+    await talk.say(team.minh, team.minh_dm, "/start")
+    clock.set_local("2026-12-01 15:00")
+    await scheduler.run_due(clock.now)
+    hoa = sandbox.sent(team.hoa_dm)[-1].text
+    # December 2026 has 23 working days, all still ahead (today included).
+    assert (
+        "Deals closed this month: 0/4 · 1 more every 5 working days over the 23 working days "
+        "left (about 1 a week)"
+    ) in hoa
+    assert "Revenue this month: 0/200M · 8.7M a day over the 23 working days left" in hoa
+    minh = sandbox.sent(team.minh_dm)[-1].text
+    assert (
+        "Hợp đồng chốt tháng này: 0/4 · cứ 5 ngày làm việc cần thêm 1, còn 23 ngày làm việc "
+        "(khoảng 1 mỗi tuần)"
+    ) in minh
+    # Two weeks on: 200tr over 14 days is 14,3tr a day, said "15tr".
+    clock.set_local("2026-12-14 15:00")
+    await scheduler.run_due(clock.now)
+    minh = sandbox.sent(team.minh_dm)[-1].text
+    assert "Doanh số tháng này: 0/200tr · cần 15tr mỗi ngày, còn 14 ngày làm việc" in minh
 
 
 async def test_a_rep_who_blocked_the_bot_is_skipped_and_shown_to_leaders(
