@@ -9,14 +9,19 @@ send neither loses nor doubles it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from sqlalchemy import func, select
+from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot.sandbox import Sandbox
 from bot.scheduler import Scheduler
+from handlers.posts import classify
 from kpi.db import Database
-from kpi.models import Activity
+from kpi.models import Activity, OutboxMessage
 from tests.conftest import Clock, Talk
 
 SORRY = ("Xin lỗi, đã có lỗi", "Sorry, something went wrong")
@@ -144,3 +149,100 @@ async def test_an_answer_lost_after_an_undo_does_not_invite_a_second_undo(
         "Xem /history trước khi gửi lại."
     ]
     assert calls_stored(db) == 3
+
+
+async def _stored(db: Database, predicate: Any) -> None:
+    """Wait (at most 5 s) until the database shows what the predicate looks for."""
+    async with asyncio.timeout(5):
+        while True:
+            with db.transaction() as s:
+                if predicate(s):
+                    return
+            await asyncio.sleep(0.01)
+
+
+async def test_a_crash_between_the_commit_and_the_send_loses_nothing_and_doubles_nothing(
+    talk: Talk, sandbox: Sandbox, team: Any, db: Database, clock: Clock, app: Any
+) -> None:
+    """The process stops while the confirmation of a committed deal is on its way (the task is
+    cancelled, as at a hard stop): after the restart the celebration is sent once, and the
+    confirmation is shown with the rep's next answer instead of being lost."""
+    app.bot.request.latency = 5.0  # every send now takes long enough to be cut off
+    update = sandbox.text(team.minh, team.minh_dm, "/deal 45tr An Phát")
+    handling = asyncio.create_task(talk.deliver(update))
+    await _stored(db, lambda s: s.scalar(select(func.count()).select_from(OutboxMessage)) == 2)
+    handling.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await handling
+    app.bot.request.latency = 0.0
+    assert sandbox.sent(team.minh_dm) == [] and celebrations(sandbox, team) == []
+
+    clock.advance(minutes=1)
+    await Scheduler(app).start()  # the restart
+    await talk.deliver(update)  # Telegram delivers the update again: it counts once
+    assert celebrations(sandbox, team) == ["🎉 Minh Trần vừa chốt hợp đồng 45tr! Chúc mừng!"]
+    answer = await talk.reply(team.minh, team.minh_dm, "/call 1")
+    assert answer.splitlines()[0] == (
+        "✅ Đã lưu: +1 hợp đồng 45tr · An Phát · 19/11 (lúc đó chưa gửi được xác nhận)"
+    )
+    clock.advance(minutes=15)
+    await Scheduler(app).sweep(clock.now)
+    assert len(celebrations(sandbox, team)) == 1
+    with db.transaction() as s:
+        deals = select(func.count()).select_from(Activity).where(Activity.metric == "deals")
+        assert s.scalar(deals) == 1
+
+
+async def test_classify_tells_what_a_real_http_fault_may_have_delivered(
+    sandbox: Sandbox,
+) -> None:
+    lan = sandbox.user("Lan", language_code="vi")
+    chat = sandbox.private(lan)
+    server = sandbox.serve()
+    server.start()
+    request = HTTPXRequest(read_timeout=0.3, connection_pool_size=1, pool_timeout=0.2)
+    bot = Bot(sandbox.token, base_url=server.base_url, request=request)
+    fates: dict[str, str] = {}
+
+    async def fate(name: str, **kwargs: Any) -> None:
+        try:
+            await bot.send_message(chat.id, name, **kwargs)
+        except Exception as exc:
+            fates[name] = classify(exc)
+        else:
+            fates[name] = "sent"
+
+    try:
+        async with bot:
+            sandbox.drop("sendMessage", applied=True, stall=1.0)
+            await fate("read timeout")
+            sandbox.drop("sendMessage", applied=True)
+            await fate("dropped connection")
+            sandbox.fail("sendMessage", code=500)
+            await fate("server error")
+            sandbox.fail("sendMessage", code=400, description="Bad Request: no")
+            await fate("bad request")
+            sandbox.fail("sendMessage", code=403, description="Forbidden: bot was blocked")
+            await fate("blocked")
+            # The pool's only connection is busy with a slow call: the next one never leaves.
+            sandbox.drop("sendMessage", applied=True, stall=1.0)
+            slow = asyncio.create_task(fate("slow", read_timeout=2.0))
+            await asyncio.sleep(0.1)
+            await fate("pool timeout")
+            await slow
+            server.refuse()
+            await fate("connection refused")
+    finally:
+        server.stop()
+    assert fates == {
+        "read timeout": "uncertain",
+        "dropped connection": "uncertain",
+        "server error": "retry",
+        "bad request": "retry",
+        "blocked": "unreachable",
+        "slow": "uncertain",
+        "pool timeout": "retry",
+        "connection refused": "retry",
+    }
+    # What may have arrived did; what was retried never reached Telegram.
+    assert [m.text for m in sandbox.sent(chat)] == ["read timeout", "dropped connection", "slow"]
