@@ -207,6 +207,17 @@ def settle(
     Returns the status stored: `pending` becomes `failed` once the attempts are used up.
     """
     assert status in (OUTBOX_SENT, OUTBOX_PENDING, OUTBOX_UNCERTAIN, OUTBOX_FAILED)
+    if status == OUTBOX_SENT:
+        # The common case, after every check-in: one statement.
+        shown = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OUTBOX_SENT, sent_at=now, message_id=sent_id, error=None)
+            .returning(OutboxMessage.payload)
+        ).scalar()
+        # What this message showed of earlier unconfirmed check-ins has now been seen.
+        mark_shown(session, [int(i) for i in (shown or {}).get("shows") or []], now)
+        return status
     row = session.get(OutboxMessage, message_id)
     if row is None:
         return status
@@ -218,13 +229,7 @@ def settle(
         row.chat_id = chat_id
     if status == OUTBOX_PENDING:
         row.next_at = now + min(dt.timedelta(minutes=2 ** max(row.attempts - 1, 0)), MAX_BACKOFF)
-    if status == OUTBOX_SENT:
-        row.sent_at = now
-        row.message_id = sent_id
-        # What this message showed of earlier unconfirmed check-ins has now been seen.
-        shows = (row.payload or {}).get("shows") or []
-        mark_shown(session, [int(i) for i in shows], now)
-    if status in (OUTBOX_UNCERTAIN, OUTBOX_FAILED):
+    else:
         log.warning(
             "outbox %s %s to chat %s is %s after %s attempt(s): %s",
             row.kind,
@@ -324,7 +329,7 @@ def mark_shown(session: Session, ids: Sequence[int], now: dt.datetime) -> None:
 
 
 def purge(
-    session: Session, now: dt.datetime, older_than: dt.timedelta = dt.timedelta(days=30)
+    session: Session, now: dt.datetime, older_than: dt.timedelta = dt.timedelta(days=7)
 ) -> int:
     """Forget settled rows older than the given age (technical data, not business data)."""
     result = session.execute(
