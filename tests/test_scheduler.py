@@ -252,22 +252,12 @@ async def test_a_crash_between_sending_and_recording_is_not_sent_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock.set_local("2026-11-19 18:00")
+    # What a process that died after it started sending the post leaves behind.
+    await _claim_left_behind(db, clock, "crashed")
     with db.transaction() as s:
-        t = s.scalar(select(Team))
-        assert t is not None
-        # What a process that died after Telegram accepted the post leaves behind.
-        s.add(
-            ScheduledRun(
-                team_id=t.id,
-                kind="daily_summary",
-                period_key="2026-11-19",
-                chat_id=t.chat_id,
-                status="claimed",
-                instance="crashed",
-                due_at=clock.now,
-                claimed_at=clock.now,
-            )
-        )
+        run = s.scalar(select(ScheduledRun))
+        assert run is not None
+        assert run_claims.attempt(s, run_id=run.id, attempt=run.attempts, now=clock.now)
     before = len(sandbox.sent(team.group))
     clock.set_local("2026-11-19 18:20")
     with caplog.at_level(logging.WARNING):
@@ -640,7 +630,7 @@ async def test_a_send_that_never_left_is_retried(
 
 
 async def _claim_left_behind(db: Database, clock: Clock, instance: str) -> None:
-    """Claim today's summary the way a process does just before it dies without sending."""
+    """Claim today's summary as a sender does before it builds and sends the post."""
     with db.transaction() as s:
         t = s.scalar(select(Team))
         assert t is not None
