@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import re
+import socket
 import struct
 import threading
 import time
@@ -32,8 +33,9 @@ from types import TracebackType
 from typing import IO, Any, Final, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import httpx
 from telegram import Bot, Update
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
@@ -57,6 +59,9 @@ _log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 Role = Literal["creator", "administrator", "member", "left", "kicked"]
+# How a request can fail before it reaches Telegram (what httpx raises, as python-telegram-bot
+# wraps it): no connection in time, connection refused, no free connection in the pool.
+ConnectFault = Literal["connect_timeout", "connect_error", "pool_timeout"]
 
 MAX_TEXT_LENGTH: Final = 4096
 MAX_CAPTION_LENGTH: Final = 1024
@@ -577,6 +582,7 @@ class _Answer:
     body: JSON | None = None
     raw: bytes | None = None
     dropped: bool = False
+    stall: float = 0.0
 
     @property
     def payload(self) -> bytes:
@@ -595,6 +601,8 @@ class _Fault:
     remaining: int
     drop: bool = False
     applied: bool = False
+    stall: float = 0.0
+    connect: ConnectFault | None = None
 
     def matches(self, method: str, params: Mapping[str, Any]) -> bool:
         if self.method not in ("*", method.lower()):
@@ -1550,12 +1558,17 @@ class Sandbox:
         chat_id: SChat | int | None = None,
         times: int = 1,
         applied: bool = False,
+        stall: float = 0.0,
     ) -> None:
-        """Lose the answer to the next matching calls, as a network timeout would.
+        """Lose the answer to the next matching calls, as a network fault after sending would.
 
-        In process the transport raises ``TimedOut``; over HTTP the connection closes without
-        an answer (python-telegram-bot raises ``NetworkError``). With ``applied`` Telegram did
-        act on the call (the message exists), which is the ambiguous case a bot must survive.
+        In process the transport raises ``TimedOut`` caused by ``httpx.ReadTimeout``, as
+        python-telegram-bot's ``HTTPXRequest`` does. Over HTTP the connection closes without an
+        answer (python-telegram-bot raises ``NetworkError`` from ``httpx.RemoteProtocolError``),
+        or, with ``stall``, only after that many seconds, so that a client whose read timeout is
+        shorter gives up first (``TimedOut`` from ``httpx.ReadTimeout``). With ``applied``
+        Telegram did act on the call (the message exists), which is the ambiguous case a bot
+        must survive.
         """
         with self._lock:
             self._faults.append(
@@ -1568,6 +1581,36 @@ class Sandbox:
                     times,
                     drop=True,
                     applied=applied,
+                    stall=stall,
+                )
+            )
+
+    def fail_connect(
+        self,
+        method: str,
+        *,
+        kind: ConnectFault = "connect_timeout",
+        chat_id: SChat | int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next matching calls fail before they reach Telegram (in process only).
+
+        The transport raises what python-telegram-bot's ``HTTPXRequest`` raises for the httpx
+        error (``TimedOut`` from ``httpx.ConnectTimeout`` or ``httpx.PoolTimeout``,
+        ``NetworkError`` from ``httpx.ConnectError``); Telegram never sees the call, so nothing
+        is recorded. Over HTTP a connection fails for every method alike: use
+        ``SandboxServer.refuse()``.
+        """
+        with self._lock:
+            self._faults.append(
+                _Fault(
+                    method.lower(),
+                    0,
+                    kind,
+                    None,
+                    chat_id.id if isinstance(chat_id, SChat) else chat_id,
+                    times,
+                    connect=kind,
                 )
             )
 
@@ -1824,11 +1867,12 @@ class Sandbox:
             name = self._canonical.get(method.lower(), method)
             params: JSON = dict(raw)
             dropped = False
+            fault: _Fault | None = None
             try:
                 if token != self.token:
                     raise _ApiError(HTTPStatus.UNAUTHORIZED, "Unauthorized")
                 params = _coerce(raw)
-                fault = self._take_fault(name, params)
+                fault = self._take_fault(name, params, connect=False)
                 if fault is not None and not fault.drop:
                     raise fault.error()
                 if fault is not None and not fault.applied:
@@ -1855,7 +1899,19 @@ class Sandbox:
                     dropped=dropped,
                 )
             )
-            return _Answer(answer.status, answer.body, dropped=dropped)
+            stall = fault.stall if fault is not None else 0.0
+            return _Answer(answer.status, answer.body, dropped=dropped, stall=stall)
+
+    def _connect_fault(self, method: str, raw: Mapping[str, Any]) -> ConnectFault | None:
+        """Take a pending connect fault for this call (the in-process transport asks first)."""
+        with self._lock:
+            name = self._canonical.get(method.lower(), method)
+            try:
+                params = _coerce(raw)
+            except _ApiError:
+                return None
+            fault = self._take_fault(name, params, connect=True)
+            return fault.connect if fault is not None else None
 
     def _file_answer(self, token: str, path: str) -> _Answer:
         with self._lock:
@@ -1866,9 +1922,11 @@ class Sandbox:
                 return _Answer(HTTPStatus.NOT_FOUND, _ApiError(404, "Not Found").body())
             return _Answer(HTTPStatus.OK, raw=stored.data)
 
-    def _take_fault(self, method: str, params: Mapping[str, Any]) -> _Fault | None:
+    def _take_fault(
+        self, method: str, params: Mapping[str, Any], *, connect: bool
+    ) -> _Fault | None:
         for fault in self._faults:
-            if fault.matches(method, params):
+            if (fault.connect is not None) == connect and fault.matches(method, params):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self._faults.remove(fault)
@@ -2735,14 +2793,34 @@ class SandboxRequest(BaseRequest):
                         )
             answer = self.sandbox._finish_poll(token, gen, params, "inproc")
         else:
+            connect = self.sandbox._connect_fault(name, params)
+            if connect is not None:
+                _raise_connect_fault(connect)
             answer = self.sandbox._handle(token, name, params, _uploads(request_data), "inproc")
         return self._result(answer)
 
     @staticmethod
     def _result(answer: _Answer) -> tuple[int, bytes]:
         if answer.dropped:
-            raise TimedOut("Timed out (the sandbox dropped the answer)")
+            # What HTTPXRequest raises when the answer does not come back in time.
+            raise TimedOut("Timed out (the sandbox dropped the answer)") from httpx.ReadTimeout(
+                "the sandbox dropped the answer"
+            )
         return answer.status, answer.payload
+
+
+def _raise_connect_fault(kind: ConnectFault) -> None:
+    """Raise what python-telegram-bot's HTTPXRequest raises when a request never left."""
+    if kind == "connect_timeout":
+        raise TimedOut("Timed out") from httpx.ConnectTimeout("connect timed out (sandbox)")
+    if kind == "pool_timeout":
+        raise TimedOut(
+            "Pool timeout: All connections in the connection pool are occupied. "
+            "Request was *not* sent to Telegram."
+        ) from httpx.PoolTimeout("no connection free in the pool (sandbox)")
+    raise NetworkError("httpx.ConnectError: connection refused (sandbox)") from httpx.ConnectError(
+        "connection refused (sandbox)"
+    )
 
 
 def _poll_timeout(params: Mapping[str, Any]) -> float:
@@ -2765,6 +2843,27 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.sandbox = sandbox
         self.stopping = False
+        # Open client connections, so that `SandboxServer.refuse` can cut them like a network.
+        self.live: set[socket.socket] = set()
+        self.live_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.live_lock:
+            self.live.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.live_lock:
+            self.live.discard(request)
+        super().shutdown_request(request)
+
+    def cut_connections(self) -> None:
+        """Close every open client connection (a client sees its peer go away)."""
+        with self.live_lock:
+            live, self.live = set(self.live), set()
+        for conn in live:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went away mid long-poll is normal; keep stderr quiet.
@@ -2812,6 +2911,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             answer = sandbox._handle(token, name, params, files, "http")
         if answer.dropped:
+            # The call was read (and, if applied, carried out); the answer never comes back.
+            deadline = time.monotonic() + answer.stall
+            while time.monotonic() < deadline and not self.server.stopping:
+                time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
             self.close_connection = True
             return
         self._reply(answer)
@@ -2906,10 +3009,12 @@ class SandboxServer:
 
     @property
     def port(self) -> int:
-        """Return the port the server listens on."""
-        if self._server is None:
-            raise RuntimeError("the sandbox server is not running")
-        return int(self._server.server_address[1])
+        """Return the port the server listens (or listened, and will listen again) on."""
+        if self._server is not None:
+            return int(self._server.server_address[1])
+        if self._address[1]:
+            return self._address[1]
+        raise RuntimeError("the sandbox server is not running")
 
     @property
     def base_url(self) -> str:
@@ -2922,9 +3027,14 @@ class SandboxServer:
         return f"http://{self._address[0]}:{self.port}/file/bot"
 
     def start(self) -> str:
-        """Start serving in a background thread; return the base URL."""
+        """Start serving in a background thread; return the base URL.
+
+        After `stop` or `refuse` it listens again on the same port.
+        """
         if self._server is None:
             self._server = _HTTPServer(self._address, self.sandbox)
+            # Keep the port, so that a restart is reached at the same base URL.
+            self._address = (self._address[0], int(self._server.server_address[1]))
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 kwargs={"poll_interval": 0.05},
@@ -2947,6 +3057,17 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def refuse(self) -> None:
+        """Stop listening and cut open connections: new calls fail to connect (`start` undoes).
+
+        A client then sees ``httpx.ConnectError`` (python-telegram-bot: ``NetworkError``): the
+        request never reached Telegram.
+        """
+        server = self._server
+        self.stop()
+        if server is not None:
+            server.cut_connections()
 
     def __enter__(self) -> str:
         return self.start()

@@ -3,9 +3,10 @@
 Each team gets one APScheduler job per post kind (through python-telegram-bot's JobQueue), at the
 post's local time in the team's time zone. A sweep every minute does the rest: it rebuilds jobs
 whose team settings changed (on every instance: the JobQueue is memory only), catches up posts
-missed while the bot was down (inside their grace window), and retries definite failures. Every
-run goes through `run_due`, and every post is claimed in the database before it is sent, so a
-job firing twice, two instances, or a restart never sends a post twice.
+missed while the bot was down (inside their grace window), retries definite failures, and sends
+what the outbox still holds (messages that follow a committed effect). Every run goes through
+`run_due`, and every post is claimed in the database before it is sent, so a job firing twice,
+two instances, or a restart never sends a post twice.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from handlers import digests
+from handlers import digests, posts
 from handlers.context import BotData
-from kpi import inbox, periods
+from kpi import inbox, outbox, periods
 from kpi import runs as run_claims
 from kpi.db import purge_processed
 from kpi.digests import Post, TeamSchedule, schedules
@@ -130,11 +131,16 @@ class Scheduler:
         self.app = app
         self.bot_data: BotData = app.bot_data
         self._fingerprints: dict[int, str] = {}
+        # Claims this instance made before it started are a previous run's: none is in flight.
+        self._started: dt.datetime | None = None
 
     async def start(self) -> None:
-        """Build the jobs, catch up on missed posts, and start the minute sweep."""
+        """Build the jobs, catch up on missed posts and the outbox, start the minute sweep."""
         await self.sync()
-        await self.run_due(self.bot_data.now())
+        now = self.bot_data.now()
+        self._started = now
+        await self.run_due(now)
+        await self._sweep_outbox(now)
         self.app.job_queue.run_repeating(
             self._sweep,
             interval=SWEEP_SECONDS,
@@ -197,6 +203,7 @@ class Scheduler:
         """Rebuild changed jobs, send what is due, refresh the living leaderboards."""
         teams = await self.sync()
         report = await self.run_due(now, teams=teams)
+        await self._sweep_outbox(now)
         try:
             await digests.refresh_living_boards(self.app.bot, self.bot_data, now)
         except Exception:
@@ -206,7 +213,14 @@ class Scheduler:
                 partial(purge_processed, older_than=dt.timedelta(hours=72))
             )
             await self.bot_data.db.work(partial(inbox.purge))
+            await self.bot_data.db.work(partial(outbox.purge, now=now))
         return report
+
+    async def _sweep_outbox(self, now: dt.datetime) -> None:
+        try:
+            await posts.sweep_outbox(self.app.bot, self.bot_data, now, started=self._started)
+        except Exception:
+            log.exception("outbox not swept")
 
     async def run_due(
         self,
@@ -218,7 +232,14 @@ class Scheduler:
         """Send every post due at `now` that was not sent yet (claims make this idempotent)."""
         db = self.bot_data.db
         report = SweepReport()
-        report.uncertain = await db.work(partial(run_claims.expire_stale, now=now))
+        report.uncertain = await db.work(
+            partial(
+                run_claims.expire_stale,
+                now=now,
+                instance=self.bot_data.instance,
+                started=self._started,
+            )
+        )
         if teams is None:
             # A team's own job loads only that team's schedule.
             teams = await db.work(partial(schedules, team_ids=team_ids))

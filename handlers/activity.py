@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
+from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from handlers import digests
+from handlers import posts
 from handlers.context import (
     BotData,
     KpiContext,
     for_caller,
     lang_of,
+    update_key,
 )
 from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
 from handlers.onboarding import refuse, refuse_in
@@ -22,11 +28,12 @@ from handlers.render import (
     answer_query,
     clip,
     example_line,
+    fit,
     join_lines,
     metric_label,
     progress_line,
 )
-from kpi import checkins
+from kpi import checkins, outbox
 from kpi.checkins import CorrectionResult, LogResult
 from kpi.metrics import DEALS
 from kpi.store import StoredEntry
@@ -107,15 +114,16 @@ async def log_command(update: Update, context: KpiContext) -> None:
     if command in checkins.LOG_COMMANDS and not args:
         await quick_keyboard(update, context)
         return
-    res = await for_caller(
+    logged = await log_for_caller(
         update,
         context,
+        msg,
         checkins.log_message,
         text=msg.text,
         message_id=msg.message_id,
     )
-    if res is not None:
-        await reply_logged(msg, user.language_code, res, bd=context.bot_data)
+    if logged is not None:
+        await reply_logged(msg, user.language_code, logged.res, bd=context.bot_data, logged=logged)
 
 
 async def free_text(update: Update, context: KpiContext) -> None:
@@ -125,18 +133,20 @@ async def free_text(update: Update, context: KpiContext) -> None:
     text = _addressed_text(msg, context.bot.username)
     if text is None:
         return
-    res = await for_caller(
+    logged = await log_for_caller(
         update,
         context,
+        msg,
         checkins.log_message,
         text=text,
         message_id=msg.message_id,
     )
-    if res is None:
+    if logged is None:
         return
+    res = logged.res
     if res.outcome in ("not_member", "no_team") and tchat.type != "private":
         return  # chatter in a group that is not ours to answer
-    await reply_logged(msg, user.language_code, res, bd=context.bot_data)
+    await reply_logged(msg, user.language_code, res, bd=context.bot_data, logged=logged)
 
 
 async def edited(update: Update, context: KpiContext) -> None:
@@ -148,17 +158,18 @@ async def edited(update: Update, context: KpiContext) -> None:
     if not text.startswith("/"):
         addressed = _addressed_text(msg, context.bot.username)
         text = addressed if addressed is not None else text
-    res = await for_caller(
+    logged = await log_for_caller(
         update,
         context,
+        msg,
         checkins.reread_edited,
         text=text,
         message_id=msg.message_id,
         sent_at=msg.date,
     )
-    if res is None or res.outcome == "ignored":
+    if logged is None or logged.res.outcome == "ignored":
         return
-    await reply_logged(msg, user.language_code, res, bd=context.bot_data)
+    await reply_logged(msg, user.language_code, logged.res, bd=context.bot_data, logged=logged)
 
 
 async def quick_keyboard(update: Update, context: KpiContext) -> None:
@@ -186,26 +197,32 @@ async def quick_button(update: Update, context: KpiContext) -> None:
     """Log +1 from a quick button."""
     q = update.callback_query
     assert q is not None and q.data is not None and q.message is not None
-    res = await for_caller(update, context, checkins.quick_add, metric=q.data[2:])
-    if res is None:
+    answer_to = q.message if isinstance(q.message, Message) else None
+    actor = q.from_user.full_name
+    logged = await log_for_caller(
+        update, context, answer_to, checkins.quick_add, actor=actor, metric=q.data[2:]
+    )
+    if logged is None:
         await answer_query(q)
         return
+    res = logged.res
     lang = lang_of(res.lang_pref, q.from_user)
     if res.outcome == "ok":
         items = ", ".join(entry_text(lang, res.metric_names, e) for e in res.entries)
         await answer_query(q, t(lang, "log.ok_private", items=Html(items)))
-        if isinstance(q.message, Message):
+        if answer_to is not None:
             await reply_logged(
-                q.message,
+                answer_to,
                 q.from_user.language_code,
                 res,
-                actor=q.from_user.full_name,
+                actor=actor,
                 bd=context.bot_data,
+                logged=logged,
             )
         return
     await answer_query(q)
-    if isinstance(q.message, Message):
-        await reply_logged(q.message, q.from_user.language_code, res, bd=context.bot_data)
+    if answer_to is not None:
+        await reply_logged(answer_to, q.from_user.language_code, res, bd=context.bot_data)
 
 
 async def pending_button(update: Update, context: KpiContext) -> None:
@@ -218,16 +235,21 @@ async def pending_button(update: Update, context: KpiContext) -> None:
     except ValueError:
         await answer_query(q)
         return
-    res = await for_caller(
+    answer_to = q.message if isinstance(q.message, Message) else None
+    actor = q.from_user.full_name
+    logged = await log_for_caller(
         update,
         context,
+        answer_to,
         checkins.resolve_pending,
+        actor=actor,
         pending_id=pid,
         choice=choice,
     )
-    if res is None:
+    if logged is None:
         await answer_query(q)
         return
+    res = logged.res
     lang = lang_of(res.lang_pref, q.from_user)
     if res.outcome == "not_yours":
         # The question stays as it is for the person it asks.
@@ -237,14 +259,15 @@ async def pending_button(update: Update, context: KpiContext) -> None:
     if res.outcome in ("cancelled", "expired"):
         await _edit_or_send(q.message, t(lang, f"log.{res.outcome}"))
         return
-    if isinstance(q.message, Message):
-        await _remove_buttons(q.message)
+    if answer_to is not None:
+        await _remove_buttons(answer_to)
         await reply_logged(
-            q.message,
+            answer_to,
             q.from_user.language_code,
             res,
-            actor=q.from_user.full_name,
+            actor=actor,
             bd=context.bot_data,
+            logged=logged,
         )
 
 
@@ -296,9 +319,14 @@ async def reply_logged(
     actor: str | None = None,
     *,
     bd: BotData | None = None,
+    logged: Logged | None = None,
 ) -> None:
-    """Confirm a check-in (one line in a group, with progress in private) or explain a refusal."""
-    lang = lang_of(res.lang_pref) if res.lang_pref else lang_of(language_code)
+    """Confirm a check-in (one line in a group, with progress in private) or explain a refusal.
+
+    A stored check-in's confirmation and celebration were written to the outbox by its unit of
+    work (`logged`): they are sent from there, retried, and never raise a send error here.
+    """
+    lang = _lang(res, language_code)
     if res.outcome in ("no_team", "not_member", "choose_team"):
         await refuse_in(msg, lang, res)
         return
@@ -341,23 +369,150 @@ async def reply_logged(
         return
     if res.outcome != "ok":
         return
-    confirmation, undo_markup = _confirmation(lang, res, actor)
-    await msg.reply_text(confirmation, reply_markup=undo_markup)
-    if res.celebration is not None and res.checkin_id is not None and bd is not None:
-        c = res.celebration
-        await digests.celebrate(
-            msg.get_bot(),
-            bd,
+    if logged is not None and logged.confirmation is not None and bd is not None:
+        await posts.deliver(msg.get_bot(), bd, logged.confirmation, now=bd.now())
+    else:
+        confirmation, undo_markup = _confirmation(lang, res, actor)
+        await msg.reply_text(confirmation, reply_markup=undo_markup)
+    if logged is not None and logged.celebration is not None and bd is not None:
+        await posts.send_queued(msg.get_bot(), bd, logged.celebration.id, now=bd.now())
+
+
+def _lang(res: LogResult, language_code: str | None) -> str:
+    return lang_of(res.lang_pref) if res.lang_pref else lang_of(language_code)
+
+
+# --- what follows a stored check-in: written with it, sent after (kpi.outbox) -----------------
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A logging use case's result, with the outbox rows its unit of work wrote."""
+
+    res: LogResult
+    confirmation: outbox.Message | None = None
+    celebration: outbox.Message | None = None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where the answer to a message goes: its chat, the message quoted (groups), its topic."""
+
+    chat_id: int
+    reply_to: int | None
+    thread_id: int | None
+
+
+def _target_of(msg: Message) -> _Target:
+    # As Message.reply_text does: quote in groups, stay in the message's forum topic.
+    group = msg.chat.type != "private"
+    thread = msg.message_thread_id if msg.is_topic_message else None
+    return _Target(msg.chat_id, msg.message_id if group else None, thread)
+
+
+async def log_for_caller(
+    update: Update,
+    context: KpiContext,
+    answer_to: Message | None,
+    fn: Callable[..., LogResult],
+    /,
+    *,
+    actor: str | None = None,
+    **kwargs: Any,
+) -> Logged | None:
+    """Run a logging use case once (see for_caller); a check-in it stores gets its confirmation
+    (an answer to `answer_to`) and celebration written to the outbox in the same transaction."""
+    user = update.effective_user
+    assert user is not None
+    key = update_key(update)
+    target = _target_of(answer_to) if answer_to is not None else None
+    instance = context.bot_data.instance
+
+    def work(session: Session, **kw: Any) -> Logged:
+        res = fn(session, **kw)
+        if res.outcome != "ok" or target is None:
+            return Logged(res)
+        return _queue(
+            session,
+            res,
+            key=key,
+            target=target,
+            lang=_lang(res, user.language_code),
+            actor=actor,
+            user_id=user.id,
+            instance=instance,
+            now=kw["now"],
+        )
+
+    return await for_caller(update, context, work, **kwargs)
+
+
+def _queue(
+    session: Session,
+    res: LogResult,
+    *,
+    key: str,
+    target: _Target,
+    lang: str,
+    actor: str | None,
+    user_id: int,
+    instance: str,
+    now: dt.datetime,
+) -> Logged:
+    """Render the confirmation in the reader's language and queue it (and a celebration)."""
+    text, markup = _confirmation(lang, res, actor)
+    # Check-ins whose confirmation never got through are shown with this one.
+    earlier = outbox.unconfirmed(session, user_id=user_id)
+    lines = stored_lines(lang, res.metric_names, earlier)
+    confirmation = outbox.enqueue(
+        session,
+        key=f"reply:{key}",
+        kind=outbox.CONFIRMATION,
+        chat_id=target.chat_id,
+        thread_id=target.thread_id,
+        reply_to=target.reply_to,
+        team_id=res.team_id,
+        user_id=user_id,
+        ref_id=res.checkin_id,
+        text=fit(join_lines(*lines, text)) if lines else text,
+        buttons=markup.to_dict() if markup is not None else None,
+        payload={"shows": [u.id for u in earlier]} if earlier else None,
+        # This handler sends it right after the commit.
+        sending_by=instance,
+        now=now,
+    )
+    celebration = None
+    c = res.celebration
+    if c is not None and res.checkin_id is not None:
+        celebration = outbox.enqueue_celebration(
+            session,
+            key=f"celebration:checkin-{res.checkin_id}",
             team_id=c.team_id,
             chat_id=c.chat_id,
-            lang=c.language,
+            thread_id=c.thread,
+            language=c.language,
             name=actor or res.member_name,
             amount=c.amount,
             count=c.count,
-            checkin_id=res.checkin_id,
-            thread=c.thread,
-            now=bd.now(),
+            now=now,
         )
+    return Logged(res, confirmation, celebration)
+
+
+def stored_lines(
+    lang: str, names: dict[str, tuple[str, str]], earlier: list[outbox.Unconfirmed]
+) -> list[str]:
+    """Render `✅ Stored: +3 calls · 19/11 (…)` for check-ins never confirmed (voided: none)."""
+    return [
+        t(
+            lang,
+            "outbox.stored",
+            items=Html(", ".join(entry_text(lang, names, e) for e in u.entries)),
+            day=fmt_day(u.day, lang),
+        )
+        for u in earlier
+        if u.entries
+    ]
 
 
 def _confirmation(
@@ -455,8 +610,28 @@ async def undo(update: Update, context: KpiContext) -> None:
 
 
 async def history(update: Update, context: KpiContext) -> None:
-    """List the caller's recent entries with short ids."""
-    await _correction(update, context, "history", checkins.history)
+    """List the caller's recent entries with short ids, after any never confirmed."""
+    msg, user = update.effective_message, update.effective_user
+    assert msg is not None and user is not None
+    bd = context.bot_data
+
+    def work(session: Session, **kw: Any) -> tuple[CorrectionResult, list[outbox.Unconfirmed]]:
+        res = checkins.history(session, **kw)
+        earlier = outbox.unconfirmed(session, user_id=user.id) if res.outcome == "ok" else []
+        return res, earlier
+
+    out = await for_caller(update, context, work)
+    if out is None:
+        return
+    res, earlier = out
+    lang = lang_of(res.lang_pref, user)
+    if res.outcome in ("no_team", "not_member", "choose_team"):
+        await refuse_in(msg, lang, LogResult(res.outcome, choices=res.choices))
+        return
+    lines = stored_lines(lang, res.metric_names, earlier)
+    await msg.reply_text(fit(join_lines(*lines, render_correction("history", lang, res))))
+    if earlier:
+        await bd.db.work(partial(outbox.mark_shown, ids=[u.id for u in earlier], now=bd.now()))
 
 
 async def edit(update: Update, context: KpiContext) -> None:

@@ -1,10 +1,11 @@
 """What scheduled ticks run: render and send each post, once per recipient and period.
 
 `bot.scheduler` decides when; this module claims each (post, recipient) in the database, builds
-the messages in the reader's language, sends them (at most text + chart in a group), and settles
-the claim. Telegram's answers decide what happens next: a definite failure may be retried, a
-timeout may have been delivered and is not sent again, a chat that blocked or removed the bot is
-marked and skipped, and nothing about one chat stops the others.
+the messages in the reader's language, records the attempt, sends them (at most text + chart in
+a group), and settles the claim. What may have reached Telegram decides what happens next
+(`handlers.posts.classify`): a send that never left or that Telegram refused is retried, one that
+may have been delivered (a read timeout, a dropped connection) is not sent again, a chat that
+blocked or removed the bot is marked and skipped, and nothing about one chat stops the others.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from functools import partial
 
 from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from handlers.context import BotData, lang_of
-from handlers.i18n import Html, esc, fmt_day, fmt_money_short, fmt_pct, t
+from handlers.i18n import Html, esc, fmt_day, fmt_pct, t
+from handlers.posts import classify
 from handlers.render import fit, fmt_figure, join_lines, names_list
 from handlers.reports import board_chart, ranking_lines, team_lines
 from kpi import digests as kd
@@ -115,11 +117,27 @@ async def deliver_once(
         # Nothing was sent: a definite failure, tried again at the next sweep.
         log.exception("post %s for %s could not be built", post.kind, chat_id)
         await bd.db.work(
-            partial(runs.settle, run_id=claim.id, status=RUN_FAILED, now=now, error=repr(exc))
+            partial(
+                runs.settle,
+                run_id=claim.id,
+                status=RUN_FAILED,
+                now=now,
+                error=repr(exc),
+                attempt=claim.attempt,
+            )
         )
         return 0
     if not messages:
-        await bd.db.work(partial(runs.settle, run_id=claim.id, status=RUN_SKIPPED, now=now))
+        await bd.db.work(
+            partial(
+                runs.settle, run_id=claim.id, status=RUN_SKIPPED, now=now, attempt=claim.attempt
+            )
+        )
+        return 0
+    attempt = partial(runs.attempt, run_id=claim.id, attempt=claim.attempt, now=now)
+    if not await bd.db.work(attempt):
+        # The claim went stale while this post was built and another sender took it over.
+        log.info("post %s to %s was taken over by another sender", post.kind, chat_id)
         return 0
     ids: list[int] = []
     status, error = RUN_SENT, None
@@ -132,26 +150,46 @@ async def deliver_once(
             else:
                 sent = await bot.send_message(chat_id, m.text or "", message_thread_id=thread)
             ids.append(sent.message_id)
-    except Forbidden as exc:
-        # The chat blocked or removed the bot: mark it, skip it, serve the others.
-        status, error = (RUN_SKIPPED if not ids else RUN_SENT), str(exc)
-        await bd.db.work(
-            partial(chat_state.unreachable, chat_id=chat_id, reason=str(exc), now=now)
-        )
-    except ChatMigrated as exc:
-        status, error = RUN_FAILED, str(exc)
-        await bd.db.work(
-            partial(chat_state.migrated, old_chat_id=chat_id, new_chat_id=exc.new_chat_id)
-        )
-    except TimedOut as exc:
-        # Telegram may have accepted it: resolved towards not sending twice.
-        status, error = RUN_UNCERTAIN, f"timed out: {exc}"
-        log.warning("post %s to %s timed out; not sending it again", post.kind, chat_id)
-    except (RetryAfter, BadRequest, TelegramError) as exc:
-        status, error = (RUN_FAILED if not ids else RUN_SENT), str(exc)
-        log.warning("post %s to %s failed: %s", post.kind, chat_id, exc)
+    except Exception as exc:
+        fate = classify(exc)
+        error = f"{type(exc).__name__}: {exc}"
+        if fate == "unreachable":
+            # The chat blocked or removed the bot: mark it, skip it, serve the others.
+            status = RUN_SKIPPED if not ids else RUN_SENT
+            await bd.db.work(
+                partial(chat_state.unreachable, chat_id=chat_id, reason=str(exc), now=now)
+            )
+        elif fate == "migrated":
+            assert isinstance(exc, ChatMigrated)
+            status = RUN_FAILED
+            await bd.db.work(
+                partial(chat_state.migrated, old_chat_id=chat_id, new_chat_id=exc.new_chat_id)
+            )
+        elif fate == "uncertain":
+            # Telegram may have accepted it: resolved towards not sending twice.
+            status = RUN_UNCERTAIN
+            log.warning(
+                "post %s to %s may have been delivered (%s); not sending it again",
+                post.kind,
+                chat_id,
+                error,
+            )
+        else:
+            # Nothing of this message reached Telegram: tried again at the next sweep.
+            status = RUN_FAILED if not ids else RUN_SENT
+            log.warning("post %s to %s failed: %s", post.kind, chat_id, error)
+        if not isinstance(exc, TelegramError):
+            log.error("post %s to %s failed", post.kind, chat_id, exc_info=exc)
     await bd.db.work(
-        partial(runs.settle, run_id=claim.id, status=status, now=now, message_ids=ids, error=error)
+        partial(
+            runs.settle,
+            run_id=claim.id,
+            status=status,
+            now=now,
+            message_ids=ids,
+            error=error,
+            attempt=claim.attempt,
+        )
     )
     return 1 if status == RUN_SENT else 0
 
@@ -306,39 +344,7 @@ async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
     return [Outgoing(text=fit(join_lines(*lines)))]
 
 
-# --- deal celebration and the living leaderboard ---------------------------------------------
-
-
-async def celebrate(
-    bot: Bot,
-    bd: BotData,
-    *,
-    team_id: int,
-    chat_id: int,
-    lang: str,
-    name: str,
-    amount: int | None,
-    count: int,
-    checkin_id: int,
-    thread: int | None,
-    now: dt.datetime,
-) -> bool:
-    """Congratulate a deal in the group once (claimed under the check-in's id)."""
-    post = kd.Post(team_id, "celebration", f"checkin-{checkin_id}", now)
-    text = t(
-        lang,
-        ("digest.celebrate" if count == 1 else "digest.celebrate_many")
-        if amount
-        else "digest.celebrate_no_amount",
-        name=name,
-        amount=fmt_money_short(amount or 0, lang),
-        count=count,
-    )
-
-    async def build() -> list[Outgoing]:
-        return [Outgoing(text=text)]
-
-    return await deliver_once(bot, bd, post, chat_id, build, now, thread=thread) == 1
+# --- the living leaderboard --------------------------------------------------------------------
 
 
 async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:

@@ -108,6 +108,11 @@ def claim_update(session: Session, key: str) -> bool:
     return session.execute(stmt).first() is not None
 
 
+def was_processed(session: Session, key: str) -> bool:
+    """Tell whether an update's unit of work committed (its key is recorded)."""
+    return session.get(ProcessedUpdate, key) is not None
+
+
 def purge_processed(session: Session, older_than: dt.timedelta) -> int:
     """Forget processed-update keys older than the given age (at least 48 hours are kept)."""
     keep = max(older_than, dt.timedelta(hours=48))

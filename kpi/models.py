@@ -107,9 +107,15 @@ CHECKIN_VOIDED = "voided"
 
 RUN_CLAIMED = "claimed"
 RUN_SENT = "sent"
-RUN_FAILED = "failed"  # definite failure: may be claimed again
-RUN_UNCERTAIN = "uncertain"  # crashed between sending and recording: never re-sent
+RUN_FAILED = "failed"  # definite failure (or never attempted): may be claimed again
+RUN_UNCERTAIN = "uncertain"  # may have reached Telegram, unrecorded: never re-sent
 RUN_SKIPPED = "skipped"
+
+OUTBOX_PENDING = "pending"  # to be sent (again)
+OUTBOX_SENDING = "sending"  # claimed by a sender: a send was attempted, not settled yet
+OUTBOX_SENT = "sent"
+OUTBOX_UNCERTAIN = "uncertain"  # may have reached Telegram: never sent again
+OUTBOX_FAILED = "failed"  # given up: attempts used up, or the chat is unreachable
 
 INBOX_PENDING = "pending"
 INBOX_DONE = "done"
@@ -405,8 +411,49 @@ class ScheduledRun(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Whether the current claim's holder started sending (set just before the first message):
+    # False = claimed, nothing sent yet (a holder that died may be replaced); True = a send
+    # started; NULL = not recorded (a claim by a version before revision 0002, or settled).
+    attempted: Mapped[bool | None] = mapped_column(Boolean)
+    attempted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     message_ids: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message that follows a committed effect: written in the effect's transaction, then
+    sent and settled (kpi.outbox), so a crash or a Telegram error neither loses nor doubles it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status", "status", "id"),
+        Index("ix_outbox_user", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # one message per effect
+    kind: Mapped[str] = mapped_column(String(32))  # confirmation, celebration, ...
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)
+    # The Telegram user a confirmation is for (shown with their next answer if never sent).
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    ref_id: Mapped[int | None] = mapped_column(BigInteger)  # e.g. the check-in it confirms
+    text: Mapped[str | None] = mapped_column(Text)  # Telegram HTML, rendered with the effect
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what to render at send time
+    buttons: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # an inline keyboard
+    status: Mapped[str] = mapped_column(String(16), default=OUTBOX_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    instance: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    next_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # not before (backoff)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    shown_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # shown in a later answer
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
 
 

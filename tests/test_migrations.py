@@ -6,11 +6,12 @@ import datetime as dt
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from kpi import migrate, store
+from kpi import runs as run_claims
 from kpi.db import Database
-from kpi.models import Activity, Base, Member, Team
+from kpi.models import Activity, Base, Member, ScheduledRun, Team
 from kpi.store import EntryInput
 
 
@@ -43,3 +44,45 @@ def test_upgrade_again_keeps_every_row(db: Database) -> None:
         assert s.scalar(select(func.count()).select_from(Activity)) == 2
         # 2 tỷ does not fit in 32 bits: money is a 64-bit integer on every backend.
         assert s.scalar(select(func.max(Activity.amount))) == 2_000_000_000
+
+
+def test_revision_0002_keeps_every_row_and_an_instance_on_0001_still_fits(db: Database) -> None:
+    """R7 for revision 0002, and a rolling upgrade: what an instance still on 0001 writes
+    (no outbox, no attempt flag) fits the new schema, and reads as "may have been sent"."""
+    now = dt.datetime(2026, 11, 19, 11, tzinfo=dt.UTC)
+
+    def old_claim(team_id: int, period: str) -> dict[str, object]:
+        # The columns 0001's code knows (Core insert: the new nullable ones stay unset).
+        return {
+            "team_id": team_id,
+            "kind": "daily_summary",
+            "period_key": period,
+            "chat_id": -1,
+            "status": "claimed",
+            "instance": "old",
+            "attempts": 1,
+            "due_at": now,
+            "claimed_at": now,
+        }
+
+    try:
+        migrate.downgrade(db.engine, "0001")
+        assert migrate.current_revision(db.engine) == "0001"
+        with db.transaction() as s:
+            team = Team(chat_id=-1, title="T", settings={})
+            s.add(team)
+            s.flush()
+            team_id = team.id
+            s.execute(insert(ScheduledRun.__table__).values(**old_claim(team_id, "2026-11-18")))
+        migrate.upgrade(db.engine)
+        assert migrate.current_revision(db.engine) == "0002"
+        with db.transaction() as s:
+            s.execute(insert(ScheduledRun.__table__).values(**old_claim(team_id, "2026-11-19")))
+            runs = s.execute(select(ScheduledRun.period_key, ScheduledRun.attempted)).all()
+            assert sorted(tuple(r) for r in runs) == [("2026-11-18", None), ("2026-11-19", None)]
+            assert s.scalar(select(func.count()).select_from(Team)) == 1
+        with db.transaction() as s:
+            # Old claims never recorded whether they were sent: stale, they are uncertain.
+            assert run_claims.expire_stale(s, now + dt.timedelta(hours=1)) == 2
+    finally:
+        migrate.upgrade(db.engine)

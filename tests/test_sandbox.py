@@ -14,6 +14,7 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -46,6 +47,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.sandbox import (
     FloodLimits,
@@ -398,6 +400,62 @@ async def test_dropped_answers_raise_timed_out(
 
     assert [m.text for m in sandbox.sent(chat)] == ["lost after Telegram"]
     assert [c.dropped for c in sandbox.calls_for("sendMessage")] == [True, True]
+
+
+async def test_dropped_answers_look_like_read_timeouts_and_connect_faults_send_nothing(
+    sandbox: Sandbox, app: App, people: dict[str, SUser]
+) -> None:
+    chat = sandbox.private(people["lan"])
+    sandbox.drop("sendMessage", applied=True)
+    with pytest.raises(TimedOut) as read:
+        await app.bot.send_message(chat.id, "arrived, answer lost")
+    sandbox.fail_connect("sendMessage", kind="connect_timeout")
+    sandbox.fail_connect("sendMessage", kind="pool_timeout")
+    sandbox.fail_connect("sendMessage", kind="connect_error")
+    with pytest.raises(TimedOut) as connect:
+        await app.bot.send_message(chat.id, "never left 1")
+    with pytest.raises(TimedOut) as pool:
+        await app.bot.send_message(chat.id, "never left 2")
+    with pytest.raises(NetworkError) as refused:
+        await app.bot.send_message(chat.id, "never left 3")
+    await app.bot.send_message(chat.id, "after the faults")
+
+    # The causes are the httpx errors HTTPXRequest chains, as over a real network.
+    assert isinstance(read.value.__cause__, httpx.ReadTimeout)
+    assert isinstance(connect.value.__cause__, httpx.ConnectTimeout)
+    assert isinstance(pool.value.__cause__, httpx.PoolTimeout)
+    assert isinstance(refused.value.__cause__, httpx.ConnectError)
+    assert [m.text for m in sandbox.sent(chat)] == ["arrived, answer lost", "after the faults"]
+    # A call that never reached Telegram is not in its log.
+    assert len(sandbox.calls_for("sendMessage")) == 2
+
+
+async def test_network_faults_over_real_http(sandbox: Sandbox, people: dict[str, SUser]) -> None:
+    chat = sandbox.private(people["lan"])
+    server = sandbox.serve()
+    server.start()
+    request = HTTPXRequest(read_timeout=0.3, connect_timeout=0.5)
+    bot = Bot(sandbox.token, base_url=server.base_url, request=request)
+    try:
+        async with bot:
+            sandbox.drop("sendMessage", applied=True, stall=1.0)
+            with pytest.raises(TimedOut) as stalled:
+                await bot.send_message(chat.id, "stalled")
+            sandbox.drop("sendMessage", applied=True)
+            with pytest.raises(NetworkError) as dropped:
+                await bot.send_message(chat.id, "dropped")
+            server.refuse()
+            with pytest.raises(NetworkError) as refused:
+                await bot.send_message(chat.id, "refused")
+            server.start()  # the same port again
+            await bot.send_message(chat.id, "back")
+    finally:
+        server.stop()
+
+    assert isinstance(stalled.value.__cause__, httpx.ReadTimeout)
+    assert isinstance(dropped.value.__cause__, httpx.RemoteProtocolError)
+    assert isinstance(refused.value.__cause__, httpx.ConnectError)
+    assert [m.text for m in sandbox.sent(chat)] == ["stalled", "dropped", "back"]
 
 
 async def test_html_is_validated(sandbox: Sandbox, app: App, people: dict[str, SUser]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -13,13 +14,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select, update
+from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.sandbox import SandboxRequest
 from bot.scheduler import Scheduler, due_posts, next_times
+from handlers import digests
+from kpi import runs as run_claims
 from kpi import store
 from kpi.db import Database
-from kpi.digests import RunRate, TeamSchedule, run_rate_phrase
+from kpi.digests import RunRate, TeamSchedule, run_rate_phrase, schedules
 from kpi.models import Member, ScheduledRun, Team
 from kpi.periods import WorkCalendar
 from kpi.store import EntryInput
@@ -326,22 +330,12 @@ async def test_a_crash_between_sending_and_recording_is_not_sent_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock.set_local("2026-11-19 18:00")
+    # What a process that died after it started sending the post leaves behind.
+    await _claim_left_behind(db, clock, "crashed")
     with db.transaction() as s:
-        t = s.scalar(select(Team))
-        assert t is not None
-        # What a process that died after Telegram accepted the post leaves behind.
-        s.add(
-            ScheduledRun(
-                team_id=t.id,
-                kind="daily_summary",
-                period_key="2026-11-19",
-                chat_id=t.chat_id,
-                status="claimed",
-                instance="crashed",
-                due_at=clock.now,
-                claimed_at=clock.now,
-            )
-        )
+        run = s.scalar(select(ScheduledRun))
+        assert run is not None
+        assert run_claims.attempt(s, run_id=run.id, attempt=run.attempts, now=clock.now)
     before = len(sandbox.sent(team.group))
     clock.set_local("2026-11-19 18:20")
     with caplog.at_level(logging.WARNING):
@@ -680,3 +674,145 @@ async def test_a_leader_digest_for_a_big_team_fits_one_message(
     digest = sandbox.sent(team.leader_dm)[-1].text or ""
     assert digest.startswith("🗒 Tổng kết cho trưởng nhóm")
     assert len(digest) <= 4096 and "… +" in digest
+
+
+# --- sends that fail: what may have reached Telegram decides (QUALITY.md R3, R4) -------------
+
+
+def summaries(sandbox: Any, team: Any) -> list[str]:
+    return [t for t in group_texts(sandbox, team) if t.startswith("📊 Tổng kết ngày 19/11")]
+
+
+@pytest.mark.parametrize("stall", [0.0, 1.0], ids=["dropped-connection", "read-timeout"])
+async def test_an_answer_lost_after_delivery_over_http_is_not_posted_twice(
+    settings: Any, sandbox: Any, team: Any, db: Database, clock: Clock, stall: float
+) -> None:
+    """Over real HTTP: Telegram got the summary, its answer never came back (the connection
+    dropped, or the answer came after the bot's read timeout). The bot must not post it again."""
+    async with sandbox.serve() as base_url:
+        telegram = dataclasses.replace(
+            settings.telegram,
+            base_url=base_url,
+            base_file_url=base_url.replace("/bot", "/file/bot"),
+        )
+        over_http = build_application(
+            dataclasses.replace(settings, telegram=telegram),
+            request=HTTPXRequest(read_timeout=0.3),
+            db=db,
+            clock=clock,
+            rate_limit=False,
+            token=sandbox.token,
+        )
+        sandbox.drop("sendMessage", chat_id=team.group.id, applied=True, stall=stall)
+        async with over_http:
+            scheduler = Scheduler(over_http)
+            clock.set_local("2026-11-19 18:00")
+            assert (await scheduler.run_due(clock.now)).sent == 0
+            for minutes in (1, 5, 30):
+                clock.set_local(f"2026-11-19 18:{minutes:02d}")
+                await scheduler.run_due(clock.now)
+    assert len(summaries(sandbox, team)) == 1
+    with db.transaction() as s:
+        assert s.scalar(select(ScheduledRun.status)) == "uncertain"
+
+
+@pytest.mark.parametrize("kind", ["connect_timeout", "pool_timeout", "connect_error"])
+async def test_a_send_that_never_left_is_retried(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock, kind: str
+) -> None:
+    """A connect or pool timeout: nothing reached Telegram, so the post is sent at the next
+    sweep (python-telegram-bot reports these as TimedOut, like a read timeout)."""
+    sandbox.fail_connect("sendMessage", kind=kind, chat_id=team.group.id)
+    clock.set_local("2026-11-19 18:00")
+    assert (await scheduler.run_due(clock.now)).sent == 0
+    assert summaries(sandbox, team) == []
+    clock.advance(minutes=1)
+    assert (await scheduler.run_due(clock.now)).sent == 1
+    clock.advance(minutes=1)
+    await scheduler.run_due(clock.now)
+    assert len(summaries(sandbox, team)) == 1
+
+
+async def _claim_left_behind(db: Database, clock: Clock, instance: str) -> None:
+    """Claim today's summary as a sender does before it builds and sends the post."""
+    with db.transaction() as s:
+        t = s.scalar(select(Team))
+        assert t is not None
+        won = run_claims.claim(
+            s,
+            team_id=t.id,
+            kind="daily_summary",
+            period_key="2026-11-19",
+            chat_id=t.chat_id,
+            due_at=clock.now,
+            now=clock.now,
+            instance=instance,
+        )
+        assert won is not None
+
+
+async def test_a_claim_never_attempted_is_sent_once_it_is_stale(
+    scheduler: Scheduler, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    clock.set_local("2026-11-19 18:00")
+    await _claim_left_behind(db, clock, "stopped-before-sending")
+    clock.set_local("2026-11-19 18:05")
+    assert (await scheduler.run_due(clock.now)).sent == 0  # its holder may still be at it
+    clock.set_local("2026-11-19 18:20")
+    assert (await scheduler.run_due(clock.now)).sent == 1
+    clock.advance(minutes=1)
+    await scheduler.run_due(clock.now)
+    assert len(summaries(sandbox, team)) == 1
+
+
+async def test_a_claim_of_this_instance_found_on_start_is_sent_at_once(
+    app: Any, sandbox: Any, team: Any, db: Database, clock: Clock
+) -> None:
+    clock.set_local("2026-11-19 18:00")
+    await _claim_left_behind(db, clock, app.bot_data.instance)
+    clock.set_local("2026-11-19 18:02")  # restarted two minutes later
+    await Scheduler(app).start()
+    assert len(summaries(sandbox, team)) == 1
+    with db.transaction() as s:
+        run = s.scalar(select(ScheduledRun))
+        assert run is not None and run.status == "sent" and run.attempts == 2
+
+
+async def test_a_holder_whose_claim_was_taken_over_does_not_send(
+    app: Any, settings: Any, sandbox: Any, team: Any, db_url: str, clock: Clock
+) -> None:
+    """Instance A claims, then stalls before sending (a long render, a paused VM); instance B
+    finds the claim stale and sends. When A wakes up it must not send as well."""
+    other = build_application(
+        settings,
+        request=SandboxRequest(sandbox),
+        db=Database(db_url),
+        clock=clock,
+        rate_limit=False,
+        token=sandbox.token,
+    )
+    await other.initialize()
+    try:
+        clock.set_local("2026-11-19 18:00")
+        teams = await app.bot_data.db.work(schedules)
+        [post] = [p for p in due_posts(teams, clock.now) if p.kind == "daily_summary"]
+        woke, resume = asyncio.Event(), asyncio.Event()
+
+        async def slow_build() -> list[digests.Outgoing]:
+            woke.set()
+            await resume.wait()
+            return [digests.Outgoing(text="A's summary")]
+
+        a = asyncio.create_task(
+            digests.deliver_once(app.bot, app.bot_data, post, team.group.id, slow_build, clock.now)
+        )
+        await woke.wait()
+        clock.set_local("2026-11-19 18:15")
+        assert (await Scheduler(other).run_due(clock.now)).sent == 1
+        resume.set()
+        assert await a == 0
+    finally:
+        await other.shutdown()
+        other.bot_data.close()
+    assert len(summaries(sandbox, team)) == 1
+    assert "A's summary" not in group_texts(sandbox, team)

@@ -1,0 +1,232 @@
+"""Sending what follows a committed effect, and telling what a failed send may have done.
+
+`classify` is the one reading of a failed send, used by scheduled posts (`digests.deliver_once`)
+and by the outbox sender here. It asks what may have reached Telegram: python-telegram-bot
+raises `TimedOut` or `NetworkError` for very different faults, and only the httpx error it
+chains tells them apart. A connect or pool timeout, a refused connection, or an error answer
+from Telegram means nothing was delivered: try again. A read or write timeout, a dropped
+connection or any other fault after the request was written may have delivered it: resolve
+towards not sending twice, and log it.
+
+The outbox sender (`deliver`, `send_queued`, `sweep_outbox`) sends rows of `kpi.outbox` and
+settles them; the handler that committed an effect sends its rows at once, the minute sweep
+sends what is left (after a definite failure or a crash).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, Literal
+
+import httpx
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import (
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from handlers.context import BotData, lang_of
+from handlers.i18n import Html, fmt_money_short, t
+from kpi import outbox
+from kpi import state as chat_state
+from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
+
+log = logging.getLogger(__name__)
+
+Fate = Literal["retry", "uncertain", "unreachable", "migrated"]
+
+# httpx errors raised before the request reached the server: nothing was sent.
+NOT_SENT: tuple[type[Exception], ...] = (
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ConnectError,
+    httpx.UnsupportedProtocol,
+)
+# A handler sending its own outbox row tries again at once this often (then the sweep does).
+INLINE_RETRY_DELAYS = (0.25, 1.0)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """Return the exception and what it was raised from, cause first, without loops."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def classify(exc: BaseException) -> Fate:
+    """Tell what a failed send may have done: `retry` only when nothing can have arrived."""
+    if isinstance(exc, Forbidden):
+        return "unreachable"
+    if isinstance(exc, ChatMigrated):
+        return "migrated"
+    if not isinstance(exc, TelegramError):
+        # Our own code or the transport failed somewhere: the request may have been written.
+        return "uncertain"
+    chain = _chain(exc)
+    transport = next((e for e in chain if isinstance(e, httpx.HTTPError)), None)
+    if transport is not None:
+        return "retry" if isinstance(transport, NOT_SENT) else "uncertain"
+    if any(not isinstance(e, TelegramError) for e in chain):
+        # "Unknown error in HTTP implementation": no telling how far the request got.
+        return "uncertain"
+    if isinstance(exc, TimedOut):
+        # A timeout with no cause to place it: it may have arrived.
+        return "uncertain"
+    # Telegram answered with an error (400, 429 after the rate limiter's retries, 5xx).
+    return "retry"
+
+
+def _transient(exc: BaseException) -> bool:
+    """Tell whether trying again at once may help (a network or server fault, not a refusal)."""
+    return isinstance(exc, NetworkError) and not isinstance(exc, RetryAfter)
+
+
+# --- rendering rows queued with a payload ------------------------------------------------------
+
+
+def _celebration(payload: Mapping[str, Any]) -> Html:
+    lang = lang_of(str(payload.get("lang") or ""))
+    amount = payload.get("amount")
+    count = int(payload.get("count") or 1)
+    key = (
+        ("digest.celebrate" if count == 1 else "digest.celebrate_many")
+        if amount
+        else "digest.celebrate_no_amount"
+    )
+    return t(
+        lang,
+        key,
+        name=str(payload.get("name") or ""),
+        amount=fmt_money_short(int(amount or 0), lang),
+        count=count,
+    )
+
+
+RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    outbox.CELEBRATION: _celebration,
+}
+
+
+def _text_of(message: outbox.Message) -> str:
+    if message.text is not None:
+        return message.text
+    return RENDERERS[message.kind](message.payload or {})
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+async def deliver(
+    bot: Bot, bd: BotData, message: outbox.Message, *, now: dt.datetime, inline: bool = True
+) -> str:
+    """Send one claimed outbox row and settle it; return the status it was settled with.
+
+    With `inline` (the handler that committed the effect) a network or server fault is tried
+    again at once a few times before the row is left to the sweep. Never raises a send error.
+    """
+    delays = INLINE_RETRY_DELAYS if inline else ()
+    chat_id = message.chat_id
+    for attempt in range(len(delays) + 1):
+        try:
+            sent = await bot.send_message(
+                chat_id,
+                _text_of(message),
+                message_thread_id=message.thread_id,
+                reply_parameters=(
+                    ReplyParameters(message.reply_to, allow_sending_without_reply=True)
+                    if message.reply_to is not None
+                    else None
+                ),
+                reply_markup=(
+                    InlineKeyboardMarkup.de_json(message.buttons, bot) if message.buttons else None
+                ),
+            )
+        except Exception as exc:
+            fate = classify(exc)
+            if fate == "retry" and _transient(exc) and attempt < len(delays):
+                log.info("outbox %s to %s failed (%s); trying again", message.kind, chat_id, exc)
+                await asyncio.sleep(delays[attempt])
+                continue
+            return await _settle_failure(bd, message, exc, fate, now)
+        return await bd.db.work(
+            partial(
+                outbox.settle,
+                message_id=message.id,
+                status=OUTBOX_SENT,
+                now=now,
+                sent_id=sent.message_id,
+            )
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _settle_failure(
+    bd: BotData, message: outbox.Message, exc: BaseException, fate: Fate, now: dt.datetime
+) -> str:
+    error = f"{type(exc).__name__}: {exc}"
+    status, chat_id = OUTBOX_PENDING, None
+    if fate == "uncertain":
+        # It may have arrived: resolved towards not sending twice.
+        status = OUTBOX_UNCERTAIN
+    elif fate == "unreachable":
+        status = OUTBOX_FAILED
+        await bd.db.work(
+            partial(chat_state.unreachable, chat_id=message.chat_id, reason=str(exc), now=now)
+        )
+    elif fate == "migrated":
+        assert isinstance(exc, ChatMigrated)
+        chat_id = exc.new_chat_id
+        await bd.db.work(
+            partial(chat_state.migrated, old_chat_id=message.chat_id, new_chat_id=chat_id)
+        )
+    if not isinstance(exc, TelegramError):
+        log.error("outbox %s to %s failed", message.kind, message.chat_id, exc_info=exc)
+    return await bd.db.work(
+        partial(
+            outbox.settle,
+            message_id=message.id,
+            status=status,
+            now=now,
+            error=error,
+            chat_id=chat_id,
+        )
+    )
+
+
+async def send_queued(bot: Bot, bd: BotData, message_id: int, *, now: dt.datetime) -> str | None:
+    """Claim a pending row written by a committed unit of work, and send it at once."""
+    message = await bd.db.work(
+        partial(outbox.claim, message_id=message_id, now=now, instance=bd.instance)
+    )
+    if message is None:
+        return None  # another sender has it
+    return await deliver(bot, bd, message, now=now)
+
+
+async def sweep_outbox(
+    bot: Bot, bd: BotData, now: dt.datetime, *, started: dt.datetime | None = None
+) -> int:
+    """Send the rows left pending (a definite failure, a crash before sending); return how many
+    were sent. Rows whose sender died mid-send become uncertain first."""
+    await bd.db.work(partial(outbox.expire_stale, now=now, instance=bd.instance, started=started))
+    sent = 0
+    for message_id in await bd.db.work(partial(outbox.due, now=now)):
+        message = await bd.db.work(
+            partial(outbox.claim, message_id=message_id, now=now, instance=bd.instance)
+        )
+        if message is None:
+            continue
+        if await deliver(bot, bd, message, now=now, inline=False) == OUTBOX_SENT:
+            sent += 1
+    return sent
