@@ -10,7 +10,18 @@ from collections.abc import Mapping, Sequence
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
-from handlers.i18n import Html, esc, fmt_int, fmt_money_short, fmt_pct, progress_bar, t
+from handlers.i18n import (
+    DEFAULT_LANG,
+    Html,
+    catalog,
+    esc,
+    fmt_int,
+    fmt_money_short,
+    fmt_pct,
+    progress_bar,
+    t,
+    t_plain,
+)
 from kpi.access import TeamChoice
 
 # Telegram's limits (PRODUCT.md): messages, captions, button payloads.
@@ -53,7 +64,9 @@ def fmt_value(value: float | None, unit: str, lang: str) -> str:
 def progress_line(
     lang: str, label: str, actual: float, target: float | None, unit: str, when: str
 ) -> Html:
-    """Render `calls today: 15/20 (75%) ▓▓▓▓▓▓▓░░░`, or without a target just the value."""
+    """Render `Calls today: 15/20 (75%) ▓▓▓▓▓▓▓░░░`, or without a target just the value."""
+    # Metric names are lowercase ("cuộc gọi") to sit inside "+3 cuộc gọi"; a line starts upper.
+    label = label[:1].upper() + label[1:]
     if not target:
         return t(
             lang,
@@ -102,6 +115,16 @@ def fit(text: str, limit: int = MAX_TEXT) -> Html:
 def example_line(lang: str, example: str) -> Html:
     """Show a correct example of a command, as every bad-input answer does."""
     return t(lang, "err.example", example=Html(f"<code>{esc(example)}</code>"))
+
+
+def has_example(command: str) -> bool:
+    """Tell whether the catalogs hold a correct example of a command."""
+    return f"example.{command}" in catalog(DEFAULT_LANG)
+
+
+def command_example(lang: str, command: str) -> Html:
+    """Show the catalog's example of a command in the reader's language (`mới`, not `new`)."""
+    return example_line(lang, t_plain(lang, f"example.{command}"))
 
 
 def join_lines(*parts: str | None) -> Html:

@@ -13,7 +13,14 @@ from handlers.context import (
 )
 from handlers.i18n import Html, esc, fmt_pct, progress_bar, t, t_plain
 from handlers.onboarding import refuse
-from handlers.render import MAX_TEXT, clip, example_line, fmt_value, join_lines, names_list
+from handlers.render import (
+    MAX_TEXT,
+    clip,
+    command_example,
+    fmt_value,
+    join_lines,
+    names_list,
+)
 from kpi import periods, reports
 
 
@@ -37,7 +44,7 @@ async def me(update: Update, context: KpiContext) -> None:
         await msg.reply_text(
             join_lines(
                 t(lang, "me.bad_period", word=clip(word)),
-                example_line(lang, "/me week"),
+                command_example(lang, "me"),
             )
         )
         return
@@ -400,7 +407,7 @@ async def _send_board(
         await msg.reply_text(
             join_lines(
                 t(lang, "board.unknown_kpi", word=clip(res.unknown_kpi or "")),
-                example_line(lang, "/leaderboard week calls"),
+                command_example(lang, "leaderboard"),
             )
         )
         return
@@ -445,7 +452,7 @@ async def chart(update: Update, context: KpiContext) -> None:
         await msg.reply_text(
             join_lines(
                 t(lang, "chart.unknown_kpi", word=clip(res.word or "")),
-                example_line(lang, "/chart calls week"),
+                command_example(lang, "chart"),
             )
         )
         return
