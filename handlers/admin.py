@@ -63,7 +63,7 @@ async def target(update: Update, context: KpiContext) -> None:
             lang,
             "admin.target_set" if res.member_name else "admin.target_set_default",
             kpi=en if lang == "en" else vi,
-            value=fmt_value(res.value, res.unit, lang),
+            value=fmt_value(res.value, res.unit, lang, typed=True),
             period=t(lang, f"per.{res.period}"),
             member=res.member_name or "",
         )
@@ -124,7 +124,7 @@ async def kpi(update: Update, context: KpiContext) -> None:
                 t(
                     lang,
                     "admin.row_target",
-                    value=fmt_value(row.target, row.unit, lang),
+                    value=fmt_value(row.target, row.unit, lang, typed=True),
                     period=t(lang, f"per.{row.target_period}"),
                 )
             )

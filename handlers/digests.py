@@ -22,7 +22,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_money_short, fmt_pct, t
-from handlers.render import fit, fmt_value, join_lines, names_list
+from handlers.render import MONEY_DIGITS, fit, fmt_value, join_lines, names_list
 from handlers.reports import board_chart, ranking_lines, team_lines
 from kpi import digests as kd
 from kpi import runs
@@ -276,7 +276,10 @@ def _round_up(value: float, unit: str) -> float:
     import math
 
     if unit == "vnd":
-        return math.ceil(value / 100_000) * 100_000
+        # Up to the last digit shown (MONEY_DIGITS, at least 100k): coaching never understates.
+        digits = len(str(max(1, math.ceil(value))))
+        step = 10 ** max(5, digits - MONEY_DIGITS)
+        return math.ceil(value / step) * step
     return float(math.ceil(value - 1e-9))
 
 

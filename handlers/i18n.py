@@ -120,9 +120,9 @@ def fmt_money(amount: int | float, lang: str, currency: str = "VND") -> str:
     return format_currency(round(amount), currency, locale=_locale(lang), format_type="standard")
 
 
-def fmt_money_short(amount: int | float, lang: str) -> str:
+def fmt_money_short(amount: int | float, lang: str, significant: int | None = None) -> str:
     """Format money the way people type it in chat: 45tr, 1,5 tỷ / 45M, 1.5B."""
-    return format_amount_short(round(amount), normalize_lang(lang))
+    return format_amount_short(round(amount), normalize_lang(lang), significant)
 
 
 def fmt_pct(ratio: float | None, lang: str) -> str:

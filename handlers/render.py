@@ -29,6 +29,8 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 # Words people typed are quoted back at most this long, so an answer stays under MAX_TEXT.
 QUOTE_CHARS = 60
+# Computed amounts show at most three significant digits: 280tr, 54,4tr, 1,25 tỷ.
+MONEY_DIGITS = 3
 
 
 def clip(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -50,12 +52,16 @@ def metric_label(names: Mapping[str, tuple[str, str]], metric: str, lang: str) -
     return en if lang == "en" else vi
 
 
-def fmt_value(value: float | None, unit: str, lang: str) -> str:
-    """Format a KPI value by its unit: counts, short money, or a percentage."""
+def fmt_value(value: float | None, unit: str, lang: str, *, typed: bool = False) -> str:
+    """Format a KPI value by its unit: counts, short money, or a percentage.
+
+    Computed money (totals, prorated targets, averages) reads like chat: "280tr", not
+    "279,89tr". A value someone typed (`typed`, e.g. a target as set) is shown in full.
+    """
     if value is None:
         return "—"
     if unit == "vnd":
-        return fmt_money_short(value, lang)
+        return fmt_money_short(value, lang, significant=None if typed else MONEY_DIGITS)
     if unit == "ratio":
         return fmt_pct(value, lang)
     return fmt_int(value, lang)

@@ -606,8 +606,12 @@ _SHORT_UNITS: dict[str, tuple[tuple[int, str], ...]] = {
 }
 
 
-def format_amount_short(value: int, lang: str) -> str:
-    """Format money the short way chat uses: vi `45tr`, `1,5 tỷ`, `500k`; en `45M`, `1.5B`."""
+def format_amount_short(value: int, lang: str, significant: int | None = None) -> str:
+    """Format money the short way chat uses: vi `45tr`, `1,5 tỷ`, `500k`; en `45M`, `1.5B`.
+
+    Two decimals of the unit at most; with `significant`, no more digits than that (computed
+    figures: `280tr`, `54,4tr`, `1,25 tỷ`, where an amount someone typed keeps `279,89tr`).
+    """
     key = "vi" if lang.lower().startswith("vi") else "en"
     sign = "-" if value < 0 else ""
     magnitude = abs(value)
@@ -615,17 +619,25 @@ def format_amount_short(value: int, lang: str) -> str:
     for index, (unit, suffix) in enumerate(units):
         if magnitude < unit:
             continue
-        hundredths = (magnitude * 100 + unit // 2) // unit
-        if hundredths >= 100_000 and index > 0:
+        decimals, scaled = _scaled(magnitude, unit, significant)
+        if scaled >= 1000 * 10**decimals and index > 0:
             # Rounding reached the next unit: 999 999 999 is 1 tỷ, not 1000tr.
             unit, suffix = units[index - 1]
-            hundredths = (magnitude * 100 + unit // 2) // unit
-        whole, cents = divmod(hundredths, 100)
-        decimals = f"{cents:02d}".rstrip("0")
+            decimals, scaled = _scaled(magnitude, unit, significant)
+        whole, fraction = divmod(scaled, 10**decimals)
+        digits = f"{fraction:0{decimals}d}".rstrip("0") if decimals else ""
         mark = "," if key == "vi" else "."
-        number = f"{whole}{mark}{decimals}" if decimals else str(whole)
+        number = f"{whole}{mark}{digits}" if digits else str(whole)
         return f"{sign}{number}{suffix}"
     return f"{sign}{magnitude}"
+
+
+def _scaled(magnitude: int, unit: int, significant: int | None) -> tuple[int, int]:
+    """Return how many decimals of `unit` to show and the amount in those, rounded half up."""
+    decimals = 2
+    if significant is not None:
+        decimals = max(0, min(2, significant - len(str(magnitude // unit))))
+    return decimals, (magnitude * 10**decimals + unit // 2) // unit
 
 
 # --------------------------------------------------------------------------- dates

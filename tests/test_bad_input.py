@@ -340,7 +340,8 @@ BAD_INPUTS = [
     (
         "minh",
         "/deal 1.5",
-        "Số tiền tính bằng đồng, không có phần lẻ. Nếu ý bạn là triệu, hãy thêm đơn vị, ví dụ 1,5tr.",
+        "Số tiền tính bằng đồng, không có phần lẻ. "
+        "Nếu ý bạn là triệu, hãy thêm đơn vị, ví dụ 1,5tr.",
     ),
     ("minh", "/deal 99999999999999999999999", "Số tiền quá lớn."),
     ("minh", "/lost -5", "Số lượng phải là số nguyên dương."),

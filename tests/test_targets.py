@@ -14,6 +14,11 @@ from tests.conftest import Talk
 from tests.test_reports import TODAY, ids, season
 
 TARGET_EXAMPLE = "Ví dụ: /target doanhso 300tr tháng @minh_tran"
+TEAM_ONLY = "Chỉ số này tính chung cho cả đội, không đặt chỉ tiêu riêng cho từng người được."
+KPI_USAGE = (
+    "Dùng /kpi với: weight (trọng số), minimum (định mức tối thiểu), retire (ngừng dùng) "
+    "hoặc add (thêm mới)."
+)
 
 
 def active_targets(db: Any, kpi: str) -> dict[int | None, tuple[float, str]]:
@@ -200,12 +205,12 @@ def test_parse_target_value_per_unit() -> None:
         (
             "leader",
             "/target doanh số trung bình / nhân viên 50tr",
-            f"Chỉ số này tính chung cho cả đội, không đặt chỉ tiêu riêng cho từng người được.\n{TARGET_EXAMPLE}",
+            f"{TEAM_ONLY}\n{TARGET_EXAMPLE}",
         ),
         (
             "leader",
             "/target reps_on_target 80%",
-            f"Chỉ số này tính chung cho cả đội, không đặt chỉ tiêu riêng cho từng người được.\n{TARGET_EXAMPLE}",
+            f"{TEAM_ONLY}\n{TARGET_EXAMPLE}",
         ),
     ],
 )
@@ -345,12 +350,12 @@ async def test_leader_adds_a_custom_metric_that_reps_then_log(
         (
             "leader",
             "/kpi frobnicate",
-            "Dùng /kpi với: weight (trọng số), minimum (định mức tối thiểu), retire (ngừng dùng) hoặc add (thêm mới).",
+            KPI_USAGE,
         ),
         (
             "leader",
             "/kpi weight",
-            "Dùng /kpi với: weight (trọng số), minimum (định mức tối thiểu), retire (ngừng dùng) hoặc add (thêm mới).",
+            KPI_USAGE,
         ),
         ("leader", "/kpi weight calls abc", "Trọng số là phần trăm, ví dụ 20%."),
         ("leader", "/kpi weight calls 120%", "Trọng số là phần trăm, ví dụ 20%."),

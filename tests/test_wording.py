@@ -7,9 +7,13 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from handlers.i18n import catalog, t, t_plain
+from handlers.i18n import catalog, fmt_money_short, t, t_plain
+from handlers.render import fmt_value
 from kpi.metrics import BUILTIN_KPIS, BUILTIN_METRICS
+from kpi.parsing import MAX_AMOUNT, Amount, parse_amount
 from tests.conftest import Talk
 
 # --- the glossary ----------------------------------------------------------------------------
@@ -262,3 +266,49 @@ async def test_a_kpis_former_name_still_finds_it(
 ) -> None:
     answer = await talk.reply(team.leader, team.leader_dm, f"/leaderboard tháng {old_name}")
     assert answer.startswith(f"🏆 {shown} · tháng này")
+
+
+# --- money the way chat writes it ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "vi", "en"),
+    [
+        (279_890_000, "280tr", "280M"),
+        (54_350_000, "54,4tr", "54.4M"),
+        (29_210_000, "29,2tr", "29.2M"),
+        (1_250_000_000, "1,25 tỷ", "1.25B"),
+        (99_960_000, "100tr", "100M"),
+        (999_999_999, "1 tỷ", "1B"),
+        (45_000_000, "45tr", "45M"),
+        (500_000, "500k", "500K"),
+    ],
+)
+def test_computed_money_has_at_most_three_digits(value: int, vi: str, en: str) -> None:
+    # Totals, targets and averages: "279,89tr" reads like a spreadsheet, chat writes "280tr".
+    assert fmt_value(value, "vnd", "vi") == vi
+    assert fmt_value(value, "vnd", "en") == en
+
+
+def test_an_amount_someone_typed_is_echoed_in_full() -> None:
+    assert fmt_money_short(279_890_000, "vi") == "279,89tr"
+    assert fmt_money_short(1_250_000, "en") == "1.25M"
+
+
+@given(st.integers(min_value=1, max_value=MAX_AMOUNT), st.sampled_from(["vi", "en"]))
+def test_computed_money_is_close_and_parses(value: int, lang: str) -> None:
+    parsed = parse_amount(fmt_value(value, "vnd", lang))
+    assert isinstance(parsed, Amount)
+    assert abs(parsed.value - value) * 200 <= value  # three digits: within 0.5%
+
+
+async def test_a_typed_target_is_echoed_in_full_and_team_totals_read_like_chat(
+    talk: Talk, team: Any
+) -> None:
+    set_ = await talk.reply(team.leader, team.leader_dm, "/target doanhso 123,45tr tháng")
+    assert set_ == "🎯 Chỉ tiêu Doanh số cho từng thành viên: 123,45tr mỗi tháng."
+    assert "chỉ tiêu 123,45tr mỗi tháng" in await talk.reply(team.leader, team.leader_dm, "/kpi")
+    # The team's target for the month is prorated (both joined mid-month): three digits at most.
+    text = await talk.reply(team.leader, team.leader_dm, "/month")
+    [revenue] = [line for line in text.splitlines() if line.startswith("Doanh số:")]
+    assert re.fullmatch(r"Doanh số: 0/(\d{1,3}|\d\d,\d|\d,\d\d)tr \(0%\)", revenue), revenue
