@@ -312,3 +312,28 @@ async def test_a_typed_target_is_echoed_in_full_and_team_totals_read_like_chat(
     text = await talk.reply(team.leader, team.leader_dm, "/month")
     [revenue] = [line for line in text.splitlines() if line.startswith("Doanh số:")]
     assert re.fullmatch(r"Doanh số: 0/(\d{1,3}|\d\d,\d|\d,\d\d)tr \(0%\)", revenue), revenue
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_every_command_the_help_shows_is_accepted(talk: Talk, team: Any, lang: str) -> None:
+    # Help, hints and usage lines quote commands in <code>: each must work as it is shown.
+    if lang == "en":
+        for user, chat in ((team.leader, team.leader_dm), (team.minh, team.minh_dm)):
+            await talk.say(user, chat, "/language en")
+    skip = ("/edit 123", "/void 123", "/settings topic")  # an entry id; a forum topic
+    shown = {
+        code
+        for text in catalog(lang).values()
+        for code in re.findall(r"<code>(.*?)</code>", text)
+        if re.search(r"\d|^/", code) and not code.startswith(("#", *skip))
+    }
+    assert len(shown) >= 15
+    for code in sorted(shown):
+        leader = code.startswith(("/kpi", "/target", "/settings"))
+        user, chat = (team.leader, team.leader_dm) if leader else (team.minh, team.minh_dm)
+        answers = await talk.say(user, chat, code)
+        texts = [a.text or "" for a in answers if a.kind == "text" and a.chat_id == chat.id]
+        assert texts, code
+        for text in texts:
+            assert "Ví dụ:" not in text and "Example:" not in text, (code, text)
+            assert "Bỏ qua" not in text and "Not understood" not in text, (code, text)
