@@ -127,7 +127,7 @@ async def run_demo(out_dir: Path, *, out: TextIO = sys.stdout, day: dt.date | No
         await say(minh, minh_dm, "/me")
         await say(hoa, hoa_dm, "/me week")
         await say(minh, minh_dm, "/undo")
-        await say(leader, group, "/target doanhso 250tr month")
+        await say(leader, group, "/target doanhso 250tr tháng")
         await say(leader, group, "/leaderboard")
         await say(hoa, hoa_dm, "/leaderboard month calls")
         await say(leader, group, "/week")

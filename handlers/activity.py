@@ -27,8 +27,9 @@ from handlers.onboarding import refuse, refuse_in
 from handlers.render import (
     answer_query,
     clip,
-    example_line,
+    command_example,
     fit,
+    has_example,
     join_lines,
     metric_label,
     progress_line,
@@ -38,27 +39,6 @@ from kpi.checkins import CorrectionResult, LogResult
 from kpi.metrics import DEALS
 from kpi.store import StoredEntry
 
-# A correct example for each command, shown with every bad-input answer.
-EXAMPLES: dict[str, str] = {
-    "call": "/call 3",
-    "goi": "/goi 3",
-    "meeting": "/meeting 2",
-    "hen": "/hen 2",
-    "lead": "/lead 1",
-    "email": "/email 10",
-    "demo": "/demo 1",
-    "proposal": "/proposal 1",
-    "baogia": "/baogia 1",
-    "log": "/log calls 12 meetings 2 emails 30",
-    "ghi": "/ghi goi 12 hen 2",
-    "deal": "/deal 45tr Công ty An Phát new",
-    "chot": "/chot 45tr Công ty An Phát mới",
-    "lost": "/lost Công ty Bình Minh - chọn đối thủ",
-    "mat": "/mat Công ty Bình Minh",
-    "edit": "/edit 123 5",
-    "void": "/void 123",
-}
-FREE_TEXT_EXAMPLE = "gọi 12 cuộc, gặp 3 khách, chốt 2 deal 45tr"
 # What people typed is quoted back short: a message must stay under Telegram's 4,096 characters.
 HISTORY_NOTE_CHARS = 80
 UNKNOWN_WORDS_SHOWN = 10
@@ -337,7 +317,7 @@ async def reply_logged(
         await msg.reply_text(
             join_lines(
                 t(lang, "log.not_understood"),
-                example_line(lang, FREE_TEXT_EXAMPLE),
+                command_example(lang, "free_text"),
             )
         )
         return
@@ -584,8 +564,9 @@ def render_error(
         for k, v in params.items()
     }
     message = t(lang, key, **{k: safe.get(k, "") for k in _params_of(key)})
-    example = EXAMPLES.get(command or "", FREE_TEXT_EXAMPLE)
-    return join_lines(message, example_line(lang, example))
+    # A correct example for each command (per language, in the catalogs), else plain language.
+    example = command if command and has_example(command) else "free_text"
+    return join_lines(message, command_example(lang, example))
 
 
 def t_has(key: str) -> bool:
@@ -745,10 +726,9 @@ def render_correction(kind: str, lang: str, res: CorrectionResult) -> Html:
         return t(lang, f"log.{res.outcome}")
     if res.outcome == "bad_input":
         return render_error(lang, res.error_code, res.error_params, kind)
-    if res.outcome == "not_found" and kind in EXAMPLES:
+    if res.outcome == "not_found" and has_example(kind):
         # A wrong entry number is bad input: show what a right command looks like.
-        example = example_line(lang, EXAMPLES[kind])
-        return join_lines(t(lang, "fix.not_found"), example)
+        return join_lines(t(lang, "fix.not_found"), command_example(lang, kind))
     if res.outcome in ("nothing", "not_found", "forbidden"):
         return t(lang, f"fix.{res.outcome}")
     if res.outcome == "too_old":

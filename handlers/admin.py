@@ -12,13 +12,10 @@ from handlers.context import (
 )
 from handlers.i18n import esc, fmt_pct, t
 from handlers.onboarding import refuse
-from handlers.render import example_line, fmt_value, join_lines
+from handlers.render import command_example, fmt_value, join_lines
 from handlers.reports import clip
 from kpi import admin
 from kpi.checkins import LogResult, split_command
-
-TARGET_EXAMPLE = "/target doanhso 300tr month @minh_tran"
-KPI_EXAMPLE = "/kpi weight calls 20%"
 
 
 async def target(update: Update, context: KpiContext) -> None:
@@ -39,7 +36,7 @@ async def target(update: Update, context: KpiContext) -> None:
         assert isinstance(res.refusal, LogResult)
         await refuse(update, res.refusal)
         return
-    example = example_line(lang, TARGET_EXAMPLE)
+    example = command_example(lang, "target")
     if res.outcome == "forbidden":
         await msg.reply_text(t(lang, "scope.leader_only"))
     elif res.outcome == "unknown_kpi":
@@ -91,7 +88,7 @@ async def kpi(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    example = example_line(lang, KPI_EXAMPLE)
+    example = command_example(lang, "kpi")
     if res.outcome == "refused":
         assert isinstance(res.refusal, LogResult)
         await refuse(update, res.refusal)

@@ -11,7 +11,9 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from handlers.i18n import (
+    DEFAULT_LANG,
     Html,
+    catalog,
     esc,
     fmt_count,
     fmt_int,
@@ -21,6 +23,7 @@ from handlers.i18n import (
     round_count,
     round_money,
     t,
+    t_plain,
 )
 from kpi import scoring
 from kpi.access import TeamChoice
@@ -52,7 +55,11 @@ def metric_label(names: Mapping[str, tuple[str, str]], metric: str, lang: str) -
 
 
 def fmt_value(value: float | None, unit: str, lang: str) -> str:
-    """Format a KPI value by its unit: counts, short money, or a percentage."""
+    """Format a value exactly as it was logged or set: counts, short money, or a percentage.
+
+    Computed figures (totals, prorated targets, averages) use `fmt_figure`, rounded the way
+    people say them.
+    """
     if value is None:
         return "—"
     if unit == "vnd":
@@ -100,7 +107,9 @@ def shown_attainment(
 def progress_line(
     lang: str, label: str, actual: float, target: float | None, unit: str, when: str
 ) -> Html:
-    """Render `calls today: 15/20 (75%) ▓▓▓▓▓▓▓░░░`, or without a target just the value."""
+    """Render `Calls today: 15/20 (75%) ▓▓▓▓▓▓▓░░░`, or without a target just the value."""
+    # Metric names are lowercase ("cuộc gọi") to sit inside "+3 cuộc gọi"; a line starts upper.
+    label = label[:1].upper() + label[1:]
     if not target:
         return t(
             lang,
@@ -149,6 +158,16 @@ def fit(text: str, limit: int = MAX_TEXT) -> Html:
 def example_line(lang: str, example: str) -> Html:
     """Show a correct example of a command, as every bad-input answer does."""
     return t(lang, "err.example", example=Html(f"<code>{esc(example)}</code>"))
+
+
+def has_example(command: str) -> bool:
+    """Tell whether the catalogs hold a correct example of a command."""
+    return f"example.{command}" in catalog(DEFAULT_LANG)
+
+
+def command_example(lang: str, command: str) -> Html:
+    """Show the catalog's example of a command in the reader's language (`mới`, not `new`)."""
+    return example_line(lang, t_plain(lang, f"example.{command}"))
 
 
 def join_lines(*parts: str | None) -> Html:

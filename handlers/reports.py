@@ -16,7 +16,7 @@ from handlers.onboarding import refuse
 from handlers.render import (
     MAX_TEXT,
     clip,
-    example_line,
+    command_example,
     fmt_figure,
     join_lines,
     names_list,
@@ -45,7 +45,7 @@ async def me(update: Update, context: KpiContext) -> None:
         await msg.reply_text(
             join_lines(
                 t(lang, "me.bad_period", word=clip(word)),
-                example_line(lang, "/me week"),
+                command_example(lang, "me"),
             )
         )
         return
@@ -423,7 +423,7 @@ async def _send_board(
         await msg.reply_text(
             join_lines(
                 t(lang, "board.unknown_kpi", word=clip(res.unknown_kpi or "")),
-                example_line(lang, "/leaderboard week calls"),
+                command_example(lang, "leaderboard"),
             )
         )
         return
@@ -479,7 +479,7 @@ async def chart(update: Update, context: KpiContext) -> None:
         await msg.reply_text(
             join_lines(
                 t(lang, "chart.unknown_kpi", word=clip(res.word or "")),
-                example_line(lang, "/chart calls week"),
+                command_example(lang, "chart"),
             )
         )
         return

@@ -32,10 +32,10 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("emails", "email", "emails", 500, 20),
     MetricSpec("meetings", "cuộc hẹn", "meetings", 30, 30),
     MetricSpec("demos", "demo", "demos", 30, 40),
-    MetricSpec("leads", "khách hàng tiềm năng", "leads", 100, 50),
+    MetricSpec("leads", "khách tiềm năng", "leads", 100, 50),
     MetricSpec("proposals", "báo giá", "proposals", 50, 60),
     MetricSpec(DEALS, "hợp đồng", "deals", 20, 70),
-    MetricSpec(LOST, "giao dịch thất bại", "lost deals", 50, 80),
+    MetricSpec(LOST, "hợp đồng trượt", "lost deals", 50, 80),
 )
 METRIC_KEYS = tuple(m.key for m in BUILTIN_METRICS)
 # One deal above this is a typo more often than a record (PRODUCT.md: one deal 50 tỷ).
@@ -55,6 +55,8 @@ class KpiSpec:
     period: str = "month"
     team_only: bool = False  # meaningful for the team, not per member
     order: int = 100
+    # Names this KPI had before (teams set up then may still type them): found, never shown.
+    former_names: tuple[str, ...] = ()
 
 
 BUILTIN_KPIS: tuple[KpiSpec, ...] = (
@@ -64,26 +66,45 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
         "meetings", "Cuộc hẹn", "Meetings", "count", "metric:meetings", period="week", order=30
     ),
     KpiSpec("demos", "Demo", "Demos", "count", "metric:demos", period="week", order=40),
-    KpiSpec("leads", "Khách hàng tiềm năng mới", "New leads", "count", "metric:leads", order=50),
+    KpiSpec(
+        "leads",
+        "Khách tiềm năng mới",
+        "New leads",
+        "count",
+        "metric:leads",
+        order=50,
+        former_names=("Khách hàng tiềm năng mới",),
+    ),
     KpiSpec("proposals", "Báo giá", "Proposals", "count", "metric:proposals", order=60),
     KpiSpec("deals", "Hợp đồng chốt", "Deals closed", "count", "metric:deals", order=70),
-    KpiSpec("lost", "Giao dịch thất bại", "Lost deals", "count", "metric:lost", "lower", order=80),
+    KpiSpec(
+        "lost",
+        "Hợp đồng trượt",
+        "Lost deals",
+        "count",
+        "metric:lost",
+        "lower",
+        order=80,
+        former_names=("Giao dịch thất bại",),
+    ),
     KpiSpec("revenue", "Doanh số", "Revenue", "vnd", "revenue", order=5),
     KpiSpec(
         "average_deal_value",
-        "Giá trị đơn hàng trung bình",
+        "Giá trị hợp đồng trung bình",
         "Average deal value",
         "vnd",
         "average_deal_value",
         order=90,
+        former_names=("Giá trị đơn hàng trung bình",),
     ),
     KpiSpec(
         "call_conversion",
-        "Tỷ lệ chuyển đổi cuộc gọi",
+        "Tỷ lệ chuyển đổi cuộc gọi → hợp đồng",
         "Call → deal conversion",
         "ratio",
         "call_conversion",
         order=91,
+        former_names=("Tỷ lệ chuyển đổi cuộc gọi",),
     ),
     KpiSpec(
         "meeting_rate",
@@ -95,11 +116,12 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "lead_conversion",
-        "Tỷ lệ kiếm được khách hàng",
+        "Tỷ lệ chuyển đổi khách tiềm năng",
         "Lead → customer rate",
         "ratio",
         "lead_conversion",
         order=93,
+        former_names=("Tỷ lệ kiếm được khách hàng",),
     ),
     KpiSpec("win_rate", "Tỷ lệ thắng", "Win rate", "ratio", "win_rate", order=94),
     KpiSpec(
@@ -121,12 +143,13 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "reps_on_target",
-        "Tỷ lệ sale đạt chỉ tiêu",
+        "Tỷ lệ nhân viên đạt chỉ tiêu",
         "Reps on target",
         "ratio",
         "reps_on_target",
         team_only=True,
         order=97,
+        former_names=("Tỷ lệ sale đạt chỉ tiêu",),
     ),
 )
 KPI_BY_KEY = {k.key: k for k in BUILTIN_KPIS}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kpi import periods, scoring, store
 from kpi.access import ChatInfo, resolve
 from kpi.checkins import LogResult, check_scope
-from kpi.metrics import DEALS
+from kpi.metrics import DEALS, KPI_BY_KEY
 from kpi.models import KpiDefinition, Team
 from kpi.periods import Span, WorkCalendar
 from kpi.targets import TargetBook, calendar_of, target_book
@@ -720,7 +720,9 @@ def find_kpi(session: Session, team_id: int, word: str) -> str | None:
     wanted = parsing.normalize_text(word).replace(" ", "_")
     defs = kpi_defs(session, team_id)
     for k in defs:
-        names = {k.key, parsing.normalize_text(k.name_vi), parsing.normalize_text(k.name_en)}
+        spec = KPI_BY_KEY.get(k.key)
+        former = spec.former_names if spec is not None else ()
+        names = {k.key, *(parsing.normalize_text(n) for n in (k.name_vi, k.name_en, *former))}
         if wanted in {n.replace(" ", "_") for n in names}:
             return k.key
     words = {

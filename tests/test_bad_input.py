@@ -330,32 +330,37 @@ BAD_INPUTS = [
     ("minh", "/call 99999999999999999999", "Số lượng quá lớn."),
     ("minh", "/goi -1", "Số lượng phải là số nguyên dương."),
     ("minh", "/hen 0", "Số lượng phải là số nguyên dương."),
-    ("minh", "/call 5 32/13", "Ngày không hợp lệ. Dùng dạng 20/11 hoặc 2026-11-20."),
+    ("minh", "/call 5 32/13", "Ngày không hợp lệ. Ghi theo dạng 20/11 hoặc 20/11/2026."),
     ("minh", "/call " + "x" * 600, "Nội dung quá dài (tối đa 500 ký tự)."),
     ("minh", "/deal", "Thiếu số tiền."),
     ("minh", "/chot", "Thiếu số tiền."),
     ("minh", "/deal abc", "Thiếu số tiền."),
     ("minh", "/deal -5tr", "Số tiền không được âm."),
     ("minh", "/deal 0", "Số tiền phải lớn hơn 0."),
-    ("minh", "/deal 1.5", "Số tiền phải là số đồng chẵn; thêm đơn vị, ví dụ 1,5tr."),
+    (
+        "minh",
+        "/deal 1.5",
+        "Số tiền tính bằng đồng, không có phần lẻ. "
+        "Nếu ý bạn là triệu, hãy thêm đơn vị, ví dụ 1,5tr.",
+    ),
     ("minh", "/deal 99999999999999999999999", "Số tiền quá lớn."),
     ("minh", "/lost -5", "Số lượng phải là số nguyên dương."),
     ("minh", "/log calls", 'Thiếu số lượng cho "calls".'),
     ("minh", "/log calls -3", "Số lượng phải là số nguyên dương."),
-    ("minh", "/log banana 5", 'Không biết chỉ số "banana".'),
-    ("minh", "/log 5", "Số 5 không gắn với chỉ số nào."),
+    ("minh", "/log banana 5", 'Không tìm thấy chỉ số "banana".'),
+    ("minh", "/log 5", "Không rõ số 5 là của chỉ số nào."),
     ("minh", "/log deals 2", "Hợp đồng ghi bằng /deal kèm số tiền."),
-    ("minh", "/log " + "z" * 5000, 'Không biết chỉ số "' + "z" * 59 + '…".'),
-    ("minh", "/edit", "Cần số mục và giá trị mới."),
-    ("minh", "/edit 1", "Cần số mục và giá trị mới."),
-    ("minh", "/edit x 5", "Số mục không hợp lệ; xem số mục bằng /history."),
+    ("minh", "/log " + "z" * 5000, 'Không tìm thấy chỉ số "' + "z" * 59 + '…".'),
+    ("minh", "/edit", "Hãy ghi số mục và giá trị mới."),
+    ("minh", "/edit 1", "Hãy ghi số mục và giá trị mới."),
+    ("minh", "/edit x 5", "Số mục không hợp lệ. Xem số mục bằng /history."),
     (
         "minh",
         "/sua 99999 5",
         "Không tìm thấy mục này (hoặc mục đã bị hủy). Xem số mục bằng /history.",
     ),
-    ("minh", "/void", "Cần số mục cần hủy."),
-    ("minh", "/void abc", "Số mục không hợp lệ; xem số mục bằng /history."),
+    ("minh", "/void", "Hãy ghi số mục muốn hủy."),
+    ("minh", "/void abc", "Số mục không hợp lệ. Xem số mục bằng /history."),
     (
         "minh",
         "/void 99999",
@@ -408,7 +413,7 @@ async def test_bad_input_in_the_group_is_answered_in_the_group(
     answer = await talk.reply(team.hoa, team.group, "/deal -5tr")
     assert answer.splitlines() == [
         "The amount cannot be negative.",
-        "Example: /deal 45tr Công ty An Phát new",
+        "Example: /deal 45m An Phat Co new",
     ]
     assert fingerprint(db) == ((), ())
 

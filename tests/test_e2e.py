@@ -101,7 +101,7 @@ def test_kpibot_run_serves_a_team_over_http(
         _wait(sandbox, lambda: bool(sandbox.sent(dm)[-1].buttons()))
         keyboard = sandbox.sent(dm)[-1]
         sandbox.press(hoa, dm, keyboard.message_id, "lang:vi")
-        _wait(sandbox, lambda: "Tiếng Việt" in (sandbox.sent(dm)[-1].text or ""))
+        _wait(sandbox, lambda: "tiếng Việt" in (sandbox.sent(dm)[-1].text or ""))
         sandbox.text(hoa, dm, "/call 2")
         _wait(sandbox, lambda: "+2 cuộc gọi" in (sandbox.sent(dm)[-1].text or ""))
         # The command menus were published in both languages.
@@ -157,7 +157,7 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Đã thiết lập đội Kinh doanh HCM" in proc.stdout
-    assert "Tôi hiểu là:" in proc.stdout
+    assert "Bot hiểu là:" in proc.stdout
     assert "Xin lỗi, đã có lỗi" not in proc.stdout
     assert (tmp_path / "demo" / "conversation.txt").exists()
 

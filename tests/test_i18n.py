@@ -103,19 +103,19 @@ def test_prorated_targets_and_totals_are_rounded_the_way_people_write_them() -> 
 
     # Money in three significant figures, counts whole from 10 up and with one decimal below.
     assert progress_line("vi", "doanh số", 100e6, 279_890_000, "vnd", "tuần này").startswith(
-        "doanh số tuần này: 100tr/280tr (36%)"
+        "Doanh số tuần này: 100tr/280tr (36%)"
     )
     assert progress_line("en", "revenue", 29_214_000, 54_350_000, "vnd", "today").startswith(
-        "revenue today: 29.2M/54.4M (54%)"
+        "Revenue today: 29.2M/54.4M (54%)"
     )
     assert progress_line("vi", "x", 2, 0.87, "count", "hôm nay").startswith(
-        "x hôm nay: 2/0,9 (222%)"
+        "X hôm nay: 2/0,9 (222%)"
     )
     assert progress_line("vi", "x", 5, 4.47, "count", "tuần này").startswith(
-        "x tuần này: 5/4,5 (111%)"
+        "X tuần này: 5/4,5 (111%)"
     )
     assert progress_line("en", "x", 300, 279.6, "count", "today").startswith(
-        "x today: 300/280 (107%)"
+        "X today: 300/280 (107%)"
     )
 
 

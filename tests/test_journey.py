@@ -22,7 +22,7 @@ async def test_setup_by_the_group_creator_makes_a_team_and_a_leader(
     group = sandbox.group("Sales HCM", creator=lan)
     text = await talk.reply(lan, group, "/setup")
     assert "Đã thiết lập đội Sales HCM" in text
-    assert "Lan là trưởng nhóm" in text
+    assert "Lan là quản lý đội" in text
     with db.transaction() as s:
         team = s.scalar(select(Team))
         assert team is not None and team.chat_id == group.id and team.active
@@ -100,7 +100,7 @@ async def test_join_in_a_group_without_team(talk: Talk, sandbox: Any) -> None:
 
 async def test_start_in_private_greets_and_lists_teams(talk: Talk, team: Any) -> None:
     text = await talk.reply(team.minh, team.minh_dm, "/start")
-    assert text.startswith("👋 Xin chào Minh!")
+    assert text.startswith("👋 Chào Minh!")
     assert "Đội của bạn: Sales HCM." in text
     text = await talk.reply(team.hoa, team.hoa_dm, "/start")
     assert "Your teams: Sales HCM." in text
@@ -114,16 +114,16 @@ async def test_help_in_both_languages(talk: Talk, team: Any) -> None:
     # Reps see the commands they may use; the leader sees the leaders' ones too.
     assert "/target" not in vi and "/settings" not in en
     leader = await talk.reply(team.leader, team.group, "/help")
-    assert "Trưởng nhóm" in leader and "/target <chỉ số> <giá trị>" in leader
+    assert "Quản lý" in leader and "/target <chỉ số> <giá trị>" in leader
 
 
 async def test_call_in_private_confirms_with_progress(talk: Talk, team: Any, db: Any) -> None:
     text = await talk.reply(team.minh, team.minh_dm, "/call 3")
     # The default daily target for calls is 20 per working day.
     assert "✅ +3 cuộc gọi" in text
-    assert "cuộc gọi hôm nay: 3/20 (15%) ▓░░░░░░░░░" in text
+    assert "Cuộc gọi hôm nay: 3/20 (15%) ▓░░░░░░░░░" in text
     text = await talk.reply(team.minh, team.minh_dm, "/call 12")
-    assert "cuộc gọi hôm nay: 15/20 (75%) ▓▓▓▓▓▓▓░░░" in text
+    assert "Cuộc gọi hôm nay: 15/20 (75%) ▓▓▓▓▓▓▓░░░" in text
     with db.transaction() as s:
         values = s.scalars(select(Activity.value).order_by(Activity.id)).all()
         assert values == [3, 12]
@@ -155,9 +155,9 @@ async def test_me_shows_today_against_targets(talk: Talk, team: Any) -> None:
 async def test_outsider_is_told_how_to_join(talk: Talk, sandbox: Any, team: Any) -> None:
     stranger = sandbox.user("Khách", language_code="vi")
     text = await talk.reply(stranger, sandbox.private(stranger), "/call 3")
-    assert "chưa là thành viên" in text
+    assert "chưa thuộc đội nào" in text
     text = await talk.reply(stranger, sandbox.private(stranger), "/me")
-    assert "chưa là thành viên" in text
+    assert "chưa thuộc đội nào" in text
 
 
 async def test_the_same_update_delivered_again_counts_once(talk: Talk, team: Any, db: Any) -> None:
@@ -220,7 +220,7 @@ async def test_me_in_the_group_without_a_private_chat_offers_one(
     sandbox.join(team.group, newcomer)
     await talk.say(newcomer, team.group, "/join")
     [answer] = await talk.say(newcomer, team.group, "/me")
-    assert "hãy mở chat riêng với bot" in answer.text
+    assert "Hãy mở chat riêng với bot" in answer.text
     assert answer.buttons() == [("Mở chat riêng với bot", f"https://t.me/{sandbox.bot_username}")]
 
 

@@ -121,7 +121,7 @@ COUNT_CASES = [
     ("minh", "/goi", "✅ +1 cuộc gọi", "calls", 1),
     ("minh", "/meeting 2", "✅ +2 cuộc hẹn", "meetings", 2),
     ("minh", "/hen", "✅ +1 cuộc hẹn", "meetings", 1),
-    ("minh", "/lead 5", "✅ +5 khách hàng tiềm năng", "leads", 5),
+    ("minh", "/lead 5", "✅ +5 khách tiềm năng", "leads", 5),
     ("minh", "/email 30", "✅ +30 email", "emails", 30),
     ("minh", "/demo 2", "✅ +2 demo", "demos", 2),
     ("minh", "/proposal 1", "✅ +1 báo giá", "proposals", 1),
@@ -163,9 +163,9 @@ async def test_count_command_keeps_its_note(talk: Talk, team: Any, db: Any) -> N
 
 async def test_call_confirmation_shows_todays_progress(talk: Talk, team: Any) -> None:
     text = await talk.reply(team.minh, team.minh_dm, "/call 5")
-    assert "cuộc gọi hôm nay: 5/20 (25%) ▓▓░░░░░░░░" in text
+    assert "Cuộc gọi hôm nay: 5/20 (25%) ▓▓░░░░░░░░" in text
     text = await talk.reply(team.hoa, team.hoa_dm, "/call 15")
-    assert "calls today: 15/20 (75%) ▓▓▓▓▓▓▓░░░" in text
+    assert "Calls today: 15/20 (75%) ▓▓▓▓▓▓▓░░░" in text
 
 
 DEAL_CASES = [
@@ -208,10 +208,10 @@ async def test_deal_command_stores_amount_customer_and_new(
     user, dm = getattr(team, who), getattr(team, f"{who}_dm")
     text = answer_in(await talk.say(user, dm, command), dm).text or ""
     assert text.splitlines()[0] == shown
-    assert "doanh số" in text or "revenue" in text  # progress on revenue too
+    assert "Doanh số tháng này" in text or "Revenue this month" in text  # progress on revenue
     # The group hears about the deal once, in the team's language.
     [cheer] = celebrations(talk.sandbox, team.group)
-    assert cheer.startswith(f"🎉 {user.full_name} ")
+    assert cheer.startswith(f"🎉 Chúc mừng {user.full_name} ")
     with db.transaction() as s:
         a = s.scalars(select(Activity)).one()
         assert (a.metric, a.value, a.amount, a.customer, a.is_new_customer) == ("deals", *stored)
@@ -225,11 +225,11 @@ async def test_deal_command_stores_amount_customer_and_new(
         (
             "minh",
             "/lost Bình Minh - chọn đối thủ",
-            "✅ +1 giao dịch thất bại",
+            "✅ +1 hợp đồng trượt",
             "Bình Minh",
             "chọn đối thủ",
         ),
-        ("minh", "/mat", "✅ +1 giao dịch thất bại", None, None),
+        ("minh", "/mat", "✅ +1 hợp đồng trượt", None, None),
         ("hoa", "/lost Acme", "✅ +1 lost deals", "Acme", None),
     ],
 )
@@ -289,7 +289,7 @@ async def test_bare_log_offers_quick_buttons_and_a_press_logs_one(
     answer = one(await talk.deliver(press))
     assert (answer.text or "").splitlines() == [
         "✅ +1 cuộc gọi",
-        "cuộc gọi hôm nay: 1/20 (5%) ░░░░░░░░░░",
+        "Cuộc gọi hôm nay: 1/20 (5%) ░░░░░░░░░░",
     ]
     toast = sandbox.callback_answer(press)
     assert toast is not None and "+1 cuộc gọi" in str(toast.get("text"))
@@ -392,7 +392,7 @@ async def test_ambiguous_amount_asks_and_stores_only_the_pressed_reading_once(
     answers = await talk.press(team.minh, team.minh_dm, question, f"p:{pid}:1")
     answer = answer_in(answers, team.minh_dm)
     assert "✅ +1 hợp đồng 1,5tr · Hưng Thịnh" in (answer.text or "")
-    assert "Tôi hiểu là" not in (answer.text or "")  # it was a command, not plain language
+    assert "Bot hiểu là" not in (answer.text or "")  # it was a command, not plain language
     with db.transaction() as s:
         a = s.scalars(select(Activity)).one()
         assert (a.value, a.amount, a.customer) == (1, 1_500_000, "Hưng Thịnh")
@@ -532,7 +532,7 @@ async def test_plain_vietnamese_is_one_checkin_with_an_undo_button(
     answers = await talk.say(team.minh, team.minh_dm, "goi 12 cuoc, gap 3 khach, chot 2 deal 45tr")
     answer = answer_in(answers, team.minh_dm)
     lines = (answer.text or "").splitlines()
-    assert lines[0] == "Tôi hiểu là:"
+    assert lines[0] == "Bot hiểu là:"
     assert lines[1] == "✅ +12 cuộc gọi, +3 cuộc hẹn, +2 hợp đồng 45tr"
     assert sorted((m, v, a) for m, v, a, *_ in rows(db)) == [
         ("calls", 12, None),
@@ -584,7 +584,7 @@ async def test_plain_language_reports_unknown_words(talk: Talk, team: Any, db: A
 
 async def test_plain_language_with_nothing_to_log(talk: Talk, team: Any, db: Any) -> None:
     text = await talk.reply(team.minh, team.minh_dm, "xin chào")
-    assert text.splitlines()[0] == "Tôi chưa hiểu bạn muốn ghi gì."
+    assert text.splitlines()[0] == "Bot chưa hiểu bạn muốn ghi gì."
     assert text.splitlines()[1].startswith("Ví dụ: ")
     assert count(db, Activity) == 0 and count(db, Checkin) == 0
 
@@ -685,7 +685,7 @@ async def test_edit_changes_a_count_and_keeps_the_old_value(
     await talk.say(team.minh, team.minh_dm, "/call 5")
     [(entry_id, *_)] = _ids(db)
     text = await talk.reply(team.minh, team.minh_dm, f"/edit {entry_id} 8")
-    assert text == f"✏️ Mục #{entry_id}: +5 cuộc gọi → +8 cuộc gọi"
+    assert text == f"✏️ Đã sửa mục #{entry_id}: +5 cuộc gọi → +8 cuộc gọi"
     assert rows(db) == [("calls", 8, None, "active", TODAY)]
     [event] = audits(db, "entry.edit")
     assert event.before is not None and event.after is not None
@@ -767,9 +767,9 @@ async def test_editing_an_entry_older_than_the_window_is_refused(
     [(entry_id, _)] = _ids(db)
     clock.advance(days=8)
     text = await talk.reply(team.minh, team.minh_dm, f"/edit {entry_id} 9")
-    assert text == "Mục này quá cũ: chỉ sửa được trong vòng 7 ngày."
+    assert text == "Mục này đã quá 7 ngày nên không sửa được nữa."
     assert (await talk.reply(team.minh, team.minh_dm, f"/void {entry_id}")).startswith(
-        "Mục này quá cũ"
+        "Mục này đã quá 7 ngày"
     )
     assert rows(db) == [("calls", 5, None, "active", TODAY)]
     # A leader's window is 90 days.
@@ -968,7 +968,7 @@ async def test_group_confirmation_is_one_line_private_carries_progress(
     assert private.chat_id == team.minh_dm.id
     lines = (private.text or "").splitlines()
     assert lines[0] == "✅ +2 cuộc gọi"
-    assert lines[1] == "cuộc gọi hôm nay: 14/20 (70%) ▓▓▓▓▓▓▓░░░"
+    assert lines[1] == "Cuộc gọi hôm nay: 14/20 (70%) ▓▓▓▓▓▓▓░░░"
 
 
 async def test_names_notes_and_customers_with_markup_are_shown_literally(
@@ -987,15 +987,15 @@ async def test_names_notes_and_customers_with_markup_are_shown_literally(
         confirmation.text
         == "✅ <b>x</b> A & B: +1 hợp đồng 10tr · <b>Cty</b> & <i>co</i> (khách mới)"
     )
-    assert (cheer.text or "").startswith("🎉 <b>x</b> A & B ")
+    assert (cheer.text or "").startswith("🎉 Chúc mừng <b>x</b> A & B ")
     text = await talk.reply(odd, dm, "/lost &amp; </code> - <a href='x'>y</a>")
-    assert text.startswith("✅ +1 giao dịch thất bại")
+    assert text.startswith("✅ +1 hợp đồng trượt")
     text = await talk.reply(odd, dm, "/history")
     assert "· <b>Cty</b> & <i>co</i>" in text and "· <b>x</b> & y" in text
     text = await talk.reply(odd, dm, "gọi 3 cuộc <b>ồ</b> & &lt;")
     assert "✅ +3 cuộc gọi" in text
     # The reader drops the brackets at the words' edges; what is left is shown as typed.
-    assert text.splitlines()[-1] == "Không hiểu: b>ồ</b, &lt"
+    assert text.splitlines()[-1] == "Bỏ qua (không hiểu): b>ồ</b, &lt"
     with db.transaction() as s:
         assert (
             s.scalar(select(Activity.customer).where(Activity.metric == "deals"))
@@ -1049,9 +1049,7 @@ async def test_an_edit_beyond_the_sanity_bound_asks_first(
     with db.transaction() as s:
         entry_id = s.scalar(select(func.max(Activity.id)))
     [question] = await talk.say(team.minh, team.minh_dm, f"/edit {entry_id} 400")
-    assert "cuộc gọi: 400 trong một ngày là nhiều hơn bình thường (giới hạn 300)" in (
-        question.text or ""
-    )
+    assert "400 cuộc gọi trong một ngày? Cao hơn mức thường gặp (300)" in (question.text or "")
     assert active_total(db, "calls") == 5  # nothing changed yet
     [label_yes, label_no] = question.buttons()
     assert label_yes[1].startswith("e:") and label_no[1].endswith(":no")
@@ -1059,7 +1057,7 @@ async def test_an_edit_beyond_the_sanity_bound_asks_first(
     assert active_total(db, "calls") == 5
     [question] = await talk.say(team.minh, team.minh_dm, f"/edit {entry_id} 400")
     [answer] = await talk.press(team.minh, team.minh_dm, question, question.buttons()[0][1])
-    assert (answer.text or "").startswith(f"✏️ Mục #{entry_id}: +5 cuộc gọi → +400 cuộc gọi")
+    assert (answer.text or "").startswith(f"✏️ Đã sửa mục #{entry_id}: +5 cuộc gọi → +400 cuộc gọi")
     assert active_total(db, "calls") == 400
     # Pressing it again (an old copy of the keyboard) changes nothing more.
     data = question.buttons()[0][1]

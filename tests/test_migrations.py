@@ -74,7 +74,7 @@ def test_revision_0002_keeps_every_row_and_an_instance_on_0001_still_fits(db: Da
             s.flush()
             team_id = team.id
             s.execute(insert(ScheduledRun.__table__).values(**old_claim(team_id, "2026-11-18")))
-        migrate.upgrade(db.engine)
+        migrate.upgrade(db.engine, "0002")
         assert migrate.current_revision(db.engine) == "0002"
         with db.transaction() as s:
             s.execute(insert(ScheduledRun.__table__).values(**old_claim(team_id, "2026-11-19")))

@@ -121,7 +121,7 @@ async def test_a_celebration_telegram_refused_is_sent_once_by_the_sweep(
         clock.advance(minutes=5)
         await Scheduler(app).sweep(clock.now)
     await talk.deliver(update)
-    assert celebrations(sandbox, team) == ["🎉 Minh Trần vừa chốt hợp đồng 45tr! Chúc mừng!"]
+    assert celebrations(sandbox, team) == ["🎉 Chúc mừng Minh Trần vừa chốt hợp đồng 45tr!"]
     assert sorry(sandbox) == []
 
 
@@ -133,7 +133,7 @@ async def test_a_celebration_whose_answer_was_lost_is_not_sent_again(
     for _ in range(3):
         clock.advance(minutes=5)
         await Scheduler(app).sweep(clock.now)
-    assert celebrations(sandbox, team) == ["🎉 Minh Trần vừa chốt hợp đồng 45tr! Chúc mừng!"]
+    assert celebrations(sandbox, team) == ["🎉 Chúc mừng Minh Trần vừa chốt hợp đồng 45tr!"]
 
 
 async def test_an_answer_lost_after_an_undo_does_not_invite_a_second_undo(
@@ -180,7 +180,7 @@ async def test_a_crash_between_the_commit_and_the_send_loses_nothing_and_doubles
     clock.advance(minutes=1)
     await Scheduler(app).start()  # the restart
     await talk.deliver(update)  # Telegram delivers the update again: it counts once
-    assert celebrations(sandbox, team) == ["🎉 Minh Trần vừa chốt hợp đồng 45tr! Chúc mừng!"]
+    assert celebrations(sandbox, team) == ["🎉 Chúc mừng Minh Trần vừa chốt hợp đồng 45tr!"]
     answer = await talk.reply(team.minh, team.minh_dm, "/call 1")
     assert answer.splitlines()[0] == (
         "✅ Đã lưu: +1 hợp đồng 45tr · An Phát · 19/11 (lúc đó chưa gửi được xác nhận)"

@@ -175,10 +175,10 @@ async def test_me_for_a_period_in_vietnamese(talk: Talk, team: Any) -> None:
     text = await talk.reply(team.minh, team.minh_dm, "/toi tuần")
     assert text.startswith("📊 Minh Trần · tuần này")
     # Every KPI over the week: calls 20 × 5 days, revenue 200tr × 5/20 working days.
-    assert f"Cuộc gọi: 20/100 (20%) ▓▓░░░░░░░░ · tiến độ {pct(0.2 / WEEK_SHARE)}" in text
+    assert f"Cuộc gọi: 20/100 (20%) ▓▓░░░░░░░░ · {pct(0.2 / WEEK_SHARE)} so với tiến độ" in text
     assert "Doanh số: 0/50tr (0%)" in text
     assert "Cuộc hẹn: 0/5 (0%)" in text
-    assert text.endswith("Điểm tổng: 4")
+    assert text.endswith("Điểm KPI: 4")
     month = await talk.reply(team.minh, team.minh_dm, "/me month")
     assert month.startswith("📊 Minh Trần · tháng này")
     assert "Cuộc gọi: 20/400 (5%)" in month
@@ -246,7 +246,7 @@ async def test_me_with_an_unknown_period_says_so_with_an_example(talk: Talk, tea
         "Example: /me week"
     )
     vi = await talk.reply(team.minh, team.minh_dm, "/me abc")
-    assert vi.startswith('Không hiểu kỳ "abc"')
+    assert vi.startswith('Kỳ "abc" không hợp lệ')
 
 
 async def test_me_on_a_public_holiday_says_it_is_a_day_off(
@@ -304,7 +304,7 @@ async def test_ranking_is_by_attainment_of_ones_own_target(talk: Talk, team: Any
     assert raw.endswith("You lead the team (1 of 2). Keep it up!")
     png_size(answers[1])
     bxh = await talk.say(team.minh, team.minh_dm, "/bxh calls week")
-    assert "Bạn đang hạng 2/2; cần thêm 15 để lên hạng trên." in str(bxh[0].text)
+    assert "Bạn đang hạng 2/2, cần thêm 15 nữa là lên một hạng." in str(bxh[0].text)
 
 
 async def test_ties_share_a_rank_and_idle_members_come_last_with_movement(
@@ -359,7 +359,10 @@ async def test_unknown_kpi_word_gets_an_example_and_no_chart(talk: Talk, team: A
         'Unknown KPI "bananas". See the list with /kpi.\nExample: /leaderboard week calls'
     ]
     vi = await talk.reply(team.minh, team.minh_dm, "/bxh chuối")
-    assert vi.startswith('Không biết chỉ số "chuối"') and "Ví dụ: /leaderboard week calls" in vi
+    assert (
+        vi.startswith('Không tìm thấy chỉ số "chuối"')
+        and "Ví dụ: /leaderboard tuần cuộc gọi" in vi
+    )
 
 
 async def test_a_rate_leaderboard_lists_members_without_a_rate_unranked(
@@ -466,7 +469,7 @@ async def test_a_fifty_member_leaderboard_fits_one_message_and_one_chart(
     assert ranked[0] == "🥇 44 Nguyễn Thị <Hồng> & … — 17"
     assert len({line.split(" ")[1] for line in ranked}) == 45
     assert "No activity yet" not in text  # the leader asked in Vietnamese
-    assert "Chưa ghi nhận:" in text
+    assert "Chưa ghi số:" in text
     assert png_size(answers[1]) == charts.rows_chart_size_px(45)
 
 

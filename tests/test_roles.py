@@ -70,10 +70,10 @@ async def test_leader_commands_in_the_group(
     else:
         assert counts(db) == before, text
         if role == "rep":
-            assert "Only a team leader" in text or "Chỉ trưởng nhóm" in text
+            assert "Only a team leader" in text or "Chỉ quản lý" in text
         else:
             assert any(
-                w in text for w in ("not in a team", "chưa là thành viên", "not joined this team")
+                w in text for w in ("not in a team", "chưa thuộc đội nào", "not joined this team")
             )
 
 
@@ -89,7 +89,7 @@ async def test_logging_needs_membership_of_the_team(
     else:
         # Admins manage every team but have no numbers of their own to log.
         assert any(
-            w in text for w in ("not in a team", "chưa là thành viên", "not joined this team")
+            w in text for w in ("not in a team", "chưa thuộc đội nào", "not joined this team")
         )
         assert counts(db) == before
 
@@ -117,7 +117,7 @@ async def test_correcting_someone_elses_entry(
             assert "not found" in text  # another team's entries do not exist for them
         else:
             assert any(
-                w in text for w in ("not in a team", "chưa là thành viên", "not joined this team")
+                w in text for w in ("not in a team", "chưa thuộc đội nào", "not joined this team")
             )
 
 

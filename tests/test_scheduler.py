@@ -418,7 +418,7 @@ async def test_a_rep_who_blocked_the_bot_is_skipped_and_shown_to_leaders(
     clock.set_local("2026-11-23 08:30")
     await scheduler.run_due(clock.now)
     digest = sandbox.sent(team.leader_dm)[-1].text
-    assert digest.startswith("🗒 Tổng kết cho trưởng nhóm · tuần 16/11–22/11")
+    assert digest.startswith("🗒 Tổng kết cho quản lý · tuần 16/11–22/11")
     assert "Hoa Lê" in digest.split("📵")[1]
 
 
@@ -447,7 +447,7 @@ async def test_weekly_leaderboard_has_ranking_totals_and_a_chart(
     await scheduler.run_due(clock.now)
     new = sandbox.sent(team.group)[before:]
     assert [m.kind for m in new] == ["text", "photo"]
-    assert new[0].text.startswith("🏆 Bảng xếp hạng tuần · tuần 16/11–22/11")
+    assert new[0].text.startswith("🏆 Bảng xếp hạng · tuần 16/11–22/11")
     assert "🥇 Minh Trần" in new[0].text and "Đạt chỉ tiêu:" in new[0].text
     assert new[1].photo is not None and new[1].photo.startswith(b"\x89PNG")
 
@@ -478,7 +478,7 @@ async def test_monthly_report_goes_to_the_group_and_the_leaders(
     group = [m.text for m in sandbox.sent(team.group) if m.kind == "text"][-1]
     assert group.startswith("📅 Báo cáo tháng 11/2026 · Sales HCM")
     assert "Tỷ lệ thắng: 100%" in group
-    assert "Giá trị đơn hàng trung bình: 60tr" in group
+    assert "Giá trị hợp đồng trung bình: 60tr" in group
     private = sandbox.sent(team.leader_dm)
     assert any((m.text or "").startswith("📅 Báo cáo tháng 11/2026") for m in private)
 
@@ -501,7 +501,7 @@ async def test_a_deal_is_celebrated_in_the_group_once(
     await talk.deliver(update_)
     await talk.deliver(update_)
     cheers = [m.text for m in sandbox.sent(team.group) if "🎉" in (m.text or "")]
-    assert cheers == ["🎉 Minh Trần vừa chốt hợp đồng 45tr! Chúc mừng!"]
+    assert cheers == ["🎉 Chúc mừng Minh Trần vừa chốt hợp đồng 45tr!"]
     with db.transaction() as s:
         t = s.scalar(select(Team))
         assert t is not None
@@ -573,11 +573,11 @@ async def test_jobs_are_built_per_team_and_rebuilt_when_settings_change(
 
 
 async def test_settings_are_for_leaders_and_explain_bad_input(talk: Talk, team: Any) -> None:
-    assert "Chỉ trưởng nhóm" in await talk.reply(team.minh, team.group, "/settings")
+    assert "Chỉ quản lý" in await talk.reply(team.minh, team.group, "/settings")
     shown = await talk.reply(team.leader, team.group, "/settings")
     assert "Múi giờ: Asia/Ho_Chi_Minh" in shown and "Tổng kết ngày: 18:00" in shown
     bad = await talk.reply(team.leader, team.group, "/settings timezone Mars/Olympus")
-    assert "Không biết múi giờ" in bad and "Ví dụ:" in bad
+    assert "Không tìm thấy múi giờ" in bad and "Ví dụ:" in bad
     ok = await talk.reply(team.leader, team.group, "/settings days mon-sat")
     assert "Ngày làm việc: T2, T3, T4, T5, T6, T7" in ok
     [answer] = await talk.say(team.leader, team.group, "/settings")
@@ -652,7 +652,7 @@ async def test_several_deals_are_celebrated_with_their_count(
 ) -> None:
     await talk.say(team.minh, team.minh_dm, "/deal 2 90tr")
     cheers = [m.text for m in sandbox.sent(team.group) if "🎉" in (m.text or "")]
-    assert cheers == ["🎉 Minh Trần vừa chốt 2 hợp đồng, tổng 90tr! Chúc mừng!"]
+    assert cheers == ["🎉 Chúc mừng Minh Trần vừa chốt 2 hợp đồng, tổng 90tr!"]
 
 
 async def test_a_leader_digest_for_a_big_team_fits_one_message(
@@ -672,7 +672,7 @@ async def test_a_leader_digest_for_a_big_team_fits_one_message(
     clock.set_local("2026-11-23 08:30")
     await scheduler.run_due(clock.now)
     digest = sandbox.sent(team.leader_dm)[-1].text or ""
-    assert digest.startswith("🗒 Tổng kết cho trưởng nhóm")
+    assert digest.startswith("🗒 Tổng kết cho quản lý")
     assert len(digest) <= 4096 and "… +" in digest
 
 

@@ -13,7 +13,12 @@ from kpi.parsing import ParseError
 from tests.conftest import Talk
 from tests.test_reports import TODAY, ids, season
 
-TARGET_EXAMPLE = "Ví dụ: /target doanhso 300tr month @minh_tran"
+TARGET_EXAMPLE = "Ví dụ: /target doanhso 300tr tháng @minh_tran"
+TEAM_ONLY = "Chỉ số này tính chung cho cả đội, không đặt chỉ tiêu riêng cho từng người được."
+KPI_USAGE = (
+    "Dùng /kpi với: weight (trọng số), minimum (định mức tối thiểu), retire (ngừng dùng) "
+    "hoặc add (thêm mới)."
+)
 
 
 def active_targets(db: Any, kpi: str) -> dict[int | None, tuple[float, str]]:
@@ -46,7 +51,7 @@ async def test_leader_sets_a_default_and_the_previous_target_is_superseded(
 ) -> None:
     t = ids(db)
     text = await talk.reply(team.leader, team.group, "/target calls 25 day")
-    assert text == "🎯 Chỉ tiêu Cuộc gọi: 25 mỗi ngày cho mỗi thành viên."
+    assert text == "🎯 Chỉ tiêu Cuộc gọi cho từng thành viên: 25 mỗi ngày."
     with db.transaction() as s:
         rows = s.scalars(select(Target).where(Target.kpi_key == "calls").order_by(Target.id)).all()
         assert [(r.value, r.period, r.member_id) for r in rows] == [
@@ -103,7 +108,7 @@ async def test_override_by_username_and_by_replying_to_a_members_message(
             "revenue",
             300_000_000,
             "month",
-            "🎯 Chỉ tiêu Doanh số: 300tr mỗi tháng cho mỗi thành viên.",
+            "🎯 Chỉ tiêu Doanh số cho từng thành viên: 300tr mỗi tháng.",
         ),
         (
             "/target doanh số 1,5 tỷ quý @hoa_le",
@@ -117,21 +122,21 @@ async def test_override_by_username_and_by_replying_to_a_members_message(
             "meetings",
             6.5,
             "week",
-            "🎯 Chỉ tiêu Cuộc hẹn: 6,5 mỗi tuần cho mỗi thành viên.",
+            "🎯 Chỉ tiêu Cuộc hẹn cho từng thành viên: 6,5 mỗi tuần.",
         ),
         (
             "/target win_rate 30%",
             "win_rate",
             0.3,
             "month",
-            "🎯 Chỉ tiêu Tỷ lệ thắng: 30% mỗi tháng cho mỗi thành viên.",
+            "🎯 Chỉ tiêu Tỷ lệ thắng cho từng thành viên: 30% mỗi tháng.",
         ),
         (
             "/target tỷ lệ thắng 40",
             "win_rate",
             0.4,
             "month",
-            "🎯 Chỉ tiêu Tỷ lệ thắng: 40% mỗi tháng cho mỗi thành viên.",
+            "🎯 Chỉ tiêu Tỷ lệ thắng cho từng thành viên: 40% mỗi tháng.",
         ),
     ],
 )
@@ -174,12 +179,12 @@ def test_parse_target_value_per_unit() -> None:
 @pytest.mark.parametrize(
     ("who", "command", "answer"),
     [
-        ("minh", "/target calls 25 day", "Chỉ trưởng nhóm mới dùng được lệnh này."),
+        ("minh", "/target calls 25 day", "Chỉ quản lý mới dùng được lệnh này."),
         ("hoa", "/target calls 25 day @minh_tran", "Only a team leader can use this command."),
         (
             "leader",
             "/target bananas 5",
-            f'Không biết chỉ số "bananas". Xem danh sách bằng /kpi.\n{TARGET_EXAMPLE}',
+            f'Không tìm thấy chỉ số "bananas". Gõ /kpi để xem danh sách.\n{TARGET_EXAMPLE}',
         ),
         (
             "leader",
@@ -194,18 +199,18 @@ def test_parse_target_value_per_unit() -> None:
             "/target win_rate 150%",
             f"Giá trị chỉ tiêu không hợp lệ: 150%\n{TARGET_EXAMPLE}",
         ),
-        ("leader", "/target calls", f"Cần tên chỉ số và giá trị.\n{TARGET_EXAMPLE}"),
-        ("leader", "/target", f"Cần tên chỉ số và giá trị.\n{TARGET_EXAMPLE}"),
+        ("leader", "/target calls", f"Hãy ghi tên chỉ số và mức chỉ tiêu.\n{TARGET_EXAMPLE}"),
+        ("leader", "/target", f"Hãy ghi tên chỉ số và mức chỉ tiêu.\n{TARGET_EXAMPLE}"),
         ("leader", "/target calls day", f"Thiếu giá trị chỉ tiêu.\n{TARGET_EXAMPLE}"),
         (
             "leader",
             "/target doanh số trung bình / nhân viên 50tr",
-            f"Chỉ số này tính cho cả đội, không đặt chỉ tiêu riêng.\n{TARGET_EXAMPLE}",
+            f"{TEAM_ONLY}\n{TARGET_EXAMPLE}",
         ),
         (
             "leader",
             "/target reps_on_target 80%",
-            f"Chỉ số này tính cho cả đội, không đặt chỉ tiêu riêng.\n{TARGET_EXAMPLE}",
+            f"{TEAM_ONLY}\n{TARGET_EXAMPLE}",
         ),
     ],
 )
@@ -241,7 +246,7 @@ async def test_everyone_lists_the_kpis_and_only_leaders_get_the_hint(
     assert "Leaders:" not in rep
     leader = await talk.reply(team.leader, team.group, "/kpi")
     assert "• Cuộc gọi calls · chỉ tiêu 20 mỗi ngày · trọng số 20%" in leader
-    assert leader.splitlines()[-1].startswith("Trưởng nhóm: /kpi weight calls 20%")
+    assert leader.splitlines()[-1].startswith("Quản lý: /kpi weight calls 20%")
 
 
 async def test_leader_changes_weights_and_the_score_follows(
@@ -286,7 +291,7 @@ async def test_retiring_a_kpi_hides_it_and_keeps_its_history(
     await talk.say(team.minh, team.minh_dm, "/meeting 2")
     assert "Cuộc hẹn tuần này: 2/5" in await talk.reply(team.minh, team.minh_dm, "/me")
     text = await talk.reply(team.leader, team.group, "/kpi retire meetings")
-    assert text.startswith("✅ Đã ngừng dùng chỉ số Cuộc hẹn (lịch sử vẫn giữ).")
+    assert text.startswith("✅ Đã ngừng dùng chỉ số Cuộc hẹn (số liệu cũ vẫn được giữ).")
     assert "meetings" not in text.split("\n", 1)[1]
     me = await talk.reply(team.minh, team.minh_dm, "/me")
     assert "Cuộc hẹn" not in me
@@ -300,9 +305,9 @@ async def test_retiring_a_kpi_hides_it_and_keeps_its_history(
         assert event is not None and event.entity_id == kdef.id
     # A retired KPI can no longer be changed or given a target.
     again = await talk.reply(team.leader, team.group, "/kpi retire meetings")
-    assert again.startswith('Không biết chỉ số "meetings"')
+    assert again.startswith('Không tìm thấy chỉ số "meetings"')
     assert (await talk.reply(team.leader, team.group, "/target meetings 3")).startswith(
-        'Không biết chỉ số "meetings"'
+        'Không tìm thấy chỉ số "meetings"'
     )
 
 
@@ -331,7 +336,7 @@ async def test_leader_adds_a_custom_metric_that_reps_then_log(
         "Đã có chỉ số calls."
     )
     assert (await talk.reply(team.leader, team.group, "/kpi add Giới-thiệu")).startswith(
-        "Cần mã (chữ thường, không dấu) và tên"
+        "Hãy ghi mã (chữ thường, không dấu) và tên"
     )
     assert snapshot(db) == before
 
@@ -340,10 +345,18 @@ async def test_leader_adds_a_custom_metric_that_reps_then_log(
     ("who", "command", "answer"),
     [
         ("hoa", "/kpi weight calls 30%", "Only a team leader can use this command."),
-        ("minh", "/kpi retire calls", "Chỉ trưởng nhóm mới dùng được lệnh này."),
-        ("minh", "/kpi add referrals Giới thiệu", "Chỉ trưởng nhóm mới dùng được lệnh này."),
-        ("leader", "/kpi frobnicate", "Lệnh /kpi: weight, minimum, retire hoặc add."),
-        ("leader", "/kpi weight", "Lệnh /kpi: weight, minimum, retire hoặc add."),
+        ("minh", "/kpi retire calls", "Chỉ quản lý mới dùng được lệnh này."),
+        ("minh", "/kpi add referrals Giới thiệu", "Chỉ quản lý mới dùng được lệnh này."),
+        (
+            "leader",
+            "/kpi frobnicate",
+            KPI_USAGE,
+        ),
+        (
+            "leader",
+            "/kpi weight",
+            KPI_USAGE,
+        ),
         ("leader", "/kpi weight calls abc", "Trọng số là phần trăm, ví dụ 20%."),
         ("leader", "/kpi weight calls 120%", "Trọng số là phần trăm, ví dụ 20%."),
         (
@@ -354,7 +367,7 @@ async def test_leader_adds_a_custom_metric_that_reps_then_log(
         (
             "leader",
             "/kpi weight bananas 20%",
-            'Không biết chỉ số "bananas". Xem danh sách bằng /kpi.',
+            'Không tìm thấy chỉ số "bananas". Gõ /kpi để xem danh sách.',
         ),
     ],
 )
@@ -366,7 +379,7 @@ async def test_kpi_changes_refused_or_malformed_change_nothing(
     before = snapshot(db)
     text = await talk.reply(person, chat, command)
     if who == "leader":
-        assert text == f"{answer}\nVí dụ: /kpi weight calls 20%"
+        assert text == f"{answer}\nVí dụ: /kpi weight doanhso 20%"
     else:
         assert text == answer
     assert snapshot(db) == before
