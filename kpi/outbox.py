@@ -37,7 +37,7 @@ from kpi.models import (
     Checkin,
     OutboxMessage,
 )
-from kpi.store import StoredEntry, stored_entry
+from kpi.store import StoredEntry, stored_entry, stored_text
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,8 @@ def enqueue(
             reply_to=reply_to,
             user_id=user_id,
             ref_id=ref_id,
-            text=text,
+            # What people typed can be quoted back; PostgreSQL refuses NUL in text.
+            text=stored_text(text),
             payload=payload,
             buttons=buttons,
             status=OUTBOX_SENDING if claimed else OUTBOX_PENDING,
