@@ -1,39 +1,134 @@
-"""Logging set-up: one format, and the token redacted from every line (QUALITY.md R9)."""
+"""Logging set-up: one format, and the token redacted from everything written (QUALITY.md R9).
+
+Redaction happens at the handler, on the whole record: the message with its arguments, the text
+of a logged exception and its traceback, and the stack; the formatted line is checked once more.
+Exceptions nobody caught (the main thread, other threads) and warnings go through the same
+handler, and the command line's last-resort error line uses the same `Redactor`.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TextIO
+from urllib.parse import quote
+
+PLACEHOLDER = "<token>"
+# A bot token is "<bot id>:<secret>"; the bot id is public, the secret alone must go too.
+_MIN_SECRET_PART = 16
+
+
+class Redactor:
+    """Replace secrets in a text (also percent-encoded, and a token's secret part)."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if not secret:
+                continue
+            forms.update({secret, quote(secret, safe=""), quote(secret)})
+            _, colon, tail = secret.partition(":")
+            if colon and len(tail) >= _MIN_SECRET_PART:
+                forms.update({tail, quote(tail, safe="")})
+        # Longest first: a secret's part never leaves a piece of the whole behind.
+        self.secrets = sorted(forms, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        """Return the text without the secrets."""
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, PLACEHOLDER)
+        return text
 
 
 class RedactFilter(logging.Filter):
-    """Replace secrets in log records with a placeholder."""
+    """Rewrite a record without the secrets: message, arguments, exception text and stack."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, secrets: Iterable[str | None] | Redactor) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.redact = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message without the secrets."""
-        if not self.secrets:
+        """Redact the record in place; every record passes."""
+        if not self.redact.secrets:
             return True
-        message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "<token>")
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what is there, redacted
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
-def setup_logging(level: str, secrets: list[str]) -> None:
-    """Configure the root logger with token redaction on every handler."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactFilter(secrets))
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose every line is redacted once more, whatever the record held."""
+
+    def __init__(self, fmt: str, redact: Redactor) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record, then redact the result."""
+        return self.redact(super().format(record))
+
+
+_FORMATTER = logging.Formatter()
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def redacting_handler(redact: Redactor, stream: TextIO | None = None) -> logging.Handler:
+    """Return a stream handler (stderr by default) that writes nothing the redactor removes."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(FORMAT, redact))
+    handler.addFilter(RedactFilter(redact))
+    return handler
+
+
+def setup_logging(level: str, secrets: Iterable[str | None]) -> Redactor:
+    """Configure the root logger with redaction on its handler; return the redactor."""
+    redact = Redactor(secrets)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [redacting_handler(redact)]
     root.setLevel(level)
     # httpx logs every request URL, which contains the token: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    _route_uncaught_exceptions()
+    return redact
+
+
+def _route_uncaught_exceptions() -> None:
+    """Send exceptions nobody caught through the logging handler instead of raw stderr."""
+    log = logging.getLogger("kpibot")
+
+    def main_thread(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, tb)
+            return
+        log.critical("uncaught exception", exc_info=(kind, value, tb))
+
+    def other_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit or args.exc_value is None:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        log.error(
+            "uncaught exception in thread %s",
+            name,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
+
+    sys.excepthook = main_thread
+    threading.excepthook = other_thread

@@ -13,15 +13,18 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, delete, event
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kpi.models import ProcessedUpdate, utcnow
@@ -42,14 +45,66 @@ class _Duplicate:
 DUPLICATE: Final = _Duplicate()
 
 
+class DatabaseUrlError(ValueError):
+    """A database URL that cannot be used; the message says what to write instead."""
+
+
+URL_EXAMPLES = "sqlite:///kpibot.db or postgresql://user:password@host/dbname"
+
+
 def normalize_url(url: str | URL) -> URL:
     """Pick the driver: sqlite3 for SQLite, psycopg 3 for PostgreSQL (whatever was written)."""
-    u = make_url(url)
-    if u.get_backend_name() == "postgresql" and u.get_driver_name() != "psycopg":
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlError(
+            f"{hide_password(url)!r} is not a database URL (write {URL_EXAMPLES})"
+        ) from None
+    backend = u.get_backend_name()
+    if backend == "postgres":
+        fixed = hide_password(u.set(drivername="postgresql"))
+        raise DatabaseUrlError(
+            f"write postgresql:// instead of postgres:// (SQLAlchemy does not read the short "
+            f"name): {fixed}"
+        )
+    if backend not in ("postgresql", "sqlite"):
+        raise DatabaseUrlError(f"unsupported database {backend!r}: write {URL_EXAMPLES}")
+    if backend == "postgresql" and u.get_driver_name() != "psycopg":
         u = u.set(drivername="postgresql+psycopg")
-    if u.get_backend_name() == "sqlite" and u.get_driver_name() not in ("", "pysqlite"):
-        raise ValueError(f"unsupported SQLite driver {u.drivername!r}; use sqlite:///path.db")
+    if backend == "sqlite":
+        if u.get_driver_name() not in ("", "pysqlite"):
+            raise DatabaseUrlError(
+                f"unsupported SQLite driver {u.drivername!r}; use sqlite:///path.db"
+            )
+        if u.database in (None, "", ":memory:"):
+            # An in-memory database is empty in worker threads: refuse it instead of surprising.
+            raise DatabaseUrlError(
+                "use a SQLite file (sqlite:///path.db); in-memory is per thread"
+            )
     return u
+
+
+def hide_password(url: str | URL) -> str:
+    """Return a URL fit to show: the password replaced by ***, even in a malformed URL."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def url_password(url: str | URL) -> str | None:
+    """Return the password written in a database URL, if any (to keep it out of logs)."""
+    try:
+        return make_url(url).password or None
+    except ArgumentError:
+        return None
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """Return the file of a SQLite URL (None for another database)."""
+    u = normalize_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.query.get("uri"):
+        return None
+    return Path(u.database)
 
 
 def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -71,9 +126,11 @@ def make_engine(url: str | URL, *, echo: bool = False, pool_size: int = 5) -> En
     """Create an engine with the pragmas and transaction behaviour ARCHITECTURE.md asks for."""
     u = normalize_url(url)
     if u.get_backend_name() == "sqlite":
-        if u.database in (None, "", ":memory:"):
-            # An in-memory database is empty in worker threads: refuse it instead of surprising.
-            raise ValueError("use a SQLite file (sqlite:///path.db); in-memory is per thread")
+        file = sqlite_file(u)
+        if file is not None and not file.parent.is_dir():
+            raise DatabaseUrlError(
+                f"the folder of the SQLite file {file} does not exist: create it or fix the URL"
+            )
         engine = create_engine(
             u,
             echo=echo,
@@ -82,7 +139,13 @@ def make_engine(url: str | URL, *, echo: bool = False, pool_size: int = 5) -> En
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(u, echo=echo, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    try:
+        return create_engine(u, echo=echo, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    except ImportError as exc:
+        raise DatabaseUrlError(
+            f"PostgreSQL needs the psycopg driver, which cannot be imported ({exc}): "
+            "install kpibot with its postgres extra, pip install 'kpibot[postgres]'"
+        ) from exc
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -88,3 +88,96 @@ def test_absent_default_config_is_fine(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     s = load_settings(environ={})
     assert s.defaults.language == "vi"
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ('[defaults]\ndeal_approval = "false"', 'deal_approval must be true or false.*"false"'),
+        ("[defaults]\nreminders = 0", "reminders must be true or false"),
+        ('[defaults]\ntop_n = "5"', "top_n must be a whole number"),
+        ("[defaults]\nedit_window_days = 7.5", "edit_window_days must be a whole number"),
+        ("[defaults]\nattainment_cap = true", "attainment_cap must be a number"),
+        ("[defaults]\ncurrency = 1", "currency must be text"),
+        ('[defaults]\nworking_days = "mon"', "working_days must be a list"),
+        ('[telegram]\npoll_timeout = "30"', "poll_timeout must be a whole number"),
+        ("[bot]\nadmins = [1, true]", "Telegram user ids"),
+        ('[defaults.bounds]\ncalls = "300"', "bounds.calls must be a whole number"),
+        ('[defaults.kpi.calls]\ntarget = "20"', "kpi.calls.target must be a number"),
+        ("[defaults.schedule]\nweekly = true", 'weekly must be a time like "18:00"'),
+        ('[defaults]\nschedule = "off"', r"must be a section \[defaults.schedule\]"),
+        ('[logging]\nlevel = "LOUD"', "logging.level must be one of"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused(tmp_path: Path, snippet: str, message: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(snippet, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(cfg, environ={})
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ('[defaults]\ntimezon = "UTC"', r"unknown key defaults\.timezon \(did you mean "),
+        ("[defualts]\ntop_n = 3", r"unknown section \[defualts\] \(did you mean \[defaults\]"),
+        ('[defaults.schedule]\ndaily = "18:00"', r"did you mean defaults\.schedule\.daily_summ"),
+        ("[defaults.kpi.revenu]\ntarget = 1", r"unknown KPI defaults\.kpi\.revenu \(did you me"),
+        ("[telegram]\npoll_timout = 10", r"did you mean telegram\.poll_timeout\?"),
+        ('timezone = "UTC"', r"timezone is outside its section: put it under \[defaults\]"),
+        ('[bot]\nweekly = "17:00"', r"it belongs under \[defaults\.schedule\]"),
+        ("[defaults]\nzzz = 1", r"unknown key defaults\.zzz \(known: timezone, "),
+    ],
+)
+def test_an_unknown_key_or_section_names_the_closest_known_one(
+    tmp_path: Path, snippet: str, message: str
+) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(snippet, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(cfg, environ={})
+
+
+def test_right_types_are_read_as_written(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        "[defaults]\ndeal_approval = false\njoin_approval = true\nattainment_cap = 2\n"
+        '[defaults.schedule]\nweekly = "off"\nreminder = false\n',
+        encoding="utf-8",
+    )
+    s = load_settings(cfg, environ={}).defaults.settings
+    assert (s.deal_approval, s.join_approval, s.attainment_cap) == (False, True, 2.0)
+    assert s.schedule["weekly"] is None and s.schedule["reminder"] is None
+
+
+def test_kpibot_config_naming_a_missing_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"KPIBOT_CONFIG names .*absent\.toml: no such file"):
+        load_settings(environ={"KPIBOT_CONFIG": str(tmp_path / "absent.toml")})
+    with pytest.raises(ConfigError, match=r"KPIBOT_CONFIG names .*: is a folder"):
+        load_settings(environ={"KPIBOT_CONFIG": str(tmp_path)})
+    (tmp_path / "there.toml").write_text("[defaults]\ntop_n = 9\n", encoding="utf-8")
+    s = load_settings(environ={"KPIBOT_CONFIG": str(tmp_path / "there.toml")})
+    assert s.defaults.settings.top_n == 9
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("nonsense", "'nonsense' is not a database URL"),
+        ("postgres://u:pw@h/db", r"write postgresql:// instead of postgres://.*u:\*\*\*@h/db"),
+        ("mysql://u@h/db", "unsupported database 'mysql'"),
+        ("sqlite://", "use a SQLite file"),
+    ],
+)
+def test_an_unusable_database_url_is_refused_naming_where_it_came_from(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^DATABASE_URL: {message}"):
+        load_settings(EXAMPLE, environ={"DATABASE_URL": url})
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"config.toml: database.url: {message}"):
+        load_settings(cfg, environ={})

@@ -129,8 +129,8 @@ def test_kpibot_run_serves_a_team_over_http(
 
 
 def test_missing_token_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-    env["KPIBOT_CONFIG"] = str(tmp_path / "absent.toml")
+    # No config file at all (none in the folder, no KPIBOT_CONFIG): the defaults.
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "KPIBOT_CONFIG")}
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "run"],
         cwd=tmp_path,
