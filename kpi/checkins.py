@@ -27,6 +27,7 @@ from kpi.models import (
     ENTRY_PENDING,
     Activity,
     Checkin,
+    Member,
     Metric,
     PendingAction,
     Team,
@@ -107,8 +108,17 @@ class LogResult:
     unknown: tuple[str, ...] = ()
     celebration: Celebration | None = None  # a deal that counts: congratulate the group
     replaced: bool = False  # an edited message replaced an earlier check-in
+    kept: tuple[Kept, ...] = ()  # entries someone else corrected, left as they are by the edit
     command: str | None = None  # the command that was read, for the example in an error
     is_group: bool = False
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An entry someone else corrected that an edit of the message leaves as it is, and who."""
+
+    entry: StoredEntry
+    by: str
 
 
 @dataclass(frozen=True)
@@ -484,10 +494,11 @@ def _store(
             )
     pending_metrics = (DEALS,) if settings_of(team).deal_approval else ()
     replaced = False
+    kept: tuple[Kept, ...] = ()
     if plan.checkin_id is not None:
         checkin = session.get(Checkin, plan.checkin_id)
         assert checkin is not None
-        stored = store.replace_checkin_entries(
+        replacement = store.replace_checkin_entries(
             session,
             checkin,
             plan.entries,
@@ -495,7 +506,9 @@ def _store(
             actor_id=scope.member.id,
             text=plan.text or "",
             now=now,
+            pending_metrics=pending_metrics,
         )
+        stored, kept = replacement.entries, _kept(session, replacement.kept)
         checkin_id, replaced = checkin.id, True
     else:
         checkin_id, stored = store.record_checkin(
@@ -521,7 +534,17 @@ def _store(
         progress=progress,
         day=plan.day,
         replaced=replaced,
+        kept=kept,
     )
+
+
+def _kept(session: Session, kept: Sequence[store.KeptEntry]) -> tuple[Kept, ...]:
+    """Name who made each correction an edited message left alone."""
+    out = []
+    for k in kept:
+        who = session.get(Member, k.corrected_by)
+        out.append(Kept(k.entry, who.display_name if who is not None else f"#{k.corrected_by}"))
+    return tuple(out)
 
 
 def _celebration(team: Team, stored: Sequence[StoredEntry]) -> Celebration | None:
@@ -627,11 +650,12 @@ def reread_edited(
     """Re-read an edited message that carried a check-in; its entries are replaced in place.
 
     Relative dates ("hôm qua") are read against the day the message was first sent, and a
-    check-in that was undone stays undone.
+    check-in that was undone stays undone. What a leader (anyone but the rep) corrected stays
+    as corrected: those metrics are not re-read, and the rep is told why.
     """
     # Most edited messages in a group carry no check-in: find out before touching anything.
     checkin = store.checkin_for_message(session, chat.id, message_id)
-    if checkin is None or checkin.status != CHECKIN_ACTIVE:
+    if checkin is None:
         return LogResult("ignored")
     scope = resolve(session, person, chat, admins, now)
     if checkin.member_id != scope.member.id:
@@ -640,6 +664,17 @@ def reread_edited(
     assert team is not None
 
     scope = scope_in_team(session, scope.member, team, admins, scope.lang_pref)
+    if checkin.status != CHECKIN_ACTIVE:
+        if scope.membership is None:
+            return LogResult("ignored", lang_pref=scope.lang_pref)
+        notes = store.note_ignored_edit(
+            session, checkin, actor_id=scope.member.id, text=text, now=now
+        )
+        if not notes:
+            return LogResult("ignored", lang_pref=scope.lang_pref)
+        base = _base(scope, session, now, chat)
+        # Nothing is replaced: the rep only learns why the edit changed nothing.
+        return dataclasses.replace(base, checkin_id=checkin.id, kept=_kept(session, notes))
     if scope.membership is None:
         return _refusal(scope, "not_member")
     base = _base(scope, session, now, chat)
@@ -652,8 +687,11 @@ def reread_edited(
     except parsing.ParseError as exc:
         return _bad(base, exc, command)
     base = dataclasses.replace(base, command=command, unknown=reading.unknown)
+    # Metrics someone else corrected are not read again: no question is asked about them.
+    skip = store.kept_metrics(session, checkin)
+    entries = [e for e in reading.entries if e.metric not in skip]
     plan = _Plan(
-        list(reading.entries),
+        entries,
         reading.day or checkin.day,
         reading.source,
         chat.id,
@@ -662,13 +700,21 @@ def reread_edited(
         checkin_id=checkin.id,
     )
     if not plan.entries:
-        store.replace_checkin_entries(
+        replacement = store.replace_checkin_entries(
             session, checkin, [], day=checkin.day, actor_id=scope.member.id, text=text, now=now
         )
-        return dataclasses.replace(base, outcome="ok", replaced=True, checkin_id=checkin.id)
+        return dataclasses.replace(
+            base,
+            outcome="ok",
+            replaced=True,
+            checkin_id=checkin.id,
+            kept=_kept(session, replacement.kept),
+        )
     if reading.ambiguous is not None:
         index, amount = reading.ambiguous
-        return _ask_amount(session, scope, base, plan, index, amount, now)
+        if reading.entries[index].metric not in skip:
+            index -= sum(1 for e in reading.entries[:index] if e.metric in skip)
+            return _ask_amount(session, scope, base, plan, index, amount, now)
     return _store(session, scope, base, plan, now, confirmed=False)
 
 

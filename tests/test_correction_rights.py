@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.sandbox import Sandbox
 from kpi.models import Activity, AuditEvent, Member, Membership, Team
 from tests.conftest import ADMIN_ID, Talk
+from tests.test_logging import TODAY, active_total, audits, celebrations, later, one, rows
 
 
 def entry_ids(db: Any) -> dict[str, int]:
@@ -35,6 +36,136 @@ def set_current_team(db: Any, first_name: str, title: str) -> None:
         s.scalars(
             select(Member).where(Member.first_name == first_name)
         ).one().current_team_id = team.id
+
+
+# --- a correction by someone else survives the rep's message edit ------------------------------
+
+
+async def test_a_leaders_edit_survives_the_reps_message_edit(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    sent = sandbox.text(team.hoa, team.hoa_dm, "/deal 900tr Acme")
+    await talk.deliver(sent)
+    deal_id = entry_ids(db)["deals"]
+    text = await talk.reply(team.leader, team.leader_dm, f"/edit {deal_id} 90tr")
+    assert text.startswith(f"✏️ Đã sửa mục #{deal_id}")
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/deal 900tr Acme ")))
+    # The leader's 90M stands; the rep is told why the edit did not bring 900M back.
+    assert rows(db) == [("deals", 1, 90_000_000, "active", TODAY)]
+    assert answer.text == (
+        "✏️ Updated from your edited message:\n"
+        f"🔒 Lan Nguyễn corrected entry #{deal_id} (now +1 deals 90M · Acme): "
+        "your edit does not change it."
+    )
+    [event] = audits(db, "checkin.edit_message")
+    assert event.after is not None and event.after["kept"] == [deal_id]
+    assert event.actor_id == member_id(db, "Hoa")
+    # Telegram users edit a message many times: the correction survives every edit.
+    later(sandbox)
+    await talk.deliver(sandbox.edit(sent, "/deal 950tr Acme"))
+    assert rows(db) == [("deals", 1, 90_000_000, "active", TODAY)]
+
+
+async def test_a_leaders_edit_of_a_count_survives_the_reps_message_edit_in_vietnamese(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    sent = sandbox.text(team.minh, team.group, "/call 50")
+    await talk.deliver(sent)
+    calls_id = entry_ids(db)["calls"]
+    await talk.say(team.leader, team.leader_dm, f"/edit {calls_id} 5")
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/call 50 ")))
+    assert active_total(db, "calls") == 5
+    assert answer.chat_id == team.group.id
+    assert (answer.text or "").splitlines()[-1] == (
+        f"🔒 Lan Nguyễn đã sửa mục #{calls_id} (hiện là +5 cuộc gọi): "
+        "tin nhắn sửa lại không thay đổi mục này."
+    )
+
+
+async def test_a_leaders_void_of_one_entry_survives_the_reps_message_edit(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    sent = sandbox.text(team.minh, team.minh_dm, "/log calls 30 meetings 2")
+    await talk.deliver(sent)
+    ids = entry_ids(db)
+    await talk.say(team.leader, team.leader_dm, f"/void {ids['meetings']}")
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/log calls 35 meetings 2")))
+    # The calls nobody else touched are re-read; the voided meetings stay voided.
+    assert active_total(db, "calls") == 35
+    assert active_total(db, "meetings") == 0
+    assert sorted((m, v, st) for m, v, _, st, _ in rows(db)) == [
+        ("calls", 30, "replaced"),
+        ("calls", 35, "active"),
+        ("meetings", 2, "voided"),
+    ]
+    lines = (answer.text or "").splitlines()
+    assert "✅ +35 cuộc gọi" in lines
+    assert lines[-1] == (
+        f"🔒 Lan Nguyễn đã hủy mục #{ids['meetings']} (+2 cuộc hẹn): "
+        "tin nhắn sửa lại không khôi phục mục này."
+    )
+    # An edit that drops the calls leaves nothing counting: the check-in is undone, the voided
+    # meetings are still the leader's.
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/log meetings 2")))
+    assert active_total(db, "calls") == 0 and active_total(db, "meetings") == 0
+    assert "không còn gì để ghi" in (answer.text or "")
+    assert f"Lan Nguyễn đã hủy mục #{ids['meetings']}" in (answer.text or "")
+
+
+async def test_a_checkin_a_leader_voided_whole_stays_voided_and_the_rep_is_told(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    sent = sandbox.text(team.hoa, team.hoa_dm, "/call 50")
+    await talk.deliver(sent)
+    calls_id = entry_ids(db)["calls"]
+    await talk.say(team.leader, team.leader_dm, f"/void {calls_id}")
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/call 50 ")))
+    assert rows(db) == [("calls", 50, None, "voided", TODAY)]
+    assert answer.text == (
+        f"🔒 Lan Nguyễn voided entry #{calls_id} (+50 calls): your edit does not bring it back."
+    )
+    [event] = audits(db, "checkin.edit_message")
+    assert event.after is not None and event.after["kept"] == [calls_id]
+
+
+async def test_the_reps_own_corrections_are_re_read_from_the_edited_message(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    sent = sandbox.text(team.minh, team.minh_dm, "/call 50")
+    await talk.deliver(sent)
+    await talk.say(team.minh, team.minh_dm, f"/edit {entry_ids(db)['calls']} 5")
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/call 40")))
+    assert active_total(db, "calls") == 40
+    assert "🔒" not in (answer.text or "")
+
+
+# --- a pending deal stays pending -------------------------------------------------------------
+
+
+async def test_a_pending_deal_stays_pending_when_its_message_is_edited(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    with db.transaction() as s:
+        t = s.scalars(select(Team)).one()
+        t.settings = {**t.settings, "deal_approval": True}
+    sent = sandbox.text(team.hoa, team.group, "/deal 45tr Acme")
+    await talk.deliver(sent)
+    assert rows(db) == [("deals", 1, 45_000_000, "pending", TODAY)]
+    later(sandbox)
+    answer = one(await talk.deliver(sandbox.edit(sent, "/deal 2 90tr Acme")))
+    assert rows(db) == [
+        ("deals", 1, 45_000_000, "replaced", TODAY),
+        ("deals", 2, 90_000_000, "pending", TODAY),
+    ]
+    assert active_total(db, "deals") == 0
+    assert "waiting for a leader's approval" in (answer.text or "")
+    assert celebrations(sandbox, team.group) == []
 
 
 # --- re-binding a group keeps the team's leaders ---------------------------------------------
