@@ -725,10 +725,17 @@ async def edit_button(update: Update, context: KpiContext) -> None:
         await answer_query(q)
         return
     res = await for_caller(update, context, checkins.confirm_edit, pending_id=pid, choice=choice)
-    await answer_query(q)
-    if res is None or not isinstance(q.message, Message):
+    if res is None:
+        await answer_query(q)
         return
     lang = lang_of(res.lang_pref, q.from_user)
+    if res.outcome in ("no_team", "not_member", "choose_team"):
+        # No longer in the entry's team: say so, and leave the question as it is.
+        await answer_query(q, t(lang, f"scope.{res.outcome}"))
+        return
+    await answer_query(q)
+    if not isinstance(q.message, Message):
+        return
     await _remove_buttons(q.message)
     await q.message.reply_text(render_correction("edit", lang, res))
 

@@ -332,14 +332,6 @@ def void_checkin(
 MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number typed as an id matches nothing
 
 
-def get_entry(session: Session, team_id: int, entry_id: int) -> Activity | None:
-    """Return one entry of the team by id."""
-    if not 0 < entry_id <= MAX_ID:
-        return None
-    a = session.get(Activity, entry_id)
-    return a if a is not None and a.team_id == team_id else None
-
-
 def void_entry(session: Session, entry: Activity, *, actor_id: int, now: dt.datetime) -> None:
     """Void one entry; the check-in is voided too when nothing of it counts any more."""
     before = _entry_json(entry)

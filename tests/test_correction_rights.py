@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.sandbox import Sandbox
-from kpi.models import Activity, AuditEvent, Member, Membership, Team
-from tests.conftest import ADMIN_ID, Talk
+from kpi.models import Activity, AuditEvent, Checkin, Member, Membership, Team
+from tests.conftest import ADMIN_ID, Clock, Talk
 from tests.test_logging import TODAY, active_total, audits, celebrations, later, one, rows
 
 
@@ -218,3 +218,85 @@ async def test_a_leader_who_is_not_the_groups_owner_may_re_bind_the_team(
     )
     with db.transaction() as s:
         assert s.scalars(select(Team)).one().active
+
+
+# --- corrections follow the team the entry belongs to ---------------------------------------
+
+
+async def two_teams(talk: Talk, sandbox: Sandbox, team: Any) -> Any:
+    """Minh: a rep in Sales HCM (his private chat's team) and the leader of Sales HN."""
+    hn = sandbox.group("Sales HN", creator=team.minh)
+    await talk.say(team.minh, hn, "/setup")
+    return hn
+
+
+async def test_the_undo_button_uses_the_window_of_the_checkins_team(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox, clock: Clock
+) -> None:
+    await two_teams(talk, sandbox, team)
+    answer = one(await talk.say(team.minh, team.minh_dm, "gọi 5 cuộc"))  # Sales HCM
+    [(_, data)] = answer.buttons()
+    clock.advance(days=10)
+    # Minh now talks about Sales HN, where he leads (a 90-day window); the check-in is Sales
+    # HCM's, where he is a rep (7 days).
+    set_current_team(db, "Minh", "Sales HN")
+    press = sandbox.press(team.minh, team.minh_dm, answer.message_id, data)
+    assert await talk.deliver(press) == []
+    toast = sandbox.callback_answer(press)
+    assert (
+        toast is not None and toast.get("text") == "Mục này đã quá 7 ngày nên không sửa được nữa."
+    )
+    assert active_total(db, "calls") == 5
+    assert audits(db, "checkin.void") == []
+
+
+async def test_the_undo_button_works_for_a_person_with_two_teams_and_no_chosen_team(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    await two_teams(talk, sandbox, team)
+    answer = one(await talk.say(team.minh, team.minh_dm, "gọi 5 cuộc"))
+    with db.transaction() as s:
+        s.scalars(select(Member).where(Member.first_name == "Minh")).one().current_team_id = None
+    undone = one(await talk.press(team.minh, team.minh_dm, answer, answer.buttons()[0][1]))
+    assert (undone.text or "").startswith("↩️ Đã hoàn tác: +5 cuộc gọi")
+    assert active_total(db, "calls") == 0
+
+
+async def test_edit_and_void_use_the_role_and_window_of_the_entrys_team(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox, clock: Clock
+) -> None:
+    await two_teams(talk, sandbox, team)
+    await talk.say(team.minh, team.minh_dm, "/call 5")  # Sales HCM
+    await talk.say(team.hoa, team.hoa_dm, "/meeting 2")  # Sales HCM
+    ids = entry_ids(db)
+    set_current_team(db, "Minh", "Sales HN")
+    # His own entry of the other team: corrected as a rep of that team.
+    text = await talk.reply(team.minh, team.minh_dm, f"/edit {ids['calls']} 6")
+    assert text == f"✏️ Đã sửa mục #{ids['calls']}: +5 cuộc gọi → +6 cuộc gọi"
+    # Leading Sales HN makes him no leader of Sales HCM.
+    text = await talk.reply(team.minh, team.minh_dm, f"/void {ids['meetings']}")
+    assert text == "Bạn chỉ sửa được mục của chính mình."
+    clock.advance(days=10)
+    text = await talk.reply(team.minh, team.minh_dm, f"/void {ids['calls']}")
+    assert text == "Mục này đã quá 7 ngày nên không sửa được nữa."
+    assert active_total(db, "calls") == 6 and active_total(db, "meetings") == 2
+    with db.transaction() as s:
+        assert s.scalars(select(Checkin.status)).all() == ["active", "active"]
+
+
+async def test_the_save_button_of_an_edit_uses_the_team_of_the_entry(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    await talk.say(team.minh, team.minh_dm, "/call 5")
+    calls_id = entry_ids(db)["calls"]
+    [question] = await talk.say(team.leader, team.leader_dm, f"/edit {calls_id} 400")
+    # Before she presses Save, Lan joins a second team: her private chat no longer has one team.
+    vy = sandbox.user("Vy", language_code="vi")
+    hn = sandbox.group("Sales HN", creator=vy, members=[team.leader])
+    await talk.say(vy, hn, "/setup")
+    await talk.say(team.leader, hn, "/join")
+    [answer] = await talk.press(team.leader, team.leader_dm, question, question.buttons()[0][1])
+    assert answer.text == f"✏️ Đã sửa mục #{calls_id}: +5 cuộc gọi → +400 cuộc gọi"
+    assert active_total(db, "calls") == 400
+    [event] = audits(db, "entry.edit")
+    assert event.actor_id == member_id(db, "Lan")
