@@ -35,7 +35,7 @@ from handlers.render import (
     progress_line,
 )
 from kpi import checkins, outbox
-from kpi.checkins import CorrectionResult, LogResult
+from kpi.checkins import CorrectionResult, Kept, LogResult
 from kpi.metrics import DEALS
 from kpi.store import StoredEntry
 
@@ -499,8 +499,14 @@ def _confirmation(
     lang: str, res: LogResult, actor: str | None
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
     names = res.metric_names
-    if res.replaced and not res.entries:
-        return t(lang, "log.replaced_empty"), None
+    kept = [kept_text(lang, names, k) for k in res.kept]
+    if not res.entries and (res.replaced or kept):
+        # Nothing new was read: the check-in still counts only through what a leader kept.
+        counting = any(k.entry.status in ("active", "pending") for k in res.kept)
+        head = None
+        if res.replaced:
+            head = t(lang, "log.replaced") if counting else t(lang, "log.replaced_empty")
+        return join_lines(head, *kept), None
     items = Html(", ".join(entry_text(lang, names, e) for e in res.entries))
     backdated = (
         t(lang, "log.backdated", day=fmt_day(res.day, lang))
@@ -530,7 +536,7 @@ def _confirmation(
     if res.is_group:
         line = t(lang, "log.ok_group", name=actor or res.member_name, items=items)
         extra = " ".join(p for p in (backdated, t(lang, "log.pending") if pending else None) if p)
-        return join_lines(head, line + (f" {extra}" if extra else ""), unknown), markup
+        return join_lines(head, line + (f" {extra}" if extra else ""), unknown, *kept), markup
     lines: list[str | None] = [
         head,
         t(lang, "log.understood") if res.command is None else None,
@@ -551,7 +557,15 @@ def _confirmation(
             when = t(lang, f"period.{p.period}")
         lines.append(progress_line(lang, label, p.actual, p.target, unit, when))
     lines.append(unknown)
+    lines.extend(kept)
     return join_lines(*lines), markup
+
+
+def kept_text(lang: str, names: dict[str, tuple[str, str]], kept: Kept) -> Html:
+    """Tell the rep that a leader's correction of an entry outlives the edit of the message."""
+    e = kept.entry
+    key = "log.kept_voided" if e.status == "voided" else "log.kept_edited"
+    return t(lang, key, name=kept.by, id=e.id, item=Html(entry_text(lang, names, e)))
 
 
 def render_error(
@@ -711,10 +725,17 @@ async def edit_button(update: Update, context: KpiContext) -> None:
         await answer_query(q)
         return
     res = await for_caller(update, context, checkins.confirm_edit, pending_id=pid, choice=choice)
-    await answer_query(q)
-    if res is None or not isinstance(q.message, Message):
+    if res is None:
+        await answer_query(q)
         return
     lang = lang_of(res.lang_pref, q.from_user)
+    if res.outcome in ("no_team", "not_member", "choose_team"):
+        # No longer in the entry's team: say so, and leave the question as it is.
+        await answer_query(q, t(lang, f"scope.{res.outcome}"))
+        return
+    await answer_query(q)
+    if not isinstance(q.message, Message):
+        return
     await _remove_buttons(q.message)
     await q.message.reply_text(render_correction("edit", lang, res))
 

@@ -142,7 +142,7 @@ async def setup(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    if res.outcome in ("private", "refused", "refused_existing"):
+    if res.outcome in ("private", "refused", "refused_existing", "refused_inactive"):
         await msg.reply_text(t(lang, f"setup.{res.outcome}", team=res.team_title))
         return
     text = join_lines(

@@ -27,6 +27,7 @@ from kpi.models import (
     ENTRY_PENDING,
     Activity,
     Checkin,
+    Member,
     Metric,
     PendingAction,
     Team,
@@ -107,8 +108,17 @@ class LogResult:
     unknown: tuple[str, ...] = ()
     celebration: Celebration | None = None  # a deal that counts: congratulate the group
     replaced: bool = False  # an edited message replaced an earlier check-in
+    kept: tuple[Kept, ...] = ()  # entries someone else corrected, left as they are by the edit
     command: str | None = None  # the command that was read, for the example in an error
     is_group: bool = False
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An entry someone else corrected that an edit of the message leaves as it is, and who."""
+
+    entry: StoredEntry
+    by: str
 
 
 @dataclass(frozen=True)
@@ -484,10 +494,11 @@ def _store(
             )
     pending_metrics = (DEALS,) if settings_of(team).deal_approval else ()
     replaced = False
+    kept: tuple[Kept, ...] = ()
     if plan.checkin_id is not None:
         checkin = session.get(Checkin, plan.checkin_id)
         assert checkin is not None
-        stored = store.replace_checkin_entries(
+        replacement = store.replace_checkin_entries(
             session,
             checkin,
             plan.entries,
@@ -495,7 +506,9 @@ def _store(
             actor_id=scope.member.id,
             text=plan.text or "",
             now=now,
+            pending_metrics=pending_metrics,
         )
+        stored, kept = replacement.entries, _kept(session, replacement.kept)
         checkin_id, replaced = checkin.id, True
     else:
         checkin_id, stored = store.record_checkin(
@@ -521,7 +534,17 @@ def _store(
         progress=progress,
         day=plan.day,
         replaced=replaced,
+        kept=kept,
     )
+
+
+def _kept(session: Session, kept: Sequence[store.KeptEntry]) -> tuple[Kept, ...]:
+    """Name who made each correction an edited message left alone."""
+    out = []
+    for k in kept:
+        who = session.get(Member, k.corrected_by)
+        out.append(Kept(k.entry, who.display_name if who is not None else f"#{k.corrected_by}"))
+    return tuple(out)
 
 
 def _celebration(team: Team, stored: Sequence[StoredEntry]) -> Celebration | None:
@@ -627,11 +650,12 @@ def reread_edited(
     """Re-read an edited message that carried a check-in; its entries are replaced in place.
 
     Relative dates ("hôm qua") are read against the day the message was first sent, and a
-    check-in that was undone stays undone.
+    check-in that was undone stays undone. What a leader (anyone but the rep) corrected stays
+    as corrected: those metrics are not re-read, and the rep is told why.
     """
     # Most edited messages in a group carry no check-in: find out before touching anything.
     checkin = store.checkin_for_message(session, chat.id, message_id)
-    if checkin is None or checkin.status != CHECKIN_ACTIVE:
+    if checkin is None:
         return LogResult("ignored")
     scope = resolve(session, person, chat, admins, now)
     if checkin.member_id != scope.member.id:
@@ -640,6 +664,17 @@ def reread_edited(
     assert team is not None
 
     scope = scope_in_team(session, scope.member, team, admins, scope.lang_pref)
+    if checkin.status != CHECKIN_ACTIVE:
+        if scope.membership is None:
+            return LogResult("ignored", lang_pref=scope.lang_pref)
+        notes = store.note_ignored_edit(
+            session, checkin, actor_id=scope.member.id, text=text, now=now
+        )
+        if not notes:
+            return LogResult("ignored", lang_pref=scope.lang_pref)
+        base = _base(scope, session, now, chat)
+        # Nothing is replaced: the rep only learns why the edit changed nothing.
+        return dataclasses.replace(base, checkin_id=checkin.id, kept=_kept(session, notes))
     if scope.membership is None:
         return _refusal(scope, "not_member")
     base = _base(scope, session, now, chat)
@@ -652,8 +687,11 @@ def reread_edited(
     except parsing.ParseError as exc:
         return _bad(base, exc, command)
     base = dataclasses.replace(base, command=command, unknown=reading.unknown)
+    # Metrics someone else corrected are not read again: no question is asked about them.
+    skip = store.kept_metrics(session, checkin)
+    entries = [e for e in reading.entries if e.metric not in skip]
     plan = _Plan(
-        list(reading.entries),
+        entries,
         reading.day or checkin.day,
         reading.source,
         chat.id,
@@ -662,13 +700,21 @@ def reread_edited(
         checkin_id=checkin.id,
     )
     if not plan.entries:
-        store.replace_checkin_entries(
+        replacement = store.replace_checkin_entries(
             session, checkin, [], day=checkin.day, actor_id=scope.member.id, text=text, now=now
         )
-        return dataclasses.replace(base, outcome="ok", replaced=True, checkin_id=checkin.id)
+        return dataclasses.replace(
+            base,
+            outcome="ok",
+            replaced=True,
+            checkin_id=checkin.id,
+            kept=_kept(session, replacement.kept),
+        )
     if reading.ambiguous is not None:
         index, amount = reading.ambiguous
-        return _ask_amount(session, scope, base, plan, index, amount, now)
+        if reading.entries[index].metric not in skip:
+            index -= sum(1 for e in reading.entries[:index] if e.metric in skip)
+            return _ask_amount(session, scope, base, plan, index, amount, now)
     return _store(session, scope, base, plan, now, confirmed=False)
 
 
@@ -786,6 +832,29 @@ def _correction_scope(
     return scope, None
 
 
+def _scope_of_team(
+    session: Session, scope: Scope, team_id: int, admins: frozenset[int]
+) -> Scope | None:
+    """Return the caller's scope in the team a check-in or entry belongs to; None without a role.
+
+    A correction is judged by that team's role and edit window, never by the team of the chat
+    it is sent from or the caller's chosen team: a leader elsewhere is a rep here.
+    """
+    team = session.get(Team, team_id)
+    if team is None or not team.active:
+        return None
+    own = scope_in_team(session, scope.member, team, admins, scope.lang_pref)
+    return own if own.role is not None else None
+
+
+def _unknown_to(scope: Scope, outcome: CorrectionOutcome) -> CorrectionResult:
+    """Answer a caller without a role in the entry's team: a stranger is told to join first."""
+    refusal = check_scope(scope, managing=True)
+    if refusal is not None and refusal.outcome in ("no_team", "not_member"):
+        return CorrectionResult(refusal.outcome, lang_pref=scope.lang_pref)
+    return CorrectionResult(outcome, scope.lang_pref)
+
+
 def undo(
     session: Session,
     *,
@@ -796,20 +865,30 @@ def undo(
     checkin_id: int | None = None,
 ) -> CorrectionResult:
     """Void the caller's last check-in (or the one an undo button names), whole."""
-    scope, refusal = _correction_scope(session, person, chat, admins, now)
-    if refusal is not None:
-        return refusal
-    assert scope.team is not None
-    names = metric_names(session, scope.team.id)
     if checkin_id is None:
+        scope, refusal = _correction_scope(session, person, chat, admins, now)
+        if refusal is not None:
+            return refusal
+        assert scope.team is not None
         checkin = store.last_checkin(session, scope.team.id, scope.member.id)
     else:
+        asker = resolve(session, person, chat, admins, now)
+        if asker.group_without_team:
+            return _unknown_to(asker, "nothing")
         checkin = session.get(Checkin, checkin_id) if 0 < checkin_id <= store.MAX_ID else None
-        if checkin is not None and checkin.member_id != scope.member.id:
+        own = _scope_of_team(session, asker, checkin.team_id, admins) if checkin else None
+        if checkin is None or own is None:
+            return _unknown_to(asker, "nothing")
+        scope = own
+        if checkin.member_id != scope.member.id:
             # An undo button in the group undoes only its owner's check-in.
-            return CorrectionResult("forbidden", scope.lang_pref, metric_names=names)
-        if checkin is not None and checkin.status != CHECKIN_ACTIVE:
+            return CorrectionResult(
+                "forbidden", scope.lang_pref, metric_names=metric_names(session, checkin.team_id)
+            )
+        if checkin.status != CHECKIN_ACTIVE:
             checkin = None
+    assert scope.team is not None
+    names = metric_names(session, scope.team.id)
     if checkin is None:
         return CorrectionResult("nothing", scope.lang_pref, metric_names=names)
     today = local_today(scope.team, now)
@@ -852,27 +931,42 @@ def history(
 
 
 def _editable(
-    session: Session, scope: Scope, entry_ref: str, now: dt.datetime
-) -> tuple[Activity | None, CorrectionResult | None]:
-    assert scope.team is not None
-    names = metric_names(session, scope.team.id)
+    session: Session, asker: Scope, admins: frozenset[int], entry_ref: str, now: dt.datetime
+) -> tuple[Scope, Activity | None, CorrectionResult | None]:
+    """Find the entry a command names and the caller's scope in its team, or why not."""
     try:
         entry_id = int(entry_ref.lstrip("#"))
     except ValueError:
-        return None, CorrectionResult(
-            "bad_input", scope.lang_pref, error_code="entry.id", metric_names=names
-        )
-    entry = store.get_entry(session, scope.team.id, entry_id)
-    if entry is None or entry.status not in (ENTRY_ACTIVE, ENTRY_PENDING):
-        return None, CorrectionResult("not_found", scope.lang_pref, metric_names=names)
+        return asker, None, CorrectionResult("bad_input", asker.lang_pref, error_code="entry.id")
+    entry = session.get(Activity, entry_id) if 0 < entry_id <= store.MAX_ID else None
+    scope = _scope_of_team(session, asker, entry.team_id, admins) if entry else None
+    if entry is None or scope is None:
+        # Another team's entries do not exist for the caller.
+        return asker, None, _unknown_to(asker, "not_found")
+    assert scope.team is not None
+    names = metric_names(session, scope.team.id)
+    if entry.status not in (ENTRY_ACTIVE, ENTRY_PENDING):
+        return scope, None, CorrectionResult("not_found", scope.lang_pref, metric_names=names)
     if entry.member_id != scope.member.id and not scope.is_leader:
-        return None, CorrectionResult("forbidden", scope.lang_pref, metric_names=names)
+        return scope, None, CorrectionResult("forbidden", scope.lang_pref, metric_names=names)
     today = local_today(scope.team, now)
     if check_day(scope.team, scope.role, entry.day, today) is not None:
-        return None, CorrectionResult(
-            "too_old", scope.lang_pref, days=_window(scope), metric_names=names
+        return (
+            scope,
+            None,
+            CorrectionResult("too_old", scope.lang_pref, days=_window(scope), metric_names=names),
         )
-    return entry, None
+    return scope, entry, None
+
+
+def _asker(
+    session: Session, person: PersonInfo, chat: ChatInfo, admins: frozenset[int], now: dt.datetime
+) -> tuple[Scope, CorrectionResult | None]:
+    """Resolve who sends a correction naming an entry; refuse only a group without a team."""
+    asker = resolve(session, person, chat, admins, now)
+    if asker.group_without_team:
+        return asker, CorrectionResult("no_team", asker.lang_pref)
+    return asker, None
 
 
 def edit(
@@ -885,20 +979,17 @@ def edit(
     args: str,
 ) -> CorrectionResult:
     """Change one entry: `/edit <id> <value>` (a count, or for a deal its amount)."""
-    scope, refusal = _correction_scope(session, person, chat, admins, now)
+    asker, refusal = _asker(session, person, chat, admins, now)
     if refusal is not None:
         return refusal
-    assert scope.team is not None
-    names = metric_names(session, scope.team.id)
     ref, _, value_text = args.strip().partition(" ")
     if not ref or not value_text.strip():
-        return CorrectionResult(
-            "bad_input", scope.lang_pref, error_code="edit.usage", metric_names=names
-        )
-    entry, problem = _editable(session, scope, ref, now)
+        return CorrectionResult("bad_input", asker.lang_pref, error_code="edit.usage")
+    scope, entry, problem = _editable(session, asker, admins, ref, now)
     if problem is not None:
         return problem
-    assert entry is not None
+    assert entry is not None and scope.team is not None
+    names = metric_names(session, scope.team.id)
     before = store.stored_entry(entry)
     try:
         value: int | None = None
@@ -986,27 +1077,28 @@ def confirm_edit(
     pending_id: int,
     choice: str,
 ) -> CorrectionResult:
-    """Answer the buttons of an /edit beyond the sanity bound: apply it, or cancel."""
-    scope, refusal = _correction_scope(session, person, chat, admins, now)
-    if refusal is not None:
-        return refusal
+    """Answer the buttons of an /edit beyond the sanity bound: apply it, or cancel.
+
+    Judged, like the /edit that asked, by the team of the entry: not by the chat's team or the
+    team the caller has chosen since.
+    """
+    asker = resolve(session, person, chat, admins, now)
     action = session.get(PendingAction, pending_id) if 0 < pending_id <= store.MAX_ID else None
     if (
         action is None
         or action.kind != "edit"
-        or scope.team is None
-        or action.team_id != scope.team.id
-        or action.member_id != scope.member.id
+        or action.member_id != asker.member.id
         or action.resolved_at is not None
         or action.expires_at <= now
     ):
-        return CorrectionResult("expired", scope.lang_pref)
+        return CorrectionResult("expired", asker.lang_pref)
     action.resolved_at = now
     action.resolution = choice[:32]
     if choice != "yes":
-        return CorrectionResult("cancelled", scope.lang_pref)
-    # Checked again: the entry may have been voided, or gone out of the window, meanwhile.
-    entry, problem = _editable(session, scope, str(action.payload["entry_id"]), now)
+        return CorrectionResult("cancelled", asker.lang_pref)
+    # Checked again: the entry may have been voided, or gone out of the window, or the caller
+    # may have lost the role, meanwhile.
+    scope, entry, problem = _editable(session, asker, admins, str(action.payload["entry_id"]), now)
     if problem is not None:
         return problem
     assert entry is not None and scope.team is not None
@@ -1038,20 +1130,17 @@ def void(
     args: str,
 ) -> CorrectionResult:
     """Void one entry: `/void <id>` (history kept)."""
-    scope, refusal = _correction_scope(session, person, chat, admins, now)
+    asker, refusal = _asker(session, person, chat, admins, now)
     if refusal is not None:
         return refusal
-    assert scope.team is not None
-    names = metric_names(session, scope.team.id)
     ref = args.strip().split(" ", 1)[0]
     if not ref:
-        return CorrectionResult(
-            "bad_input", scope.lang_pref, error_code="void.usage", metric_names=names
-        )
-    entry, problem = _editable(session, scope, ref, now)
+        return CorrectionResult("bad_input", asker.lang_pref, error_code="void.usage")
+    scope, entry, problem = _editable(session, asker, admins, ref, now)
     if problem is not None:
         return problem
-    assert entry is not None
+    assert entry is not None and scope.team is not None
+    names = metric_names(session, scope.team.id)
     store.void_entry(session, entry, actor_id=scope.member.id, now=now)
     return CorrectionResult(
         "ok", scope.lang_pref, entries=(store.stored_entry(entry),), metric_names=names

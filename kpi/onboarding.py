@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi.access import ChatInfo, TeamChoice, resolve
-from kpi.models import ROLE_LEADER, Invite, Team
+from kpi.models import MEMBERSHIP_ACTIVE, ROLE_LEADER, Invite, Team
 from kpi.teams import (
     JoinStatus,
     PersonInfo,
@@ -74,7 +74,14 @@ def start(
 
 
 SetupOutcome = Literal[
-    "created", "reactivated", "leader_added", "already", "refused", "refused_existing", "private"
+    "created",
+    "reactivated",
+    "leader_added",
+    "already",
+    "refused",
+    "refused_existing",
+    "refused_inactive",
+    "private",
 ]
 
 
@@ -102,9 +109,10 @@ def setup(
     """Bind a group to a team and make the caller its leader, if they may.
 
     Any administrator of the group may set up a new team (and becomes its first leader). Once
-    the team is running, /setup makes no new leaders except the group's owner or a configured
+    the group has a team, /setup makes no new leaders except the group's owner or a configured
     admin: a group administrator is not the sales team's manager, and someone a leader removed
-    does not come back that way.
+    does not come back that way. That holds for a team whose bot was removed too: only its
+    leaders, the owner or an admin turn it back on, and its leaders stay its leaders.
     """
     member = upsert_member(session, person, now)
     pref = member.language or person.language_code
@@ -114,10 +122,11 @@ def setup(
     if not (is_chat_admin or is_admin):
         return SetupResult("refused", pref)
     existing = team_for_chat(session, chat.id)
-    if existing is not None and existing.active and not (is_admin or is_chat_owner):
+    if existing is not None and not (is_admin or is_chat_owner):
         current = membership_of(session, existing.id, member.id)
-        if current is None or current.role != ROLE_LEADER or current.status != "active":
-            return SetupResult("refused_existing", pref, existing.language, existing.title)
+        if current is None or current.role != ROLE_LEADER or current.status != MEMBERSHIP_ACTIVE:
+            refusal: SetupOutcome = "refused_existing" if existing.active else "refused_inactive"
+            return SetupResult(refusal, pref, existing.language, existing.title)
     today = now.astimezone(ZoneInfo(defaults.timezone)).date()
     res = setup_team(
         session,

@@ -143,6 +143,52 @@ def checkin_for_message(session: Session, chat_id: int, message_id: int) -> Chec
     )
 
 
+# Changes of an entry by a person; one made by someone other than the entry's owner stands
+# against the owner's later edits of the message that logged it.
+CORRECTIONS = ("entry.edit", "entry.void")
+
+
+def corrected_by_others(session: Session, checkin: Checkin) -> dict[int, int]:
+    """Return {entry id: who last corrected it} for the check-in's entries someone else changed."""
+    ids = [a.id for a in checkin.entries if a.status != ENTRY_REPLACED]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(AuditEvent.entity_id, AuditEvent.actor_id)
+        .where(
+            AuditEvent.entity == "activity",
+            AuditEvent.entity_id.in_(ids),
+            AuditEvent.action.in_(CORRECTIONS),
+            AuditEvent.actor_id.is_not(None),
+            AuditEvent.actor_id != checkin.member_id,
+        )
+        .order_by(AuditEvent.id)
+    )
+    return {int(e): int(a) for e, a in rows if e is not None and a is not None}
+
+
+@dataclass(frozen=True)
+class KeptEntry:
+    """An entry someone else corrected, which an edit of the message leaves as it is."""
+
+    entry: StoredEntry
+    corrected_by: int
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What re-reading an edited message did: the new entries, and the corrected ones kept."""
+
+    entries: list[StoredEntry]
+    kept: list[KeptEntry]
+
+
+def kept_metrics(session: Session, checkin: Checkin) -> set[str]:
+    """Return the metrics of a check-in an edit of its message leaves alone (see below)."""
+    corrected = corrected_by_others(session, checkin)
+    return {a.metric for a in checkin.entries if a.id in corrected}
+
+
 def replace_checkin_entries(
     session: Session,
     checkin: Checkin,
@@ -152,9 +198,23 @@ def replace_checkin_entries(
     actor_id: int,
     text: str,
     now: dt.datetime,
-) -> list[StoredEntry]:
-    """Re-read an edited message: old entries become `replaced`, the new ones take their place."""
-    old = [a for a in checkin.entries if a.status in (ENTRY_ACTIVE, ENTRY_PENDING)]
+    pending_metrics: Iterable[str] = (),
+) -> Replacement:
+    """Re-read an edited message: old entries become `replaced`, the new ones take their place.
+
+    A metric one of whose entries a leader (anyone but the owner) corrected is left as it is:
+    the edit neither undoes the correction nor adds the metric again. Metrics in
+    `pending_metrics` wait for approval, as a new check-in's do.
+    """
+    corrected = corrected_by_others(session, checkin)
+    kept_rows = [a for a in checkin.entries if a.id in corrected]
+    kept = {a.metric for a in kept_rows}
+    old = [
+        a
+        for a in checkin.entries
+        if a.status in (ENTRY_ACTIVE, ENTRY_PENDING) and a.metric not in kept
+    ]
+    new = [e for e in entries if e.metric not in kept]
     for a in old:
         a.status = ENTRY_REPLACED
         a.updated_at = now
@@ -166,23 +226,55 @@ def replace_checkin_entries(
             entity="checkin",
             entity_id=checkin.id,
             before={"text": checkin.text, "entries": [_entry_json(a) for a in old]},
-            after={"text": stored_text(text)},
+            after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
             created_at=now,
         )
     )
     checkin.text = stored_text(text)
-    checkin.day = day
-    if not entries:
+    result = Replacement([], [KeptEntry(stored_entry(a), corrected[a.id]) for a in kept_rows])
+    counting = [a for a in checkin.entries if a.status in (ENTRY_ACTIVE, ENTRY_PENDING)]
+    if not new and not counting:
         checkin.status = CHECKIN_VOIDED
         checkin.voided_at = now
         checkin.voided_by = actor_id
         session.flush()
-        return []
+        return result
     checkin.status = CHECKIN_ACTIVE
-    rows = [_entry_row(checkin, e, now, False) for e in entries]
+    if new:
+        checkin.day = day
+    pending = set(pending_metrics)
+    rows = [_entry_row(checkin, e, now, e.metric in pending) for e in new]
     session.add_all(rows)
     session.flush()
-    return [stored_entry(r) for r in rows]
+    result.entries.extend(stored_entry(r) for r in rows)
+    return result
+
+
+def note_ignored_edit(
+    session: Session, checkin: Checkin, *, actor_id: int, text: str, now: dt.datetime
+) -> list[KeptEntry]:
+    """Record an edit of the message of a check-in someone else voided; return their corrections.
+
+    A check-in its owner undid stays undone without a word, as before.
+    """
+    if checkin.voided_by in (None, checkin.member_id):
+        return []
+    corrected = corrected_by_others(session, checkin)
+    kept_rows = [a for a in checkin.entries if a.id in corrected]
+    if kept_rows:
+        session.add(
+            AuditEvent(
+                team_id=checkin.team_id,
+                actor_id=actor_id,
+                action="checkin.edit_message",
+                entity="checkin",
+                entity_id=checkin.id,
+                before={"text": checkin.text, "entries": []},
+                after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
+                created_at=now,
+            )
+        )
+    return [KeptEntry(stored_entry(a), corrected[a.id]) for a in kept_rows]
 
 
 def _entry_json(a: Activity) -> dict[str, object]:
@@ -238,14 +330,6 @@ def void_checkin(
 
 
 MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number typed as an id matches nothing
-
-
-def get_entry(session: Session, team_id: int, entry_id: int) -> Activity | None:
-    """Return one entry of the team by id."""
-    if not 0 < entry_id <= MAX_ID:
-        return None
-    a = session.get(Activity, entry_id)
-    return a if a is not None and a.team_id == team_id else None
 
 
 def void_entry(session: Session, entry: Activity, *, actor_id: int, now: dt.datetime) -> None:

@@ -105,7 +105,8 @@ async def test_correcting_someone_elses_entry(
     text = await talk.reply(user, sandbox.private(user), f"/void {entry_id}")
     with db.transaction() as s:
         status = s.scalar(select(Activity.status).where(Activity.id == entry_id))
-    if role == "leader":
+    if role in ("admin", "leader"):
+        # The entry's team decides: a configured admin manages it from any chat, as in its group.
         assert "Voided entry" in text or "Đã hủy mục" in text
         assert status == "voided"
     else:
