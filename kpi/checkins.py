@@ -833,13 +833,16 @@ def _correction_scope(
 
 
 def _scope_of_team(
-    session: Session, scope: Scope, team_id: int, admins: frozenset[int]
+    session: Session, scope: Scope, chat: ChatInfo, team_id: int, admins: frozenset[int]
 ) -> Scope | None:
     """Return the caller's scope in the team a check-in or entry belongs to; None without a role.
 
     A correction is judged by that team's role and edit window, never by the team of the chat
-    it is sent from or the caller's chosen team: a leader elsewhere is a rep here.
+    it is sent from or the caller's chosen team: a leader elsewhere is a rep here. In a team's
+    group only that team's entries exist: an answer there must not show another team's numbers.
     """
+    if scope.team is not None and not chat.is_private and scope.team.id != team_id:
+        return None
     team = session.get(Team, team_id)
     if team is None or not team.active:
         return None
@@ -876,7 +879,7 @@ def undo(
         if asker.group_without_team:
             return _unknown_to(asker, "nothing")
         checkin = session.get(Checkin, checkin_id) if 0 < checkin_id <= store.MAX_ID else None
-        own = _scope_of_team(session, asker, checkin.team_id, admins) if checkin else None
+        own = _scope_of_team(session, asker, chat, checkin.team_id, admins) if checkin else None
         if checkin is None or own is None:
             return _unknown_to(asker, "nothing")
         scope = own
@@ -931,7 +934,12 @@ def history(
 
 
 def _editable(
-    session: Session, asker: Scope, admins: frozenset[int], entry_ref: str, now: dt.datetime
+    session: Session,
+    asker: Scope,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    entry_ref: str,
+    now: dt.datetime,
 ) -> tuple[Scope, Activity | None, CorrectionResult | None]:
     """Find the entry a command names and the caller's scope in its team, or why not."""
     try:
@@ -939,7 +947,7 @@ def _editable(
     except ValueError:
         return asker, None, CorrectionResult("bad_input", asker.lang_pref, error_code="entry.id")
     entry = session.get(Activity, entry_id) if 0 < entry_id <= store.MAX_ID else None
-    scope = _scope_of_team(session, asker, entry.team_id, admins) if entry else None
+    scope = _scope_of_team(session, asker, chat, entry.team_id, admins) if entry else None
     if entry is None or scope is None:
         # Another team's entries do not exist for the caller.
         return asker, None, _unknown_to(asker, "not_found")
@@ -985,7 +993,7 @@ def edit(
     ref, _, value_text = args.strip().partition(" ")
     if not ref or not value_text.strip():
         return CorrectionResult("bad_input", asker.lang_pref, error_code="edit.usage")
-    scope, entry, problem = _editable(session, asker, admins, ref, now)
+    scope, entry, problem = _editable(session, asker, chat, admins, ref, now)
     if problem is not None:
         return problem
     assert entry is not None and scope.team is not None
@@ -1098,7 +1106,7 @@ def confirm_edit(
         return CorrectionResult("cancelled", asker.lang_pref)
     # Checked again: the entry may have been voided, or gone out of the window, or the caller
     # may have lost the role, meanwhile.
-    scope, entry, problem = _editable(session, asker, admins, str(action.payload["entry_id"]), now)
+    scope, entry, problem = _editable(session, asker, chat, admins, str(action.payload["entry_id"]), now)
     if problem is not None:
         return problem
     assert entry is not None and scope.team is not None
@@ -1136,7 +1144,7 @@ def void(
     ref = args.strip().split(" ", 1)[0]
     if not ref:
         return CorrectionResult("bad_input", asker.lang_pref, error_code="void.usage")
-    scope, entry, problem = _editable(session, asker, admins, ref, now)
+    scope, entry, problem = _editable(session, asker, chat, admins, ref, now)
     if problem is not None:
         return problem
     assert entry is not None and scope.team is not None

@@ -300,3 +300,18 @@ async def test_the_save_button_of_an_edit_uses_the_team_of_the_entry(
     assert active_total(db, "calls") == 400
     [event] = audits(db, "entry.edit")
     assert event.actor_id == member_id(db, "Lan")
+
+
+async def test_another_teams_entry_does_not_exist_in_a_group(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox
+) -> None:
+    # An answer in Sales HN's group must not show (or change) an entry of Sales HCM.
+    hn = await two_teams(talk, sandbox, team)
+    await talk.say(team.minh, team.minh_dm, "/call 5")  # Sales HCM
+    ids = entry_ids(db)
+    for command in (f"/edit {ids['calls']} 6", f"/void {ids['calls']}"):
+        text = await talk.reply(team.minh, hn, command)
+        assert "cuộc gọi" not in text and "#" not in text
+    assert active_total(db, "calls") == 5
+    # From his private chat, where the entry's team is his, it is his to correct.
+    assert "+6" in await talk.reply(team.minh, team.minh_dm, f"/edit {ids['calls']} 6")
