@@ -1106,7 +1106,9 @@ def confirm_edit(
         return CorrectionResult("cancelled", asker.lang_pref)
     # Checked again: the entry may have been voided, or gone out of the window, or the caller
     # may have lost the role, meanwhile.
-    scope, entry, problem = _editable(session, asker, chat, admins, str(action.payload["entry_id"]), now)
+    scope, entry, problem = _editable(
+        session, asker, chat, admins, str(action.payload["entry_id"]), now
+    )
     if problem is not None:
         return problem
     assert entry is not None and scope.team is not None
