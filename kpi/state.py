@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi import periods
+from kpi.db import insert_ignore
 from kpi.models import (
     ENTRY_ACTIVE,
     ENTRY_PENDING,
@@ -31,8 +32,15 @@ ENTRY_STATUSES = (ENTRY_ACTIVE, ENTRY_PENDING, ENTRY_VOIDED, ENTRY_REPLACED, ENT
 def _state(session: Session, chat_id: int) -> ChatState:
     state = session.get(ChatState, chat_id)
     if state is None:
-        state = ChatState(chat_id=chat_id)
-        session.add(state)
+        # Two senders may mark one chat at once (a blocked person's confirmation and reminder,
+        # two instances): the primary key decides, and both update the one row.
+        session.execute(
+            insert_ignore(session, ChatState)
+            .values(chat_id=chat_id)
+            .on_conflict_do_nothing(index_elements=["chat_id"])
+        )
+        state = session.get(ChatState, chat_id)
+        assert state is not None
     return state
 
 
