@@ -9,16 +9,21 @@ chat, and retries a 429 after its wait, holding every send meanwhile (Telegram's
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.config import TelegramConfig
+from handlers.context import send_priority
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +34,24 @@ ApiResult = bool | dict[str, Any] | list[dict[str, Any]]
 WINDOW_MARGIN = 0.005
 
 
+@dataclass(order=True)
+class _Waiter:
+    """A send waiting for room in a window: the most urgent first, then the earliest."""
+
+    priority: int
+    ticket: int
+    wake: asyncio.Event = field(default_factory=asyncio.Event, compare=False)
+
+
 class _Window:
     """At most `limit` sends that Telegram may count within any `period` seconds.
 
     A send occupies a slot from the moment it starts until `period` after its answer came back:
     Telegram received it somewhere in between, so counting it that long is safe whatever the
     network latency, and a new send that starts after that can never share a window with it.
+
+    Sends waiting for room queue by priority, then in arrival order: only the head of the
+    queue watches the clock, and a more urgent send that arrives goes ahead of those waiting.
     """
 
     def __init__(self, limit: float, period: float) -> None:
@@ -42,9 +59,8 @@ class _Window:
         self.period = period + WINDOW_MARGIN
         self.in_flight = 0
         self.finished: deque[float] = deque()
-        # One waiter at a time (FIFO): the others queue on the lock, not on timers.
-        self.lock = asyncio.Lock()
-        self.freed = asyncio.Event()
+        self._queue: list[_Waiter] = []  # a heap
+        self._tickets = itertools.count()
 
     def _wait(self, now: float) -> float | None:
         """Return 0 if a send fits now, the seconds until one does, or None: a send must end."""
@@ -57,25 +73,50 @@ class _Window:
             return self.finished[excess] + self.period - now
         return None
 
-    async def room(self) -> None:
-        """Wait until one more send fits; the caller holds `lock` and takes the slot at once."""
-        while (wait := self._wait(time.monotonic())) != 0.0:
-            if wait is None:
-                self.freed.clear()
-                await self.freed.wait()
-            else:
-                await asyncio.sleep(wait)
+    async def take(self, priority: int) -> None:
+        """Wait until this send is the most urgent one waiting and fits; then take a slot."""
+        me = _Waiter(priority, next(self._tickets))
+        heapq.heappush(self._queue, me)
+        try:
+            while True:
+                wait: float | None = None
+                if self._queue[0] is me:
+                    wait = self._wait(time.monotonic())
+                    if wait == 0.0:
+                        break
+                me.wake.clear()
+                if wait is None:
+                    await me.wake.wait()
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(wait):
+                            await me.wake.wait()
+        finally:
+            # Taken, or given up (cancelled): either way the next in line looks again.
+            self._queue.remove(me)
+            heapq.heapify(self._queue)
+            self._wake_head()
+        self.in_flight += 1
+
+    def _wake_head(self) -> None:
+        if self._queue:
+            self._queue[0].wake.set()
+
+    def release(self) -> None:
+        """Give back a slot taken for a send that never started."""
+        self.in_flight -= 1
+        self._wake_head()
 
     def finish(self) -> None:
         """Record that a send ended now."""
         self.in_flight -= 1
         self.finished.append(time.monotonic())
-        self.freed.set()
+        self._wake_head()
 
     def idle(self) -> bool:
         """Tell whether the window holds no send that still counts and nobody waits on it."""
         self._wait(time.monotonic())
-        return not self.in_flight and not self.finished and not self.lock.locked()
+        return not self.in_flight and not self.finished and not self._queue
 
 
 class SlidingWindowLimiter(BaseRateLimiter[int]):
@@ -86,6 +127,9 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
     `private_interval` seconds; a limit of 0 is no limit. Edits, deletions and pins count towards
     the overall limit only; reads and chat actions are not paced. A 429 is retried up to
     `max_retries` times after its `retry_after`, and holds every send meanwhile (Telegram's rule).
+    Sends waiting for a window go by `handlers.context.send_priority`: scheduled posts and
+    confirmations ahead of report answers, so one person's repeated /leaderboard in a group
+    never delays the daily summary or the others' confirmations.
 
     python-telegram-bot's `AIORateLimiter` is a leaky bucket: it lets a full burst through and
     then keeps dripping, so a fan-out puts up to twice the limit into the first second (and up to
@@ -127,10 +171,11 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
     ) -> ApiResult:
         """Wait for room in the windows this call counts against, send it, retry a 429."""
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        priority = send_priority.get()
         attempt = 0
         while True:
             windows = self._windows_of(endpoint, data.get("chat_id"))
-            await self._acquire(*windows)
+            await self._acquire(*windows, priority)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -170,25 +215,20 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
             window = self._chats[key] = _Window(*limit)
         return window
 
-    async def _acquire(self, chat: _Window | None, overall: _Window | None) -> None:
-        """Wait for a slot in each window and take them together."""
-        if chat is None:
-            await self._take(overall)
-            return
-        # The chat's window first, under its own lock: a full group holds up only itself.
-        async with chat.lock:
-            await chat.room()
-            await self._take(overall)
-            chat.in_flight += 1
-
-    async def _take(self, overall: _Window | None) -> None:
-        if overall is None:
+    async def _acquire(self, chat: _Window | None, overall: _Window | None, priority: int) -> None:
+        """Wait for a slot in each window and take them, the chat's first."""
+        # The chat's window first: a full group holds up only itself.
+        taken: list[_Window] = []
+        try:
+            for window in (chat, overall):
+                if window is not None:
+                    await window.take(priority)
+                    taken.append(window)
             await self._pause()
-            return
-        async with overall.lock:
-            await self._pause()
-            await overall.room()
-            overall.in_flight += 1
+        except BaseException:
+            for window in taken:
+                window.release()
+            raise
 
     async def _pause(self) -> None:
         # A loop, because another 429 may push the end of the pause further while we sleep.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -19,6 +21,24 @@ from kpi.db import DUPLICATE, Database
 from kpi.teams import PersonInfo, TeamDefaults
 
 T = TypeVar("T")
+
+
+# How a send queues for its chat's budget (the rate limiter reads it; lower goes first). A
+# group's 20 messages a minute are shared: scheduled posts and confirmations (URGENT, the
+# default) go ahead of answers to report commands (DEFERRABLE) waiting for the same group.
+SEND_URGENT = 0
+SEND_DEFERRABLE = 1
+send_priority: ContextVar[int] = ContextVar("send_priority", default=SEND_URGENT)
+
+
+@contextlib.contextmanager
+def deferrable_sends() -> Iterator[None]:
+    """Let the sends made inside wait behind scheduled posts and confirmations."""
+    token = send_priority.set(SEND_DEFERRABLE)
+    try:
+        yield
+    finally:
+        send_priority.reset(token)
 
 
 def utc_now() -> dt.datetime:

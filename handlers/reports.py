@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from functools import partial
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.error import Forbidden
 
 from handlers.context import (
     KpiContext,
+    deferrable_sends,
     for_caller,
     lang_of,
     replied_user_id,
@@ -23,6 +26,8 @@ from handlers.render import (
     shown_attainment,
 )
 from kpi import periods, reports
+from kpi import state as chat_state
+from kpi.state import GroupReport
 
 
 async def me(update: Update, context: KpiContext) -> None:
@@ -55,6 +60,15 @@ async def me(update: Update, context: KpiContext) -> None:
         if any(m.line.target for m in res.lines)
         else None
     )
+    with deferrable_sends():
+        await _send_me(update, context, lang, text, png)
+
+
+async def _send_me(
+    update: Update, context: KpiContext, lang: str, text: str, png: bytes | None
+) -> None:
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
     if tchat.type == "private":
         await msg.reply_text(text)
         if png is not None:
@@ -412,7 +426,14 @@ async def _send_board(
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
     bd = context.bot_data
-    res = await for_caller(update, context, reports.board_for, period=period, kpi_word=kpi_word)
+    res = await for_caller(
+        update,
+        context,
+        reports.board_for,
+        period=period,
+        kpi_word=kpi_word,
+        asked_as="leaderboard" if chart else "summary",
+    )
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
@@ -430,13 +451,94 @@ async def _send_board(
     board = res.board
     assert board is not None
     leader = res.leader
-    text = render_board(board, lang, group=res.is_group, me=res.me, leader=leader)
-    await msg.reply_text(text)
-    sees = visibility(board, group=res.is_group, leader=leader)
+    group = res.in_group is not None and res.in_group.earlier is None
+    text = render_board(board, lang, group=group, me=res.me, leader=leader)
+    sees = visibility(board, group=group, leader=leader)
+    png = None
     if chart and sees != "totals":
-        png = await bd.render(board_chart, board, lang, None if res.is_group else res.me, sees)
+        png = await bd.render(board_chart, board, lang, None if group else res.me, sees)
+    await _answer(update, context, lang, res.in_group, text, png)
+
+
+async def _answer(
+    update: Update,
+    context: KpiContext,
+    lang: str,
+    in_group: GroupReport | None,
+    text: str | None,
+    png: bytes | None,
+) -> None:
+    """Send a report answer: to the asker, in the group, or privately when the group has it.
+
+    Report answers wait behind scheduled posts and confirmations for the chat's send budget.
+    The group's answer is remembered under its key, so that the same report asked again in
+    the next minutes goes to the asker privately (or, when the bot cannot write to them, a
+    short pointer to the post replies to it) instead of spending the group's budget again.
+    """
+    msg, tchat = update.effective_message, update.effective_chat
+    assert msg is not None and tchat is not None
+    bd = context.bot_data
+    with deferrable_sends():
+        if in_group is not None and in_group.earlier is not None:
+            await _answer_again(update, context, lang, in_group.earlier, text, png)
+            return
+        posted: Message | None = None
+        try:
+            if text is not None:
+                posted = await msg.reply_text(text)
+            if png is not None:
+                photo = await msg.reply_photo(png)
+                posted = posted or photo
+        finally:
+            if in_group is not None:
+                # A post that failed is forgotten: the next ask posts it again.
+                await bd.db.work(
+                    partial(
+                        chat_state.report_posted,
+                        chat_id=tchat.id,
+                        report=in_group.key,
+                        message_id=posted.message_id if posted is not None else None,
+                        now=bd.now(),
+                    )
+                )
+
+
+async def _answer_again(
+    update: Update,
+    context: KpiContext,
+    lang: str,
+    earlier: chat_state.PostedReport,
+    text: str | None,
+    png: bytes | None,
+) -> None:
+    """Answer a report the group was given a moment ago: privately, or point to the post."""
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and tchat is not None
+    note = t(lang, "report.again_private", group=esc(tchat.title or ""), time=earlier.local_time)
+    try:
+        if text is not None and len(note) + 1 + len(text) <= MAX_TEXT:
+            await context.bot.send_message(user.id, join_lines(note, text))
+        else:
+            await context.bot.send_message(user.id, note)
+            if text is not None:
+                await context.bot.send_message(user.id, text)
         if png is not None:
-            await msg.reply_photo(png)
+            await context.bot.send_photo(user.id, png)
+        return
+    except Forbidden:
+        pass  # they never opened a private chat with the bot, or blocked it
+    url = f"https://t.me/{context.bot.username}"
+    button = InlineKeyboardButton(t(lang, "join.open_private"), url=url)
+    await msg.reply_text(
+        t(lang, "report.again_pointer", time=earlier.local_time),
+        reply_markup=InlineKeyboardMarkup([[button]]),
+        # A reply to the earlier post, so a tap shows it; to the question when it is unknown.
+        reply_parameters=(
+            ReplyParameters(earlier.message_id, allow_sending_without_reply=True)
+            if earlier.message_id is not None
+            else None
+        ),
+    )
 
 
 def _without_team_words(words: str | None) -> tuple[str | None, bool]:
@@ -488,9 +590,9 @@ async def chart(update: Update, context: KpiContext) -> None:
         return
     png = await bd.render(trend_png, res, lang)
     if png is None:
-        await msg.reply_text(t(lang, "chart.no_data"))
+        await _answer(update, context, lang, res.in_group, t(lang, "chart.no_data"), None)
         return
-    await msg.reply_photo(png)
+    await _answer(update, context, lang, res.in_group, None, png)
 
 
 def trend_png(res: reports.Trend, lang: str) -> bytes | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,10 @@ from kpi.models import KpiDefinition, Team
 from kpi.periods import Span, WorkCalendar
 from kpi.targets import TargetBook, calendar_of, target_book
 from kpi.teams import PersonInfo, settings_of
+
+if TYPE_CHECKING:
+    # kpi.state builds on the boards of this module: a type-only import here.
+    from kpi.state import GroupReport
 
 
 @dataclass(frozen=True)
@@ -658,6 +663,8 @@ class BoardResult:
     is_group: bool = False
     unknown_kpi: str | None = None
     leader: bool = False
+    # Asked in a group: the answer's key there, and the same report's post a moment ago.
+    in_group: GroupReport | None = None
 
 
 def board_for(
@@ -669,8 +676,13 @@ def board_for(
     now: dt.datetime,
     period: periods.Period = "week",
     kpi_word: str | None = None,
+    asked_as: str = "leaderboard",
 ) -> BoardResult:
-    """Compute the caller's team board for the period containing today."""
+    """Compute the caller's team board for the period containing today.
+
+    `asked_as` names the command family (`leaderboard`, `summary`): with the period and the
+    KPI it tells a repeated report in a group from a new one.
+    """
     scope = resolve(session, person, chat, admins, now)
     refusal = check_scope(scope, managing=True)
     if refusal is not None:
@@ -685,6 +697,9 @@ def board_for(
     cal = calendar_of(session, team)
     span = periods.span_of(period, periods.local_today(cal, now), cal)
     board = team_board(session, team, span, now, kpi=kpi, cal=cal)
+    in_group = None
+    if not chat.is_private:
+        in_group = _in_group(session, chat, team, f"{asked_as}:{period}:{kpi or ''}", cal, now)
     return BoardResult(
         "ok",
         scope.lang_pref,
@@ -692,6 +707,17 @@ def board_for(
         me=scope.member.id,
         is_group=not chat.is_private,
         leader=scope.is_leader,
+        in_group=in_group,
+    )
+
+
+def _in_group(
+    session: Session, chat: ChatInfo, team: Team, report: str, cal: WorkCalendar, now: dt.datetime
+) -> GroupReport:
+    from kpi import state
+
+    return state.report_in_group(
+        session, chat_id=chat.id, team_id=team.id, report=report, cal=cal, now=now
     )
 
 
@@ -757,6 +783,8 @@ class Trend:
     target_per_day: float | None = None
     who: str | None = None  # the member's name, or None for the team
     word: str | None = None
+    # Asked in a group: the chart's key there, and the same chart's post a moment ago.
+    in_group: GroupReport | None = None
 
 
 def trend(
@@ -828,6 +856,10 @@ def trend(
         ]
         known = [p for p in parts if p is not None]
         per_day = sum(known) if known else None
+    in_group = None
+    if not chat.is_private:
+        report = f"chart:{kdef.key}:{period}:{member_id or ''}"
+        in_group = _in_group(session, chat, team, report, cal, now)
     return Trend(
         "ok",
         scope.lang_pref,
@@ -839,6 +871,7 @@ def trend(
         values=values,
         target_per_day=per_day or None,
         who=who,
+        in_group=in_group,
     )
 
 

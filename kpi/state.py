@@ -1,14 +1,17 @@
-"""Per-chat facts: chats that cannot be reached, the pinned living leaderboard of each group."""
+"""Per-chat facts: chats that cannot be reached, the pinned living leaderboard of each group,
+the report answers a group was given lately."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi import periods
+from kpi.db import insert_ignore
 from kpi.models import (
     ENTRY_ACTIVE,
     ENTRY_PENDING,
@@ -20,6 +23,7 @@ from kpi.models import (
     Member,
     Team,
 )
+from kpi.periods import WorkCalendar
 from kpi.reports import Board, team_board
 from kpi.targets import calendar_of
 from kpi.teams import deactivate_team, migrate_chat, settings_of
@@ -31,8 +35,15 @@ ENTRY_STATUSES = (ENTRY_ACTIVE, ENTRY_PENDING, ENTRY_VOIDED, ENTRY_REPLACED, ENT
 def _state(session: Session, chat_id: int) -> ChatState:
     state = session.get(ChatState, chat_id)
     if state is None:
-        state = ChatState(chat_id=chat_id)
-        session.add(state)
+        # Two senders may mark one chat at once (a blocked person's confirmation and reminder,
+        # two instances): the primary key decides, and both update the one row.
+        session.execute(
+            insert_ignore(session, ChatState)
+            .values(chat_id=chat_id)
+            .on_conflict_do_nothing(index_elements=["chat_id"])
+        )
+        state = session.get(ChatState, chat_id)
+        assert state is not None
     return state
 
 
@@ -127,3 +138,85 @@ def board_edited(
     state.pinned_message_id = message_id
     state.pinned_text_hash = text_hash
     state.pinned_edited_at = now
+
+
+# --- report answers in a group -------------------------------------------------------------------
+
+# The same report asked again in a group within this time is not posted there again: a group's
+# send budget (Telegram: 20 messages a minute) is shared by the scheduled posts and everyone's
+# confirmations, and one person repeating /leaderboard must not hold them up.
+REPEAT_WINDOW = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PostedReport:
+    """The same report, posted in the group a moment ago."""
+
+    message_id: int | None  # its first message; None while it is still being sent
+    local_time: str  # when it was posted, HH:MM on the team's clock
+
+
+def _recent(state: ChatState, now: dt.datetime) -> dict[str, dict[str, Any]]:
+    """Return the group's report answers still inside the repeat window (a fresh copy)."""
+    out = {}
+    for key, entry in (state.recent_reports or {}).items():
+        try:
+            at = dt.datetime.fromisoformat(str(entry["at"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if at.tzinfo is not None and now - REPEAT_WINDOW < at <= now:
+            out[key] = dict(entry)
+    return out
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    """A report answer asked for in a group: its key, and its post a moment ago if any."""
+
+    key: str  # the command family, the period and what it is about: `leaderboard:week:calls`
+    earlier: PostedReport | None  # None: post it now (already recorded as posted)
+
+
+def report_in_group(
+    session: Session,
+    *,
+    chat_id: int,
+    team_id: int,
+    report: str,
+    cal: WorkCalendar,
+    now: dt.datetime,
+) -> GroupReport:
+    """Find the same report's post in the group within REPEAT_WINDOW, or record that it is
+    posted now (in the command's unit of work, so a second instance sees it at once)."""
+    state = _state(session, chat_id)
+    recent = _recent(state, now)
+    earlier = recent.get(report)
+    if earlier is not None:
+        at = dt.datetime.fromisoformat(str(earlier["at"]))
+        message_id = earlier.get("message_id")
+        posted = PostedReport(
+            int(message_id) if message_id is not None else None,
+            periods.local_now(cal, at).strftime("%H:%M"),
+        )
+        return GroupReport(report, posted)
+    recent[report] = {"at": now.isoformat(), "message_id": None}
+    state.recent_reports = recent
+    state.team_id = team_id
+    return GroupReport(report, None)
+
+
+def report_posted(
+    session: Session, *, chat_id: int, report: str, message_id: int | None, now: dt.datetime
+) -> None:
+    """Remember the message a report answer went out as; None forgets it (the send failed)."""
+    state = session.get(ChatState, chat_id)
+    if state is None:
+        return
+    recent = _recent(state, now)
+    if report not in recent:
+        return
+    if message_id is None:
+        del recent[report]
+    else:
+        recent[report]["message_id"] = message_id
+    state.recent_reports = recent

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kpi.db import insert_ignore
 from kpi.metrics import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
@@ -162,8 +163,7 @@ def upsert_member(session: Session, person: PersonInfo, now: dt.datetime) -> Mem
             .values(username=None)
         )
     if member is None:
-        member = Member(telegram_id=person.telegram_id, created_at=now, seen_at=now)
-        session.add(member)
+        member = _new_member(session, person.telegram_id, now)
     if member.erased_at is None:
         _set_if_changed(member, "first_name", person.first_name[:255])
         _set_if_changed(member, "last_name", person.last_name[:255] if person.last_name else None)
@@ -175,6 +175,54 @@ def upsert_member(session: Session, person: PersonInfo, now: dt.datetime) -> Mem
     if member.id is None:
         session.flush()
     return member
+
+
+def _new_member(session: Session, telegram_id: int, now: dt.datetime) -> Member:
+    """Create the person's row, or take the one a concurrent update created a moment ago."""
+    # A new person's first messages in two chats are handled at once (worker threads, several
+    # instances): the unique key decides, and the loser reads the winner's row.
+    session.execute(
+        insert_ignore(session, Member)
+        .values(telegram_id=telegram_id, first_name="", created_at=now, seen_at=now)
+        .on_conflict_do_nothing(index_elements=["telegram_id"])
+    )
+    member = session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    assert member is not None
+    return member
+
+
+def add_membership(
+    session: Session,
+    team_id: int,
+    member_id: int,
+    *,
+    role: str,
+    status: str,
+    joined_on: dt.date,
+) -> tuple[Membership, bool]:
+    """Create a membership row unless one exists; return it and whether it is new.
+
+    The same person joining one team from two chats at once (an invite link in private and
+    /join in the group) creates one row: the unique key decides, the other update reads it.
+    """
+    created = (
+        session.execute(
+            insert_ignore(session, Membership)
+            .values(
+                team_id=team_id,
+                member_id=member_id,
+                role=role,
+                status=status,
+                joined_on=joined_on,
+            )
+            .on_conflict_do_nothing(index_elements=["team_id", "member_id"])
+            .returning(Membership.id)
+        ).first()
+        is not None
+    )
+    m = membership_of(session, team_id, member_id)
+    assert m is not None
+    return m, created
 
 
 def _set_if_changed(obj: object, name: str, value: object) -> None:
@@ -258,8 +306,14 @@ def setup_team(
     m = membership_of(session, team.id, leader.id)
     already = m is not None and m.status == MEMBERSHIP_ACTIVE and m.role == ROLE_LEADER
     if m is None:
-        m = Membership(team_id=team.id, member_id=leader.id, joined_on=today)
-        session.add(m)
+        m, _ = add_membership(
+            session,
+            team.id,
+            leader.id,
+            role=ROLE_LEADER,
+            status=MEMBERSHIP_ACTIVE,
+            joined_on=today,
+        )
     m.role = ROLE_LEADER
     m.status = MEMBERSHIP_ACTIVE
     m.left_on = None
@@ -336,19 +390,21 @@ JoinStatus = Literal["joined", "already", "pending", "rejoined", "removed"]
 
 def join_team(session: Session, team: Team, member: Member, today: dt.date) -> JoinStatus:
     """Add a person to a team (pending when the team requires approval)."""
-    m = membership_of(session, team.id, member.id)
-    if m is not None and m.status == MEMBERSHIP_ACTIVE:
-        return "already"
-    if m is not None and m.status == MEMBERSHIP_REMOVED:
-        # Removed by a leader: only a leader can take them back.
-        return "removed"
     pending = settings_of(team).join_approval
     status = MEMBERSHIP_PENDING if pending else MEMBERSHIP_ACTIVE
     result: JoinStatus = "pending" if pending else "joined"
+    m = membership_of(session, team.id, member.id)
+    created = False
     if m is None:
-        m = Membership(team_id=team.id, member_id=member.id, role=ROLE_REP, joined_on=today)
-        session.add(m)
-    else:
+        m, created = add_membership(
+            session, team.id, member.id, role=ROLE_REP, status=status, joined_on=today
+        )
+    if not created:
+        if m.status == MEMBERSHIP_ACTIVE:
+            return "already"
+        if m.status == MEMBERSHIP_REMOVED:
+            # Removed by a leader: only a leader can take them back.
+            return "removed"
         if m.status == MEMBERSHIP_PENDING:
             return "pending"
         result = "pending" if pending else "rejoined"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from typing import Any
 
 import pytest
 from telegram.error import RetryAfter
@@ -16,11 +17,13 @@ from telegram.ext import ExtBot
 
 from bench.p4_fanout import NOW, add_groups, add_teams, floor_seconds
 from bot.app import build_application
-from bot.config import Settings
+from bot.config import Settings, TelegramConfig
 from bot.ratelimit import SlidingWindowLimiter
 from bot.sandbox import FloodLimits, Sandbox, SandboxRequest
 from bot.scheduler import Scheduler
+from handlers.context import SEND_DEFERRABLE, SEND_URGENT, deferrable_sends, send_priority
 from kpi.db import Database
+from tests.conftest import Talk
 
 GROUPS = 45  # more than one second's worth of messages: the second window must wait
 
@@ -92,6 +95,86 @@ async def test_a_burst_to_one_group_is_held_to_the_group_window() -> None:
     # A full group does not hold up the others.
     assert other_elapsed < 0.3
     assert [m.text for m in sandbox.sent(other)] == ["hi"]
+
+
+async def test_posts_and_confirmations_go_ahead_of_report_answers_waiting_for_a_group() -> None:
+    limits = FloodLimits(overall=30, group=3, group_window=0.4)
+    sandbox = Sandbox(clock=time.time, limits=limits, enforce_limits=True)
+    leader = sandbox.user("Lan")
+    group = sandbox.group("Sales", creator=leader)
+    bot = await _bot(sandbox, SlidingWindowLimiter(group=3, group_period=0.4, max_retries=0))
+
+    async def report_answer(i: int) -> None:
+        with deferrable_sends():
+            await bot.send_message(group.id, f"leaderboard {i}")
+
+    try:
+        answers = asyncio.gather(*(report_answer(i) for i in range(6)))
+        await asyncio.sleep(0.1)  # three answers went out; three wait for the group's window
+        started = time.monotonic()
+        summary = asyncio.create_task(bot.send_message(group.id, "daily summary"))
+        await asyncio.sleep(0.01)
+        await bot.send_message(group.id, "✅ stored")
+        await summary
+        urgent_waited = time.monotonic() - started
+        await answers
+    finally:
+        await bot.shutdown()
+    assert sandbox.flood_answers == 0
+    texts = [m.text for m in sandbox.sent(group)]
+    # The summary and the confirmation take the first places the window frees; the answers
+    # that were waiting before them follow.
+    assert texts[:3] == ["leaderboard 0", "leaderboard 1", "leaderboard 2"]
+    assert texts[3:5] == ["daily summary", "✅ stored"]
+    assert sorted(texts[5:]) == ["leaderboard 3", "leaderboard 4", "leaderboard 5"]
+    assert urgent_waited < 0.6  # one window, not two
+
+
+async def test_report_answers_are_the_sends_that_wait_behind_the_others(
+    db_url: str, db: Database, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = Sandbox()
+    settings = Settings(database_url=db_url, telegram=TelegramConfig(private_min_interval=0))
+    app = build_application(
+        settings,
+        request=SandboxRequest(sandbox),
+        db=db,
+        rate_limit=True,
+        token=sandbox.token,
+        clock=clock,
+    )
+    limiter = app.bot.rate_limiter
+    assert isinstance(limiter, SlidingWindowLimiter)
+    queued: list[tuple[str, int]] = []  # (method, priority) of each send to the group
+    process = limiter.process_request
+
+    async def recording(**kwargs: Any) -> Any:
+        endpoint, data = kwargs["endpoint"], kwargs["data"]
+        if data.get("chat_id") == group.id and endpoint.startswith("send"):
+            queued.append((endpoint, send_priority.get()))
+        return await process(**kwargs)
+
+    monkeypatch.setattr(limiter, "process_request", recording)
+    lan, minh = sandbox.user("Lan"), sandbox.user("Minh", language_code="en")
+    group = sandbox.group("Sales", creator=lan, members=[minh])
+    async with app:
+        talk = Talk(app, sandbox)
+        await talk.say(lan, group, "/setup")
+        await talk.say(minh, group, "/join")
+        queued.clear()
+        confirmation = await talk.say(minh, group, "/call 3")
+        board = await talk.say(minh, group, "/leaderboard")
+        clock.set_local("2026-11-19 18:00")
+        await Scheduler(app).run_due(clock())
+    app.bot_data.render_pool.shutdown(wait=True)
+    assert [m.kind for m in confirmation + board] == ["text", "text", "photo"]
+    assert str(sandbox.sent(group)[-1].text).startswith("📊")  # the daily summary
+    assert queued == [
+        ("sendMessage", SEND_URGENT),  # Minh's confirmation
+        ("sendMessage", SEND_DEFERRABLE),  # the leaderboard
+        ("sendPhoto", SEND_DEFERRABLE),  # its chart
+        ("sendMessage", SEND_URGENT),  # the daily summary
+    ]
 
 
 async def test_private_chats_get_one_message_per_interval() -> None:

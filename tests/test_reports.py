@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from kpi import charts, reports, scoring, store
 from kpi.access import ChatInfo
-from kpi.models import ROLE_REP, Member, Membership, Team
+from kpi.models import ROLE_REP, ChatState, Member, Membership, Team
 from kpi.periods import span_of
 from kpi.targets import calendar_of, set_target
 from kpi.teams import (
@@ -421,10 +421,11 @@ async def test_group_sees_only_the_top_n(talk: Talk, team: Any, db: Any) -> None
     assert png_size(answers[1]) == charts.rows_chart_size_px(1)
 
 
-async def test_group_sees_only_team_totals(talk: Talk, team: Any, db: Any) -> None:
+async def test_group_sees_only_team_totals(talk: Talk, team: Any, db: Any, clock: Any) -> None:
     await _three_reps(talk, team, db)
     group_sees(db, "totals")
     for who in (team.hoa, team.leader):  # a leader asking in the group included
+        clock.advance(minutes=10)  # not a repeat of the last ask (answered privately)
         answers = await talk.say(who, team.group, "/leaderboard")
         assert len(answers) == 1, "no chart in the group"
         text = str(answers[0].text)
@@ -586,6 +587,68 @@ async def test_summaries_for_today_week_and_month_in_both_languages(
     assert thang.endswith("Bạn đang dẫn đầu (1/2). Giữ vững nhé!")
 
 
+# --- a group's send budget is everyone's ------------------------------------------------------
+
+
+async def test_a_report_repeated_in_the_group_within_minutes_goes_privately_or_points_back(
+    talk: Talk, team: Any, db: Any, sandbox: Any, clock: Any
+) -> None:
+    group = team.group
+    await talk.say(team.minh, team.minh_dm, "/call 12")
+    await talk.say(team.hoa, team.hoa_dm, "/call 5")
+    first = await talk.say(team.minh, group, "/leaderboard")
+    assert [(a.chat_id, a.kind) for a in first] == [(group.id, "text"), (group.id, "photo")]
+    # Two minutes later Hoa asks for the same board in the group: it comes to her privately,
+    # as she would see it there (with her own place), and the group gets nothing new.
+    clock.advance(minutes=2)
+    again = await talk.say(team.hoa, group, "/leaderboard")
+    assert [(a.chat_id, a.kind) for a in again] == [
+        (team.hoa_dm.id, "text"),
+        (team.hoa_dm.id, "photo"),
+    ]
+    text = str(again[0].text)
+    assert text.startswith(
+        "📬 The same report was posted in Sales HCM at 10:00. To keep the group quiet, here it"
+        " is just for you:\n🏆 Leaderboard · this week (16/11–22/11)\n"
+    )
+    assert "You are number 2 of 2" in text
+    # Tú never opened a private chat with the bot: one short line replies to the board.
+    tu = sandbox.user("Tú", last_name="Phạm", language_code="vi")
+    sandbox.join(group, tu)
+    await talk.say(tu, group, "/join")
+    [pointer] = await talk.say(tu, group, "/bxh")
+    assert (pointer.chat_id, pointer.reply_to_message_id) == (group.id, first[0].message_id)
+    assert pointer.text == (
+        "☝️ Báo cáo này vừa được gửi trong nhóm lúc 10:00, xem tin nhắn phía trên."
+        " Mở chat riêng với bot để nhận bản riêng cho bạn."
+    )
+    assert [label for label, _ in pointer.buttons()] == ["Mở chat riêng với bot"]
+    # Another report, or the same board for another KPI, is a new answer in the group.
+    [week] = await talk.say(team.hoa, group, "/week")
+    [calls, _] = await talk.say(team.hoa, group, "/leaderboard week calls")
+    assert week.chat_id == calls.chat_id == group.id
+    # A chart repeated goes privately the same way.
+    [chart] = await talk.say(team.minh, group, "/chart calls")
+    [note, photo] = await talk.say(team.hoa, group, "/chart calls")
+    assert chart.chat_id == group.id and chart.kind == "photo"
+    assert (note.chat_id, photo.chat_id, photo.kind) == (team.hoa_dm.id, team.hoa_dm.id, "photo")
+    assert str(note.text).startswith("📬 The same report was posted in Sales HCM at 10:02.")
+    # Five minutes after the post, the board is posted in the group again.
+    clock.advance(minutes=4)
+    later = await talk.say(team.hoa, group, "/leaderboard")
+    assert [(a.chat_id, a.kind) for a in later] == [(group.id, "text"), (group.id, "photo")]
+    with db.transaction() as s:
+        state = s.get(ChatState, group.id)
+        assert state is not None and state.recent_reports is not None
+        # What the group was given in the last five minutes, and where.
+        assert {k: v["message_id"] for k, v in state.recent_reports.items()} == {
+            "leaderboard:week:": later[0].message_id,
+            "summary:week:": week.message_id,
+            "leaderboard:week:calls": calls.message_id,
+            "chart:calls:month:": chart.message_id,
+        }
+
+
 # --- /chart -----------------------------------------------------------------------------------
 
 
@@ -602,7 +665,7 @@ async def test_chart_defaults_to_revenue_this_month(talk: Talk, team: Any) -> No
 
 
 async def test_chart_in_private_shows_the_askers_own_numbers_by_default(
-    talk: Talk, team: Any
+    talk: Talk, team: Any, clock: Any
 ) -> None:
     await talk.say(team.hoa, team.hoa_dm, "/call 7")
     await talk.say(team.minh, team.minh_dm, "/call 12")
@@ -616,6 +679,7 @@ async def test_chart_in_private_shows_the_askers_own_numbers_by_default(
     assert whole.photo == group.photo != own.photo
     [mine] = await talk.say(team.minh, team.minh_dm, "/bieudo cuộc gọi")
     [doi] = await talk.say(team.minh, team.minh_dm, "/bieudo cuộc gọi cả đội")
+    clock.advance(minutes=10)  # not a repeat of Hoa's ask (answered privately)
     [nhom] = await talk.say(team.minh, team.group, "/bieudo cuộc gọi")
     assert doi.photo == nhom.photo != mine.photo
 
