@@ -20,7 +20,7 @@ from kpi.models import (
     Member,
     Team,
 )
-from kpi.reports import Board, team_board
+from kpi.standings import Board, team_board
 from kpi.targets import calendar_of
 from kpi.teams import deactivate_team, migrate_chat, settings_of
 
