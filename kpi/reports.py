@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from kpi import periods, store
 from kpi.access import ChatInfo, resolve
+from kpi.admin import member_by_handle
 from kpi.checkins import LogResult, check_scope
 from kpi.models import Team
 from kpi.periods import Span, WorkCalendar
@@ -280,8 +281,6 @@ def trend(
     Without a member it is the caller's own chart in a private chat and the team's in a group
     (or when `whole_team` asks for it).
     """
-    from kpi.admin import member_by_handle
-
     scope = resolve(session, person, chat, admins, now)
     refusal = check_scope(scope, managing=True)
     if refusal is not None:
