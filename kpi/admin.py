@@ -23,8 +23,7 @@ from kpi.models import (
     Metric,
     Team,
 )
-from kpi.reports import find_kpi, kpi_defs
-from kpi.targets import active_targets, set_target
+from kpi.targets import active_targets, find_kpi, kpi_defs, set_target
 from kpi.teams import PersonInfo
 
 AdminOutcome = Literal[

@@ -24,9 +24,10 @@ from kpi.models import (
     Team,
 )
 from kpi.periods import Span, WorkCalendar
-from kpi.reports import Board, MeLine, kpi_defs, member_lines, team_board
+from kpi.reports import MeLine, member_lines
+from kpi.standings import Board, team_board
 from kpi.store import last_activity_days
-from kpi.targets import calendar_of
+from kpi.targets import calendar_of, kpi_defs
 from kpi.teams import TeamSettings, settings_of
 
 POST_KINDS = ("daily_summary", "reminder", "weekly", "monthly", "leader_digest")

@@ -652,6 +652,10 @@ def membership_share(
     last = span.end if left is None else min(span.end, left)
     if first > last:
         return 0.0
+    if first == span.start and last == span.end:
+        # Most members belong for the whole span: a ranking of thousands need not count its
+        # working days twice for each of them.
+        return 1.0
     total = count_working_days(cal, span.start, span.end)
     if total == 0:
         return ((last - first).days + 1) / span.days

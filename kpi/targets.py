@@ -1,16 +1,19 @@
-"""Team calendars and targets: the per-member default, overrides, prorating to any period."""
+"""Team calendars, the KPIs in force, and targets: the per-member default, overrides, prorating."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from kpi.models import AuditEvent, CalendarDay, Target, Team
+from kpi.metrics import KPI_BY_KEY
+from kpi.models import AuditEvent, CalendarDay, KpiDefinition, Target, Team
 from kpi.periods import Span, WorkCalendar, prorate
+from kpi.scoring import KpiDef
 
 
 def parse_hhmm(value: str) -> dt.time:
@@ -39,6 +42,74 @@ def calendar_from(team: Team, declared: Sequence[tuple[dt.date, bool]]) -> WorkC
         extra_working_days=frozenset(d for d, working in declared if working),
         days_off=frozenset(d for d, working in declared if not working),
     )
+
+
+def _kpi_defs_where(
+    session: Session, teams: ColumnElement[bool], day: dt.date | None
+) -> dict[int, list[KpiDef]]:
+    """Load the teams' KPIs in force (not retired, still valid on `day`), in display order."""
+    k = KpiDefinition
+    out: dict[int, list[KpiDef]] = defaultdict(list)
+    rows = session.execute(
+        select(
+            k.team_id,
+            k.valid_until,
+            k.key,
+            k.name_vi,
+            k.name_en,
+            k.unit,
+            k.source,
+            k.direction,
+            k.period,
+            k.weight,
+            k.minimum,
+        )
+        .where(teams, k.retired_at.is_(None))
+        .order_by(k.team_id, k.sort_order, k.id)
+    )
+    for team_id, valid_until, *fields in rows:
+        if day is None or valid_until is None or valid_until >= day:
+            out[team_id].append(KpiDef(*fields))
+    return out
+
+
+def kpi_defs(session: Session, team_id: int, day: dt.date | None = None) -> list[KpiDef]:
+    """Return the team's KPIs in force (not retired, still valid on `day`), in display order."""
+    return _kpi_defs_where(session, KpiDefinition.team_id == team_id, day).get(team_id, [])
+
+
+def active_teams_kpi_defs(session: Session, day: dt.date) -> dict[int, list[KpiDef]]:
+    """Return every active team's KPIs in force on `day` (as `kpi_defs`), by team, in one query."""
+    active = select(Team.id).where(Team.active.is_(True))
+    return _kpi_defs_where(session, KpiDefinition.team_id.in_(active), day)
+
+
+def find_kpi(session: Session, team_id: int, word: str) -> str | None:
+    """Find a KPI by key, name (vi/en, with or without diacritics) or a metric alias."""
+    from kpi import parsing
+
+    wanted = parsing.normalize_text(word).replace(" ", "_")
+    defs = kpi_defs(session, team_id)
+    for k in defs:
+        spec = KPI_BY_KEY.get(k.key)
+        former = spec.former_names if spec is not None else ()
+        names = {k.key, *(parsing.normalize_text(n) for n in (k.name_vi, k.name_en, *former))}
+        if wanted in {n.replace(" ", "_") for n in names}:
+            return k.key
+    words = {
+        "doanh_so": "revenue",
+        "doanhso": "revenue",
+        "sales": "revenue",
+        "score": None,
+        "diem": None,
+    }
+    if wanted in words:
+        return words[wanted]
+    metric = parsing.build_vocabulary(parsing.DEFAULT_ALIASES.items()).get(
+        parsing.normalize_text(word)
+    )
+    keys = {k.key for k in defs}
+    return metric if metric in keys else None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from kpi import charts, reports, scoring, store
+from kpi import charts, reports, scoring, standings, store
 from kpi.access import ChatInfo
 from kpi.models import ROLE_REP, ChatState, Member, Membership, Team
 from kpi.periods import span_of
@@ -231,8 +231,8 @@ async def test_growth_compares_a_period_in_progress_with_the_same_point_of_the_l
         assert team_row is not None
         cal = calendar_of(s, team_row)
         now = dt.datetime(2026, 12, 4, 3, 0, tzinfo=dt.UTC)
-        board = reports.team_board(s, team_row, span_of("month", now.date(), cal), now)
-        closed = reports.team_board(s, team_row, span_of("month", TODAY, cal), now)
+        board = standings.team_board(s, team_row, span_of("month", now.date(), cal), now)
+        closed = standings.team_board(s, team_row, span_of("month", TODAY, cal), now)
     revenue = next(k for k in board.team if k.key == "revenue")
     assert board.same_point and revenue.previous == 50_000_000 and revenue.growth == 0.2
     # November is over: compared with all of October (nothing), so no growth to show.
@@ -761,7 +761,7 @@ def test_an_average_target_is_the_same_for_any_span(db: Any, team: Any, clock: A
         team_row = s.get(Team, t.team)
         assert team_row is not None
         cal = calendar_of(s, team_row)
-        board = reports.team_board(
+        board = standings.team_board(
             s, team_row, span_of("week", TODAY, cal), clock(), kpi="average_deal_value"
         )
         lines, _ = reports.member_lines(s, team_row, cal, t.minh, TODAY, clock(), "day")
@@ -837,7 +837,7 @@ def test_board_ranks_are_competition_ranks_with_idle_members_last(
                     now=now,
                 )
         cal = calendar_of(s, team_row)
-        board = reports.team_board(s, team_row, span_of("week", TODAY, cal), now)
+        board = standings.team_board(s, team_row, span_of("week", TODAY, cal), now)
     rows = board.rows
     assert sorted(r.member_id for r in rows) == sorted(member_ids)
     # Everyone joined on Thursday: held to the week's last two working days of their target.

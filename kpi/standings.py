@@ -1,0 +1,594 @@
+"""Standings: members scored against their targets over a span, for one team or the whole org.
+
+One path scores members from their inputs (`member_scores`): the KPIs scored, the people taking
+part (`taking_part`), their SQL sums, the targets in force and the team's cap. A team's board
+(`team_board`) loads one team and feeds it; the org-wide ranking (`org_ranking`) loads every
+active team in a fixed number of queries however many teams and people there are (QUALITY.md
+P2) and feeds it each team in turn, so a member's org score and place in their team are the
+board's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session
+
+from kpi import periods, scoring, store
+from kpi.metrics import DEALS
+from kpi.models import (
+    ENTRY_ACTIVE,
+    MEMBERSHIP_ACTIVE,
+    ROLE_LEADER,
+    Activity,
+    CalendarDay,
+    Member,
+    Membership,
+    Target,
+    Team,
+    display_name,
+)
+from kpi.periods import Span, WorkCalendar
+from kpi.scoring import KpiDef, PreviousTotals, additive, kpi_value
+from kpi.store import MetricSum
+from kpi.targets import (
+    TargetBook,
+    TargetRow,
+    active_teams_kpi_defs,
+    calendar_from,
+    calendar_of,
+    in_force,
+    kpi_defs,
+    target_book,
+)
+from kpi.teams import settings_of
+
+# --- the inputs: people, sums -------------------------------------------------------------------
+
+
+def _active_team_ids() -> Select[int]:
+    return select(Team.id).where(Team.active.is_(True))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A ranked member of a team, with the days they belong to it and their role."""
+
+    team_id: int
+    member_id: int
+    name: str
+    joined_on: dt.date
+    left_on: dt.date | None
+    leader: bool = False
+
+
+def _people_where(session: Session, teams: ColumnElement[bool]) -> dict[int, list[Person]]:
+    """Load the teams' active ranked members, each team's by name."""
+    out: dict[int, list[Person]] = defaultdict(list)
+    # Plain columns, not Member objects: building thousands of ORM objects costs more than
+    # the query itself.
+    rows = session.execute(
+        select(
+            Membership.team_id,
+            Membership.role,
+            Member.id,
+            Member.first_name,
+            Member.last_name,
+            Member.username,
+            Membership.joined_on,
+            Membership.left_on,
+        )
+        .join(Member, Member.id == Membership.member_id)
+        .where(teams, Membership.status == MEMBERSHIP_ACTIVE, Membership.ranked.is_(True))
+    )
+    for team_id, role, member_id, first, last, username, joined, left in rows:
+        name = display_name(member_id, first, last, username)
+        out[team_id].append(Person(team_id, member_id, name, joined, left, role == ROLE_LEADER))
+    for people in out.values():
+        people.sort(key=lambda p: (p.name.casefold(), p.member_id))
+    return out
+
+
+def ranked_people(session: Session, team_id: int) -> list[Person]:
+    """Return the team's active ranked members, by name."""
+    return _people_where(session, Membership.team_id == team_id).get(team_id, [])
+
+
+def taking_part(people: Iterable[Person], logged: Container[int]) -> list[Person]:
+    """Return the people a standing counts: every rep, and a leader who logged something."""
+    # Leaders take part (in the ranking and the team target) only when they sell too.
+    return [p for p in people if not p.leader or p.member_id in logged]
+
+
+# A metric's (count, amount, new-customer amount) over a span: a `store.MetricSum`, or the plain
+# tuple the org-wide ranking reads (thousands of them: a tuple costs a tenth of an object).
+SumRow = tuple[int, int, int]
+
+
+def totals_of(sums: Mapping[str, MetricSum]) -> scoring.Totals:
+    """Turn per-metric SQL sums into scoring totals."""
+    builtin = {"calls", "emails", "meetings", "demos", "leads", "proposals", "deals", "lost"}
+    deals = sums.get(DEALS, MetricSum())
+    return scoring.Totals(
+        **{k: sums[k].value for k in builtin if k in sums},
+        revenue=deals.amount,
+        new_revenue=deals.new_amount,
+        extra={k: v.value for k, v in sums.items() if k not in builtin},
+    )
+
+
+def sum_all(sums: Mapping[int, Mapping[str, MetricSum]], ids: Sequence[int]) -> store.Sums:
+    """Add up the per-metric sums of the members in `ids`."""
+    out: store.Sums = {}
+    for member_id, by_metric in sums.items():
+        if member_id not in ids:
+            continue
+        for metric, s in by_metric.items():
+            o = out.get(metric, MetricSum())
+            out[metric] = MetricSum(
+                o.value + s.value, o.amount + s.amount, o.new_amount + s.new_amount
+            )
+    return out
+
+
+def baseline_sums(
+    session: Session,
+    team_id: int,
+    base: periods.Baseline,
+    member_ids: Sequence[int] | None = None,
+) -> tuple[dict[int, store.Sums], dict[int, store.Sums] | None]:
+    """Sum each member's entries over a baseline's whole days, and over those plus its part day."""
+    whole = (
+        store.member_sums(session, team_id, base.previous.start, base.whole_through, member_ids)
+        if base.whole_through is not None
+        else {}
+    )
+    if base.partial_day is None:
+        return whole, None
+    part = store.member_sums(session, team_id, base.partial_day, base.partial_day, member_ids)
+    both = {
+        m: sum_all({0: whole.get(m, {}), 1: part.get(m, {})}, [0, 1])
+        for m in set(whole) | set(part)
+    }
+    return whole, both
+
+
+# --- the one scoring path ----------------------------------------------------------------------
+
+
+def scored_kpis(
+    all_kpis: Sequence[KpiDef], book: TargetBook, member_ids: Sequence[int]
+) -> list[KpiDef]:
+    """Return the KPIs the overall score is made of: a weight, and a target for someone."""
+    scored = [k for k in all_kpis if k.weight > 0 and book.row(k.key, None) is not None]
+    # Members may have overrides for KPIs without a default target: include those too.
+    keys = {k.key for k in scored}
+    scored += [
+        k
+        for k in all_kpis
+        if k.weight > 0 and k.key not in keys and any(book.row(k.key, i) for i in member_ids)
+    ]
+    return scored
+
+
+def member_scores(
+    kpis: Sequence[KpiDef],
+    people: Sequence[Person],
+    sums: Mapping[int, Mapping[str, SumRow]],
+    book: TargetBook,
+    span: Span,
+    cap: float,
+) -> dict[int, float | None]:
+    """Score each person over the span on the scored KPIs, by member id."""
+    # Most members share the default target: prorate each target row once, not per member.
+    prorated: dict[int, float] = {}
+
+    def target_for(k: KpiDef, member_id: int, share: float) -> float | None:
+        row = book.row(k.key, member_id)
+        if row is None:
+            return None
+        if not additive(k):
+            # A rate or an average is a level, not an amount: not prorated, not shared.
+            return row.value
+        if row.id not in prorated:
+            period: Any = row.period
+            prorated[row.id] = periods.prorate(row.value, period, span, book.cal)
+        return prorated[row.id] * share
+
+    # The score as `scoring.evaluate` computes it, without the pace and growth of each line,
+    # which a standing does not show (and which would double the cost).
+    out: dict[int, float | None] = {}
+    for p in people:
+        # Someone who joined mid-period is held to the part of the period they were here for.
+        share = periods.membership_share(book.cal, span, p.joined_on, p.left_on)
+        own = sums.get(p.member_id, {})
+        parts = []
+        for k in kpis:
+            target = target_for(k, p.member_id, share)
+            parts.append(
+                (scoring.kpi_attainment(k, _actual(k, own), target, cap).capped, k.weight)
+            )
+        out[p.member_id] = scoring.overall_score(parts)
+    return out
+
+
+# Totals fields that are not the metric of the same name: "metric:revenue" would mean them.
+_NOT_METRICS = frozenset({"revenue", "new_revenue"})
+_ZERO = MetricSum()
+
+
+def _actual(kpi: KpiDef, sums: Mapping[str, SumRow]) -> float | None:
+    """Return one member's value of a KPI, as `scoring.kpi_value` computes it from their totals.
+
+    A metric's count and the revenue (what most KPIs are) come straight from the sums: building
+    the member's `Totals` costs more than the rest of their score.
+    """
+    source = kpi.source
+    if source.startswith("metric:") and source[7:] not in _NOT_METRICS:
+        return float(sums.get(source[7:], _ZERO)[0])
+    if source == "revenue":
+        return float(sums.get(DEALS, _ZERO)[1])
+    return kpi_value(kpi, totals_of({m: MetricSum(*s) for m, s in sums.items()}))
+
+
+# --- a team's board ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """One ranked member of a team over a span."""
+
+    member_id: int
+    name: str
+    value: float | None  # the ranking value: overall score, or one KPI's raw value
+    attainment: float | None  # beside a raw KPI value: its attainment against the target
+    score: float | None
+    rank: int | None
+    movement: int | None
+    active: bool  # logged anything in the span
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class TeamKpi:
+    """A team KPI over a span: total, team target (prorated sum), attainment, growth."""
+
+    key: str
+    unit: str
+    actual: float | None
+    target: float | None
+    attainment: float | None
+    previous: float | None
+    growth: float | None
+    direction: str = "higher"
+
+
+@dataclass(frozen=True)
+class Board:
+    """A team's standing over one span: ranking, team KPIs, derived figures."""
+
+    team_id: int
+    team_title: str
+    language: str
+    span: Span
+    share: float
+    kpi: str | None  # None: ranked by overall score
+    kpi_unit: str
+    rows: tuple[MemberRow, ...]
+    team: tuple[TeamKpi, ...]
+    names: Mapping[str, tuple[str, str]]
+    reps_on_target: tuple[int, int]
+    revenue_per_rep: float | None
+    win_rate: float | None
+    average_deal_value: float | None
+    not_logged: tuple[str, ...]  # active members with nothing logged in the span
+    group_sees: str
+    top_n: int
+    same_point: bool = False  # team growth is against the same point of the previous period
+
+
+def team_board(
+    session: Session,
+    team: Team,
+    span: Span,
+    now: dt.datetime,
+    *,
+    kpi: str | None = None,
+    cal: WorkCalendar | None = None,
+) -> Board:
+    """Rank the team over a span (overall score, or one KPI's raw value) with team figures."""
+    cal = cal or calendar_of(session, team)
+    prev = periods.previous(span, cal)
+    # Each period is judged against the targets that were in force then.
+    book = target_book(session, team, cal, as_of=span.end)
+    prev_book = target_book(session, team, cal, as_of=prev.end)
+    cur = store.member_sums(session, team.id, span.start, span.end)
+    old = store.member_sums(session, team.id, prev.start, prev.end)
+    people = taking_part(ranked_people(session, team.id), cur)
+    ids = [p.member_id for p in people]
+    all_kpis = kpi_defs(session, team.id, span.end)
+    scored = scored_kpis(all_kpis, book, ids)
+    settings = settings_of(team)
+    cap = settings.attainment_cap
+    now_scores = member_scores(scored, people, cur, book, span, cap)
+    kdef = next((k for k in all_kpis if k.key == kpi), None) if kpi else None
+
+    def value_of(
+        scores: Mapping[int, float | None],
+        sums: Mapping[int, Mapping[str, MetricSum]],
+        member_id: int,
+        view: Span,
+    ) -> tuple[float | None, float | None]:
+        if kdef is None:
+            return scores[member_id], None
+        actual = kpi_value(kdef, totals_of(sums.get(member_id, {})))
+        target = book.for_span(kdef.key, member_id, view, prorated=additive(kdef))
+        return actual, scoring.kpi_attainment(kdef, actual, target, cap).raw
+
+    higher = kdef is None or kdef.direction == "higher"
+    # Last period's scores place people for the movement arrows; a KPI's ranking needs none.
+    old_scores = member_scores(scored, people, old, prev_book, prev, cap) if kdef is None else {}
+    previous_ranked = scoring.rank(
+        [
+            (p.member_id, value_of(old_scores, old, p.member_id, prev)[0], p.member_id in old)
+            for p in people
+        ],
+        higher_is_better=higher,
+    )
+    prev_ranks = {r.key: r.rank for r in previous_ranked if r.rank is not None}
+    entries = []
+    values: dict[int, tuple[float | None, float | None]] = {}
+    for p in people:
+        values[p.member_id] = value_of(now_scores, cur, p.member_id, span)
+        entries.append((p.member_id, values[p.member_id][0], p.member_id in cur))
+    ranked = scoring.rank(entries, higher_is_better=higher, previous=prev_ranks)
+    by_id = {p.member_id: p for p in people}
+    rows = tuple(
+        MemberRow(
+            r.key,
+            by_id[r.key].name,
+            r.value,
+            values[r.key][1],
+            now_scores[r.key],
+            r.rank,
+            r.movement,
+            r.active,
+            book.for_span(kdef.key, r.key, span, prorated=additive(kdef)) if kdef else None,
+        )
+        for r in ranked
+    )
+    # Growth compares like with like: a period in progress with the same point of the last one.
+    base = periods.baseline(cal, span, now)
+    if base.same_point:
+        whole, with_partial = baseline_sums(session, team.id, base)
+        previous = _team_previous(whole, with_partial, base.fraction)
+    else:
+        previous = _team_previous(old, None, 0.0)
+    team_kpis = _team_kpis(all_kpis, people, cur, previous, book, span, cal)
+    # Team totals count every entry of the team, also of people who left or are not ranked.
+    totals = totals_of(sum_all(cur, list(cur)))
+    met = scoring.reps_on_target([None if s is None else s / 100 for s in now_scores.values()])
+    derived = scoring.derived(totals)
+    return Board(
+        team_id=team.id,
+        team_title=team.title,
+        language=team.language,
+        span=span,
+        share=periods.elapsed_share(cal, span, now),
+        kpi=kdef.key if kdef else None,
+        kpi_unit=kdef.unit if kdef else "score",
+        rows=rows,
+        team=tuple(team_kpis),
+        names={k.key: (k.name_vi, k.name_en) for k in all_kpis},
+        reps_on_target=met,
+        revenue_per_rep=scoring.revenue_per_rep(totals.revenue, len(people)),
+        win_rate=derived["win_rate"],
+        average_deal_value=derived["average_deal_value"],
+        not_logged=tuple(p.name for p in people if p.member_id not in cur),
+        group_sees=settings.group_sees,
+        top_n=settings.top_n,
+        same_point=base.same_point,
+    )
+
+
+def _team_previous(
+    whole: Mapping[int, store.Sums], with_partial: Mapping[int, store.Sums] | None, fraction: float
+) -> PreviousTotals:
+    return PreviousTotals(
+        totals_of(sum_all(whole, list(whole))),
+        totals_of(sum_all(with_partial, list(with_partial))) if with_partial is not None else None,
+        fraction,
+    )
+
+
+def _team_kpis(
+    kpis: Sequence[KpiDef],
+    people: Sequence[Person],
+    cur: Mapping[int, Mapping[str, MetricSum]],
+    baseline: PreviousTotals,
+    book: TargetBook,
+    span: Span,
+    cal: WorkCalendar,
+) -> list[TeamKpi]:
+    now_totals = totals_of(sum_all(cur, list(cur)))
+    out = []
+    for k in kpis:
+        actual = kpi_value(k, now_totals)
+        previous = baseline.value(k)
+        target: float | None = None
+        # Rates and averages do not add up over members: only amounts get a team target.
+        if additive(k):
+            parts = []
+            for p in people:
+                t = book.for_span(k.key, p.member_id, span)
+                if t is not None:
+                    share = periods.membership_share(cal, span, p.joined_on, p.left_on)
+                    parts.append(t * share)
+            target = sum(parts) if parts else None
+        att = (
+            scoring.attainment(actual, target, k.direction).raw  # type: ignore[arg-type]
+            if target
+            else None
+        )
+        if actual is None and target is None:
+            continue
+        out.append(
+            TeamKpi(
+                k.key,
+                k.unit,
+                actual,
+                target,
+                att,
+                previous,
+                scoring.growth(actual, previous),
+                k.direction,
+            )
+        )
+    return out
+
+
+# --- the org-wide ranking ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    """One member of one team in the org-wide ranking.
+
+    ``rank`` is the place across the organisation and ``team_rank`` the place inside the team
+    (standard competition ranking, ties share a place); both are None for a member who logged
+    nothing in the span or has no scored KPI, listed after the ranked ones.
+    """
+
+    team_id: int
+    team_title: str
+    member_id: int
+    name: str
+    score: float | None
+    rank: int | None
+    team_rank: int | None
+    active: bool  # logged anything in the span
+
+
+def org_sums_statement(start: dt.date, end: dt.date) -> Select[int, int, str, int, int, int]:
+    """Return the one GROUP BY that sums every active team's counted entries per member."""
+    new_amount = case((Activity.is_new_customer.is_(True), Activity.amount), else_=0)
+    # Naming the teams (IN a subquery) lets SQLite seek the (team, status, day) index once per
+    # team instead of scanning every row of every day.
+    return (
+        select(
+            Activity.team_id,
+            Activity.member_id,
+            Activity.metric,
+            func.sum(Activity.value),
+            func.coalesce(func.sum(Activity.amount), 0),
+            func.coalesce(func.sum(new_amount), 0),
+        )
+        .where(
+            Activity.team_id.in_(_active_team_ids()),
+            Activity.status == ENTRY_ACTIVE,
+            Activity.day >= start,
+            Activity.day <= end,
+        )
+        .group_by(Activity.team_id, Activity.member_id, Activity.metric)
+    )
+
+
+def org_ranking(session: Session, span: Span) -> list[OrgRow]:
+    """Rank every member of every active team by overall score over the span."""
+    teams = list(session.scalars(select(Team).where(Team.active.is_(True)).order_by(Team.id)))
+    if not teams:
+        return []
+    sums = _org_sums(session, span)
+    calendars = _calendars(session, teams)
+    targets = _targets(session, span.end)
+    kpis = active_teams_kpi_defs(session, span.end)
+    people = _people_where(session, Membership.team_id.in_(_active_team_ids()))
+
+    entries: list[tuple[Person, float | None, bool, int | None]] = []
+    for team in teams:
+        team_sums = sums.get(team.id, {})
+        members = taking_part(people.get(team.id, []), team_sums)
+        book = TargetBook(targets.get(team.id, []), calendars[team.id])
+        scored = scored_kpis(kpis.get(team.id, []), book, [p.member_id for p in members])
+        scores = member_scores(
+            scored, members, team_sums, book, span, settings_of(team).attainment_cap
+        )
+        team_ranked = scoring.rank(
+            [(p.member_id, scores[p.member_id], p.member_id in team_sums) for p in members]
+        )
+        places = {r.key: r.rank for r in team_ranked}
+        for p in members:
+            entries.append((p, scores[p.member_id], p.member_id in team_sums, places[p.member_id]))
+
+    # Ties keep the order of names, as team leaderboards do.
+    entries.sort(key=lambda e: (e[0].name.casefold(), e[0].member_id, e[0].team_id))
+    ranked = scoring.rank(
+        [((p.team_id, p.member_id), score, active) for p, score, active, _ in entries]
+    )
+    by_key = {(p.team_id, p.member_id): (p, place) for p, _, _, place in entries}
+    titles = {t.id: t.title for t in teams}
+    out: list[OrgRow] = []
+    for r in ranked:
+        person, team_place = by_key[r.key]
+        out.append(
+            OrgRow(
+                team_id=person.team_id,
+                team_title=titles[person.team_id],
+                member_id=person.member_id,
+                name=person.name,
+                score=r.value,
+                rank=r.rank,
+                team_rank=team_place,
+                active=r.active,
+            )
+        )
+    return out
+
+
+def _org_sums(session: Session, span: Span) -> dict[int, dict[int, dict[str, SumRow]]]:
+    """Sum every active team's counted entries per member and metric, by team."""
+    out: dict[int, dict[int, dict[str, SumRow]]] = {}
+    for team_id, member_id, metric, value, amount, new_amount in session.execute(
+        org_sums_statement(span.start, span.end)
+    ):
+        team = out.get(team_id)
+        if team is None:
+            team = out[team_id] = {}
+        member = team.get(member_id)
+        if member is None:
+            member = team[member_id] = {}
+        # int(): PostgreSQL sums bigints as numeric.
+        member[metric] = (int(value), int(amount), int(new_amount))
+    return out
+
+
+def _calendars(session: Session, teams: Sequence[Team]) -> dict[int, WorkCalendar]:
+    """Build every team's calendar as `kpi.targets.calendar_of` does, in one query."""
+    declared: dict[int, list[tuple[dt.date, bool]]] = defaultdict(list)
+    rows = session.execute(
+        select(CalendarDay.team_id, CalendarDay.day, CalendarDay.working)
+        .join(Team, Team.id == CalendarDay.team_id)
+        .where(Team.active.is_(True))
+    )
+    for team_id, day, working in rows:
+        declared[team_id].append((day, working))
+    return {team.id: calendar_from(team, declared[team.id]) for team in teams}
+
+
+def _targets(session: Session, as_of: dt.date) -> dict[int, list[TargetRow]]:
+    """Load every active team's targets in force at the end of the span (as team boards do)."""
+    history: dict[int, list[Target]] = defaultdict(list)
+    rows = session.scalars(
+        select(Target)
+        .join(Team, Team.id == Target.team_id)
+        .where(Team.active.is_(True))
+        .order_by(Target.set_at, Target.id)
+    )
+    for r in rows:
+        history[r.team_id].append(r)
+    return {team_id: in_force(rs, as_of) for team_id, rs in history.items()}
