@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 
 from handlers.context import KpiContext, chat_of, for_caller, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, t
-from handlers.render import answer_query, join_lines, team_keyboard
+from handlers.render import answer_query, edit_text, join_lines, team_keyboard
 from kpi import onboarding, teams
 from kpi.checkins import LogResult
 
@@ -227,7 +227,7 @@ async def language_button(update: Update, context: KpiContext) -> None:
     await answer_query(q)
     if pref is None:
         return
-    await q.edit_message_text(t(lang_of(pref), "language.set"))
+    await edit_text(q, t(lang_of(pref), "language.set"))
 
 
 async def team_button(update: Update, context: KpiContext) -> None:
@@ -255,7 +255,7 @@ async def team_button(update: Update, context: KpiContext) -> None:
     pref, title = res
     lang = lang_of(pref, q.from_user)
     text: Html = t(lang, "scope.team_chosen", team=title) if title else t(lang, "scope.team_gone")
-    await q.edit_message_text(text)
+    await edit_text(q, text)
 
 
 async def bot_membership(update: Update, context: KpiContext) -> None:

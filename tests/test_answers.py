@@ -25,9 +25,28 @@ def stored(db: Any) -> tuple[int, int]:
     return int(activities or 0), int(checkins or 0)
 
 
-def no_failed_call(sandbox: Sandbox) -> None:
-    """Assert that Telegram accepted every call the bot made, and no apology was sent."""
-    assert [(c.method, c.response) for c in sandbox.calls if not c.ok] == []
+@pytest.fixture
+def failures(app: Any) -> list[BaseException]:
+    """Record every exception that reaches the application's error handlers."""
+    seen: list[BaseException] = []
+
+    async def record(update: object, context: Any) -> None:
+        seen.append(context.error)
+
+    app.add_error_handler(record)
+    return seen
+
+
+def no_failed_call(sandbox: Sandbox, *, unchanged_edits: bool = False) -> None:
+    """Assert that Telegram accepted every call the bot made, and no apology was sent.
+
+    With `unchanged_edits`, an edit refused as "message is not modified" is allowed: the bot
+    cannot know that a second press finds the message as the first left it.
+    """
+    refused = [(c.method, c.response) for c in sandbox.calls if not c.ok]
+    if unchanged_edits:
+        refused = [r for r in refused if "message is not modified" not in str(r[1])]
+    assert refused == []
     texts = [m.text or "" for m in sandbox.sent()]
     assert not any("Xin lỗi, có lỗi" in t or "Sorry, something went wrong" in t for t in texts)
 
@@ -82,3 +101,61 @@ async def test_counts_and_notes_that_are_no_botched_number_still_log(
     with db.transaction() as s:
         a = s.scalars(select(Activity)).one()
         assert (a.metric, a.value, a.note) == ("calls", value, note)
+
+
+# --- answers stay inside Telegram's limits -------------------------------------------------------
+
+
+async def test_a_long_value_is_quoted_short_in_a_settings_answer(
+    talk: Talk, team: Any, sandbox: Sandbox
+) -> None:
+    answer = await talk.reply(team.leader, team.group, "/settings timezone " + "x" * 4000)
+    assert answer.startswith('Không tìm thấy múi giờ "xxx'), answer[:80]
+    assert "…" in answer and len(answer) < 400
+    no_failed_call(sandbox)
+
+
+async def test_a_long_kpi_list_is_split_into_messages_telegram_accepts(
+    talk: Talk, team: Any, sandbox: Sandbox
+) -> None:
+    keys = [f"kpi{i:02d}" for i in range(45)]
+    for key in keys:
+        name = f"Số {key[3:]} " + "tên dài " * 12
+        await talk.say(team.leader, team.leader_dm, f"/kpi add {key} {name}")
+    no_failed_call(sandbox)
+    answers = await talk.say(team.minh, team.minh_dm, "/kpi")
+    assert len(answers) > 1
+    texts = [a.text or "" for a in answers]
+    assert all(len(text) <= MAX_TEXT for text in texts)
+    assert texts[0].startswith("📋")
+    whole = "\n".join(texts)
+    # Every KPI is listed once, none is cut in half.
+    assert all(whole.count(f" {key}") == 1 for key in keys), whole
+    no_failed_call(sandbox)
+
+
+async def test_pressing_the_same_settings_button_twice_is_no_error(
+    talk: Talk, team: Any, sandbox: Sandbox, failures: list[BaseException]
+) -> None:
+    [shown] = await talk.say(team.leader, team.group, "/settings")
+    data = next(d for _, d in shown.buttons() if d.startswith("set:reminders"))
+    # A double tap: both presses leave the client before the first answer edits the keyboard.
+    first = sandbox.press(team.leader, team.group, shown.message_id, data)
+    second = sandbox.press(team.leader, team.group, shown.message_id, data)
+    assert await talk.deliver(first) == []
+    assert await talk.deliver(second) == []
+    assert failures == []
+    no_failed_call(sandbox, unchanged_edits=True)
+    assert "⬜" in sandbox.sent(team.group)[-1].buttons()[0][0]  # reminders are off, once
+
+
+async def test_choosing_the_same_language_twice_is_no_error(
+    talk: Talk, team: Any, sandbox: Sandbox, failures: list[BaseException]
+) -> None:
+    [shown] = await talk.say(team.minh, team.minh_dm, "/language")
+    first = sandbox.press(team.minh, team.minh_dm, shown.message_id, "lang:en")
+    second = sandbox.press(team.minh, team.minh_dm, shown.message_id, "lang:en")
+    await talk.deliver(first)
+    await talk.deliver(second)
+    assert failures == []
+    no_failed_call(sandbox, unchanged_edits=True)
