@@ -60,6 +60,7 @@ Choices where text is read one way on purpose (callers may want to show what was
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -87,6 +88,7 @@ __all__ = [
     "Vocabulary",
     "build_vocabulary",
     "check_backdate",
+    "closest_command",
     "extract_day",
     "format_amount_short",
     "normalize_text",
@@ -1061,6 +1063,25 @@ def parse_count_note(text: str, today: dt.date) -> CountNote:
         rest = rest[:keep]
     note = _trimmed(text[rest[0].start : rest[-1].end], "note", MAX_NOTE_CHARS) if rest else None
     return CountNote(count if count is not None else 1, note, day)
+
+
+# A typed command name at least this similar to a known one (difflib's ratio) names it.
+_CLOSE_COMMAND = 0.6
+
+
+def closest_command(typed: str, commands: Iterable[str]) -> str | None:
+    """Return the known command a mistyped one most likely meant (`cal` -> `call`), or None.
+
+    Diacritics and case do not count (`gọi` -> `goi`): Telegram commands are Latin letters.
+    """
+    name = re.sub(r"[^a-z0-9_]", "", normalize_text(typed))
+    known = sorted(set(commands))
+    if not name or not known:
+        return None
+    if name in known:
+        return name
+    match = difflib.get_close_matches(name, known, n=1, cutoff=_CLOSE_COMMAND)
+    return match[0] if match else None
 
 
 # The first of these after the amount ends the customer and starts the note.

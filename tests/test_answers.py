@@ -159,3 +159,64 @@ async def test_choosing_the_same_language_twice_is_no_error(
     await talk.deliver(second)
     assert failures == []
     no_failed_call(sandbox, unchanged_edits=True)
+
+
+# --- an unknown command gets an answer ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "typed", "answer"),
+    [
+        (
+            "minh",
+            "/cal 3",
+            "Bot không có lệnh /cal. Có phải ý bạn là /call 3? Gõ /help để xem các lệnh.",
+        ),
+        (
+            "hoa",
+            "/cal 3",
+            "There is no command /cal. Did you mean /call 3? Type /help to see the commands.",
+        ),
+        (
+            "minh",
+            "/gọi 5 khách ABC",
+            "Bot không có lệnh /gọi. Có phải ý bạn là /goi 5 khách ABC? Gõ /help để xem các lệnh.",
+        ),
+        ("hoa", "/leaderbord", "There is no command /leaderbord. Did you mean /leaderboard?"),
+        ("minh", "/caidatt", "Bot không có lệnh /caidatt. Có phải ý bạn là /caidat?"),
+        ("hoa", "/xyzzy", "There is no command /xyzzy. Type /help to see the commands."),
+    ],
+)
+async def test_an_unknown_command_in_private_names_the_closest_and_help(
+    talk: Talk, team: Any, db: Any, sandbox: Sandbox, who: str, typed: str, answer: str
+) -> None:
+    user, dm = getattr(team, who), getattr(team, f"{who}_dm")
+    text = await talk.reply(user, dm, typed)
+    assert text.startswith(answer), text
+    assert stored(db) == (0, 0)
+    no_failed_call(sandbox)
+
+
+async def test_in_a_group_only_unknown_commands_addressed_to_the_bot_are_answered(
+    talk: Talk, team: Any, sandbox: Sandbox
+) -> None:
+    # Other bots' commands are theirs: a bare /cal, or anything addressed to another bot.
+    assert await talk.say(team.hoa, team.group, "/cal 3") == []
+    assert await talk.say(team.hoa, team.group, "/cal@other_bot 3") == []
+    assert await talk.say(team.hoa, team.group, "/call@other_bot 3") == []
+    text = await talk.reply(team.hoa, team.group, "/cal@kpi_test_bot 3")
+    assert text == (
+        "There is no command /cal. Did you mean /call 3? Type /help to see the commands."
+    )
+    no_failed_call(sandbox)
+
+
+async def test_an_unknown_command_addressed_to_another_bot_in_private_is_not_answered(
+    talk: Talk, team: Any
+) -> None:
+    assert await talk.say(team.minh, team.minh_dm, "/start@other_bot") == []
+
+
+async def test_known_commands_are_not_answered_twice(talk: Talk, team: Any) -> None:
+    answers = await talk.say(team.minh, team.minh_dm, "/call@kpi_test_bot 2")
+    assert [a.text.splitlines()[0] for a in answers if a.text] == ["✅ +2 cuộc gọi"]

@@ -23,6 +23,7 @@ from kpi.parsing import (
     ParseError,
     build_vocabulary,
     check_backdate,
+    closest_command,
     extract_day,
     format_amount_short,
     normalize_text,
@@ -878,3 +879,25 @@ def test_built_in_metric_names_join_the_default_aliases_without_conflict() -> No
     for m in BUILTIN_METRICS:
         assert vocab[normalize_text(m.name_vi)] == m.key
         assert vocab[normalize_text(m.name_en)] == m.key
+
+
+COMMANDS = ("call", "goi", "meeting", "help", "leaderboard", "settings", "caidat", "me", "kpi")
+
+
+@pytest.mark.parametrize(
+    ("typed", "closest"),
+    [
+        ("cal", "call"),
+        ("CALL", "call"),
+        ("gọi", "goi"),
+        ("hlep", "help"),
+        ("leaderbord", "leaderboard"),
+        ("setings", "settings"),
+        ("caidatt", "caidat"),
+        ("xyzzy", None),
+        ("", None),
+        ("🔥", None),
+    ],
+)
+def test_closest_command(typed: str, closest: str | None) -> None:
+    assert closest_command(typed, COMMANDS) == closest
