@@ -75,4 +75,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # handler checks private chat, a reply to the bot, or a mention)
     add(MessageHandler(new & filters.TEXT & ~filters.COMMAND, activity.free_text))
 
+    # --- last: a command no handler above took (a typo in private, `/cal@bot` in a group)
+    add(MessageHandler(new & filters.COMMAND, onboarding.unknown_command))
+
     application.add_error_handler(errors.on_error)

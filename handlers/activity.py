@@ -28,6 +28,7 @@ from handlers.render import (
     answer_query,
     clip,
     command_example,
+    edit_text,
     fit,
     has_example,
     join_lines,
@@ -281,7 +282,7 @@ async def undo_button(update: Update, context: KpiContext) -> None:
 async def _edit_or_send(message: object, text: str) -> None:
     if isinstance(message, Message):
         try:
-            await message.edit_text(text)
+            await edit_text(message, text)
         except BadRequest:
             await message.reply_text(text)
 

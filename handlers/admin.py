@@ -12,8 +12,14 @@ from handlers.context import (
 )
 from handlers.i18n import esc, fmt_pct, t
 from handlers.onboarding import refuse
-from handlers.render import command_example, fmt_value, join_lines
-from handlers.reports import clip
+from handlers.render import (
+    clip,
+    command_example,
+    fmt_value,
+    join_lines,
+    quoted_params,
+    split_message,
+)
 from kpi import admin
 from kpi.checkins import LogResult, split_command
 
@@ -53,7 +59,7 @@ async def target(update: Update, context: KpiContext) -> None:
 
         if res.error_code and res.error_code.startswith(("target.", "kpi.")):
             await msg.reply_text(
-                join_lines(t(lang, key, **_params(key, res.error_params)), example)
+                join_lines(t(lang, key, **quoted_params(key, res.error_params)), example)
             )
         else:
             await msg.reply_text(render_error(lang, res.error_code, res.error_params, None))
@@ -68,16 +74,6 @@ async def target(update: Update, context: KpiContext) -> None:
             member=res.member_name or "",
         )
         await msg.reply_text(text)
-
-
-def _params(key: str, params: dict[str, object]) -> dict[str, object]:
-    from handlers.i18n import catalog, placeholders
-
-    # What people typed is quoted back short (a message must stay under 4,096 characters).
-    return {
-        k: clip(v) if isinstance(v, str) else v
-        for k, v in ((k, params.get(k, "")) for k in placeholders(catalog("vi")[key]))
-    }
 
 
 async def kpi(update: Update, context: KpiContext) -> None:
@@ -102,7 +98,9 @@ async def kpi(update: Update, context: KpiContext) -> None:
         return
     if res.outcome == "bad_input":
         key = f"admin.{res.error_code}"
-        await msg.reply_text(join_lines(t(lang, key, **_params(key, res.error_params)), example))
+        await msg.reply_text(
+            join_lines(t(lang, key, **quoted_params(key, res.error_params)), example)
+        )
         return
     lines: list[str] = []
     if res.action:
@@ -135,4 +133,6 @@ async def kpi(update: Update, context: KpiContext) -> None:
         lines.append(" · ".join(parts))
     if res.leader:
         lines.append(t(lang, "admin.kpi_hint"))
-    await msg.reply_text(join_lines(*lines))
+    # A team may define many KPIs: a long list goes out in several messages.
+    for part in split_message(join_lines(*lines)):
+        await msg.reply_text(part)

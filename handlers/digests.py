@@ -24,7 +24,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_pct, t
 from handlers.posts import classify
-from handlers.render import fit, fmt_figure, join_lines, names_list
+from handlers.render import fit, fmt_figure, join_lines, names_list, not_modified
 from handlers.reports import board_chart, ranking_lines, team_lines
 from kpi import digests as kd
 from kpi import runs
@@ -362,7 +362,7 @@ async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:
                 try:
                     await bot.edit_message_text(text, chat_id=item.chat_id, message_id=message_id)
                 except BadRequest as exc:
-                    if "not modified" in str(exc).lower():
+                    if not_modified(exc):
                         pass
                     elif "not found" in str(exc).lower():
                         message_id = None

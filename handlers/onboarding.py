@@ -1,9 +1,11 @@
-"""/start, /help, /setup, /join, /language, team choice, and the bot's own membership changes."""
+"""/start, /help, /setup, /join, /language, team choice, unknown commands, and the bot's own
+membership changes."""
 
 from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import Any
 
 from telegram import (
     ChatMember,
@@ -14,11 +16,12 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler
 
 from handlers.context import KpiContext, chat_of, for_caller, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, t
-from handlers.render import answer_query, join_lines, team_keyboard
-from kpi import onboarding, teams
+from handlers.render import answer_query, clip, edit_text, join_lines, team_keyboard
+from kpi import onboarding, parsing, teams
 from kpi.checkins import LogResult
 
 log = logging.getLogger(__name__)
@@ -105,6 +108,55 @@ async def help_command(update: Update, context: KpiContext) -> None:
             t(lang, "help.leader") if leader else None,
             t(lang, "help.footer"),
         )
+    )
+
+
+def command_names(application: Application[Any, Any, Any, Any, Any, Any]) -> set[str]:
+    """Return every command the handler table answers, in both languages (`call`, `goi`)."""
+    return {
+        name
+        for group in application.handlers.values()
+        for handler in group
+        if isinstance(handler, CommandHandler)
+        for name in handler.commands
+    }
+
+
+async def unknown_command(update: Update, context: KpiContext) -> None:
+    """Answer a command the bot does not have: the closest one it has, and /help.
+
+    In a group only a command addressed to the bot (`/cal@bot`) is answered: a bare `/cal` may
+    be another bot's, and a command addressed to another bot is never ours.
+    """
+    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
+    if msg is None or msg.text is None or user is None or tchat is None:
+        return
+    word, *rest = msg.text.strip().split(maxsplit=1)
+    name, _, addressee = word[1:].partition("@")
+    if addressee.lower() != context.bot.username.lower() and (
+        addressee or tchat.type != "private"
+    ):
+        return
+    bd = context.bot_data
+    pref, _ = await bd.db.work(
+        partial(
+            onboarding.help_info,
+            person=person_of(user),
+            chat=chat_of(tchat),
+            admins=bd.admins,
+            now=bd.now(),
+        )
+    )
+    lang = lang_of(pref, user)
+    typed = "/" + clip(name, 32)
+    closest = parsing.closest_command(name, command_names(context.application))
+    if closest is None:
+        await msg.reply_text(t(lang, "help.unknown_command", command=typed))
+        return
+    # The arguments come along, so that the suggestion can be copied and sent as it is.
+    suggestion = " ".join([f"/{closest}", *(clip(r, 60) for r in rest)])
+    await msg.reply_text(
+        t(lang, "help.unknown_command_closest", command=typed, closest=suggestion)
     )
 
 
@@ -227,7 +279,7 @@ async def language_button(update: Update, context: KpiContext) -> None:
     await answer_query(q)
     if pref is None:
         return
-    await q.edit_message_text(t(lang_of(pref), "language.set"))
+    await edit_text(q, t(lang_of(pref), "language.set"))
 
 
 async def team_button(update: Update, context: KpiContext) -> None:
@@ -255,7 +307,7 @@ async def team_button(update: Update, context: KpiContext) -> None:
     pref, title = res
     lang = lang_of(pref, q.from_user)
     text: Html = t(lang, "scope.team_chosen", team=title) if title else t(lang, "scope.team_gone")
-    await q.edit_message_text(text)
+    await edit_text(q, text)
 
 
 async def bot_membership(update: Update, context: KpiContext) -> None:

@@ -7,7 +7,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest
 
 from handlers.i18n import (
@@ -19,6 +19,7 @@ from handlers.i18n import (
     fmt_int,
     fmt_money_short,
     fmt_pct,
+    placeholders,
     progress_bar,
     round_count,
     round_money,
@@ -38,6 +39,33 @@ QUOTE_CHARS = 60
 def clip(text: str, limit: int = QUOTE_CHARS) -> str:
     """Shorten text people typed for quoting it back: `abcdef…`."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted_params(key: str, params: Mapping[str, object]) -> dict[str, object]:
+    """Pick the parameters a message expects, with the text people typed quoted short."""
+    return {
+        k: clip(v) if isinstance(v, str) else v
+        for k, v in ((k, params.get(k, "")) for k in placeholders(catalog(DEFAULT_LANG)[key]))
+    }
+
+
+def not_modified(exc: BadRequest) -> bool:
+    """Tell whether Telegram refused an edit only because it changes nothing."""
+    return "message is not modified" in str(exc).lower()
+
+
+async def edit_text(
+    target: Message | CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit a message's text; the same text again (a button pressed twice) is success."""
+    try:
+        if isinstance(target, CallbackQuery):
+            await target.edit_message_text(text, reply_markup=reply_markup)
+        else:
+            await target.edit_text(text, reply_markup=reply_markup)
+    except BadRequest as exc:
+        if not not_modified(exc):
+            raise
 
 
 async def answer_query(q: CallbackQuery, text: str | None = None) -> None:
@@ -143,6 +171,25 @@ def names_list(names: Sequence[str], limit: int = 15) -> str:
     shown = [clip(n, 32) for n in names[:limit]]
     extra = len(names) - len(shown)
     return ", ".join(shown) + (f" … +{extra}" if extra > 0 else "")
+
+
+def split_message(text: str, limit: int = MAX_TEXT) -> list[Html]:
+    """Split a long message at line ends into messages within Telegram's limit.
+
+    Each line is whole HTML (tags open and close on it), so every part is valid on its own; a
+    single line beyond the limit is shortened by `fit`.
+    """
+    parts: list[Html] = []
+    lines: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        if lines and size + 1 + len(line) > limit:
+            parts.append(fit("\n".join(lines), limit))
+            lines, size = [], 0
+        size += len(line) + (1 if lines else 0)
+        lines.append(line)
+    parts.append(fit("\n".join(lines), limit))
+    return parts
 
 
 def fit(text: str, limit: int = MAX_TEXT) -> Html:

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from handlers.context import KpiContext, for_caller, lang_of
 from handlers.i18n import Html, fmt_day, t
 from handlers.onboarding import refuse
-from handlers.render import answer_query, example_line, join_lines
+from handlers.render import answer_query, edit_text, example_line, join_lines, quoted_params
 from kpi import team_settings
 from kpi.checkins import LogResult, split_command
 
@@ -137,19 +137,18 @@ async def _apply(
         return
     assert res.view is not None
     if res.outcome == "bad_input":
-        from handlers.i18n import catalog, placeholders
-
         key = res.error_code or "settings.bad_usage"
-        params = {k: res.error_params.get(k, "") for k in placeholders(catalog("vi")[key])}
         example = example_line(lang, EXAMPLE)
-        await msg.reply_text(join_lines(t(lang, key, **params), example))
+        await msg.reply_text(
+            join_lines(t(lang, key, **quoted_params(key, res.error_params)), example)
+        )
         return
     text = render_settings(lang, res.view)
     if res.changed:
         text = join_lines(t(lang, "settings.saved"), text)
     markup = settings_keyboard(lang, res.view)
     if edit:
-        await msg.edit_text(text, reply_markup=markup)
+        await edit_text(msg, text, markup)
     else:
         await msg.reply_text(text, reply_markup=markup)
 

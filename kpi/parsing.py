@@ -9,6 +9,8 @@ Error codes (params):
 
 - ``count.invalid`` (value): not a positive whole number: 0, negative, decimal, text.
 - ``count.too_large`` (value, max): above `MAX_COUNT`.
+- ``count.not_number`` (value): a `/call`-style count that is no number but looks like a botched
+  one (``12O``, ``1e3``, ``0x10``, ``5-``, ``½``, ``NaN``); see `parse_count_note`.
 - ``amount.missing``: no amount where one is required.
 - ``amount.invalid`` (text): not an amount at all (``abc``, ``5x``, ``2 45tr``).
 - ``amount.negative`` (text), ``amount.zero`` (text).
@@ -58,6 +60,7 @@ Choices where text is read one way on purpose (callers may want to show what was
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -85,6 +88,7 @@ __all__ = [
     "Vocabulary",
     "build_vocabulary",
     "check_backdate",
+    "closest_command",
     "extract_day",
     "format_amount_short",
     "normalize_text",
@@ -1024,16 +1028,60 @@ def _trailing_day(
     return day, len(toks)
 
 
+# A time of day starts many a note ("14:30 gọi lại", "9h sáng", "8h-9h"): not a botched count.
+_TIME = r"[0-9]{1,2}(?::[0-9]{2}|[hg](?:[0-9]{2})?)?(?:am|pm)?"
+_TIME_OF_DAY = re.compile(rf"{_TIME}(?:[-–]{_TIME})?")
+_NUMBER_WORDS = frozenset({"nan", "inf", "infinity"})
+
+
+def _botched_count(tok: _Tok, alone: bool) -> bool:
+    """Tell whether a word where a count goes is a botched number rather than a note's start.
+
+    A word that starts with a digit of any script (``12O``, ``1e3``, ``0x10``, ``5-``, ``½``,
+    ``٣``) is one, unless it is a time of day; so is ``NaN`` or ``inf`` typed alone (compared as
+    typed: "nản" is Vietnamese).
+    """
+    body = tok.norm.lstrip("+-−")
+    if body[:1].isnumeric():
+        return _TIME_OF_DAY.fullmatch(body) is None
+    return alone and tok.raw.lower().strip("+-−") in _NUMBER_WORDS
+
+
 def parse_count_note(text: str, today: dt.date) -> CountNote:
-    """Parse `/call [n] [note]`-style arguments; the count defaults to 1."""
+    """Parse `/call [n] [note]`-style arguments; the count defaults to 1.
+
+    Words are a note only when they cannot be a mistyped count: a first word that looks like a
+    botched number (`_botched_count`) is ``count.not_number``, never a note on one call.
+    """
     toks = _spans(text)
     count, day, i = _header(toks, today)
+    if count is None and i < len(toks) and _botched_count(toks[i], alone=i == len(toks) - 1):
+        raise ParseError("count.not_number", value=toks[i].raw)
     rest = toks[i:]
     if rest and day is None:
         day, keep = _trailing_day(rest, today, day)
         rest = rest[:keep]
     note = _trimmed(text[rest[0].start : rest[-1].end], "note", MAX_NOTE_CHARS) if rest else None
     return CountNote(count if count is not None else 1, note, day)
+
+
+# A typed command name at least this similar to a known one (difflib's ratio) names it.
+_CLOSE_COMMAND = 0.6
+
+
+def closest_command(typed: str, commands: Iterable[str]) -> str | None:
+    """Return the known command a mistyped one most likely meant (`cal` -> `call`), or None.
+
+    Diacritics and case do not count (`gọi` -> `goi`): Telegram commands are Latin letters.
+    """
+    name = re.sub(r"[^a-z0-9_]", "", normalize_text(typed))
+    known = sorted(set(commands))
+    if not name or not known:
+        return None
+    if name in known:
+        return name
+    match = difflib.get_close_matches(name, known, n=1, cutoff=_CLOSE_COMMAND)
+    return match[0] if match else None
 
 
 # The first of these after the amount ends the customer and starts the note.

@@ -25,12 +25,23 @@ from tests.conftest import Talk
 MAX_TEXT = 4096  # Telegram's limit for one message
 EXAMPLES = 40
 
+# Every command of the handler table, in both languages (a test checks none is missing).
 COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
-    "counts": ("call", "goi", "meeting", "hen", "lead", "email", "demo", "proposal"),
+    "counts": ("call", "goi", "meeting", "hen", "lead", "email", "demo", "proposal", "baogia"),
     "deals": ("deal", "chot", "lost", "mat"),
     "log": ("log", "ghi"),
-    "corrections": ("undo", "history", "edit", "sua", "void", "huy"),
-    "people": ("me", "toi", "join", "setup", "start", "help", "language"),
+    "corrections": ("undo", "hoantac", "history", "lichsu", "edit", "sua", "void", "huy"),
+    "people": ("me", "toi", "join", "setup", "start", "help", "language", "ngonngu"),
+    "reports": (
+        *("leaderboard", "bxh", "today", "homnay", "week", "tuan", "month", "thang"),
+        *("chart", "bieudo"),
+    ),
+    "leaders": (
+        *("target", "chitieu", "kpi", "settings", "caidat"),
+        *("mute", "tatnhac", "unmute", "batnhac"),
+    ),
+    # Commands the bot does not have: a typo is answered with the closest command and /help.
+    "unknown": ("cal", "hlep", "setings", "xyz", "start_", "a" * 32),
 }
 
 NASTY = (
@@ -211,8 +222,9 @@ async def send_and_check(
         assert answers, text
     for answer in answers:
         if answer.kind == "photo":
-            # A chart (the /me progress chart, a leaderboard) follows a text answer.
-            assert answer.photo and answers[0].kind == "text", (text, answer)
+            # A chart: after a text answer (/me, a leaderboard), or the answer itself (/chart).
+            assert answer.photo, (text, answer)
+            assert len(answer.text or "") <= 1024  # Telegram's limit for a caption
             continue
         assert answer.text, (text, answer)
         assert len(answer.text) <= MAX_TEXT
@@ -228,8 +240,8 @@ async def send_and_check(
     return answers
 
 
-def property_test(commands: tuple[str, ...]) -> Callable[..., Any]:
-    """Build the R5 property test for one group of commands."""
+def property_test(commands: tuple[str, ...], *, address: bool = False) -> Callable[..., Any]:
+    """Build the R5 property test for one group of commands (`address`: `/x@bot` in groups)."""
 
     @settings(
         max_examples=EXAMPLES,
@@ -249,6 +261,8 @@ def property_test(commands: tuple[str, ...]) -> Callable[..., Any]:
     ) -> None:
         user, chats = people[caller[0]]
         chat = chats[caller[1]]
+        if address and caller[1] == "group":
+            command += "@kpi_test_bot"  # a bare unknown command in a group may be another bot's
         text = f"/{command} {args}" if args else f"/{command}"
         # /join in the group by a member answers too; every command answers in private.
         group = people["minh"][1]["group"]
@@ -264,6 +278,19 @@ test_deal_and_lost_commands_survive_any_arguments = property_test(COMMAND_GROUPS
 test_log_commands_survive_any_arguments = property_test(COMMAND_GROUPS["log"])
 test_corrections_survive_any_arguments = property_test(COMMAND_GROUPS["corrections"])
 test_other_commands_survive_any_arguments = property_test(COMMAND_GROUPS["people"])
+test_report_commands_survive_any_arguments = property_test(COMMAND_GROUPS["reports"])
+test_leader_commands_survive_any_arguments = property_test(COMMAND_GROUPS["leaders"])
+test_unknown_commands_survive_any_arguments = property_test(
+    COMMAND_GROUPS["unknown"], address=True
+)
+
+
+def test_the_property_tests_cover_every_command(app: Any) -> None:
+    from handlers.onboarding import command_names
+
+    covered = {c for name, group in COMMAND_GROUPS.items() if name != "unknown" for c in group}
+    assert covered == command_names(app)
+    assert not set(COMMAND_GROUPS["unknown"]) & command_names(app)
 
 
 @settings(

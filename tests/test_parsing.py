@@ -23,6 +23,7 @@ from kpi.parsing import (
     ParseError,
     build_vocabulary,
     check_backdate,
+    closest_command,
     extract_day,
     format_amount_short,
     normalize_text,
@@ -492,6 +493,24 @@ COUNT_NOTE_CASES: list[tuple[str, CountNote | str]] = [
     ("0", "count.invalid"),
     ("1.5 abc", "count.invalid"),
     ("n" * 501, "text.too_long"),
+    # A botched number is refused, never a note on one call (issue 8).
+    ("12O", "count.not_number"),
+    ("1e3", "count.not_number"),
+    ("0x10", "count.not_number"),
+    ("5-", "count.not_number"),
+    ("½", "count.not_number"),
+    ("٣", "count.not_number"),
+    ("NaN", "count.not_number"),
+    ("-inf", "count.not_number"),
+    ("hôm qua 12O khách", "count.not_number"),
+    # Words that are no number stay a note: times of day, "nản" ("nan" without accents), a name.
+    ("14:30 gọi lại", CountNote(1, "14:30 gọi lại", None)),
+    ("9h sáng", CountNote(1, "9h sáng", None)),
+    ("8h-9h", CountNote(1, "8h-9h", None)),
+    ("2pm", CountNote(1, "2pm", None)),
+    ("nản quá", CountNote(1, "nản quá", None)),
+    ("NaN Corp", CountNote(1, "NaN Corp", None)),
+    ("3 12O", CountNote(3, "12O", None)),
 ]
 
 
@@ -860,3 +879,25 @@ def test_built_in_metric_names_join_the_default_aliases_without_conflict() -> No
     for m in BUILTIN_METRICS:
         assert vocab[normalize_text(m.name_vi)] == m.key
         assert vocab[normalize_text(m.name_en)] == m.key
+
+
+COMMANDS = ("call", "goi", "meeting", "help", "leaderboard", "settings", "caidat", "me", "kpi")
+
+
+@pytest.mark.parametrize(
+    ("typed", "closest"),
+    [
+        ("cal", "call"),
+        ("CALL", "call"),
+        ("gọi", "goi"),
+        ("hlep", "help"),
+        ("leaderbord", "leaderboard"),
+        ("setings", "settings"),
+        ("caidatt", "caidat"),
+        ("xyzzy", None),
+        ("", None),
+        ("🔥", None),
+    ],
+)
+def test_closest_command(typed: str, closest: str | None) -> None:
+    assert closest_command(typed, COMMANDS) == closest
