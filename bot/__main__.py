@@ -84,9 +84,10 @@ def db_command(settings: Settings, command: str) -> int:
 
 
 async def run(settings: Settings) -> int:
-    """Run the bot until SIGINT or SIGTERM: migrate, drain the inbox, poll."""
+    """Run the bot until SIGINT or SIGTERM: migrate, queue the inbox's backlog, poll."""
     from bot.app import build_application
     from bot.polling import InboxPoller
+    from bot.ratelimit import SlidingWindowLimiter
     from bot.scheduler import Scheduler
     from handlers.menu import publish_commands
     from kpi import migrate
@@ -105,15 +106,20 @@ async def run(settings: Settings) -> int:
         await publish_commands(app.bot)
         await app.start()
         scheduler = Scheduler(app)
-        drained = await poller.drain()
-        # After the inbox: a missed post is caught up once the numbers it reports are in.
-        await scheduler.start()
-        log.info("bot @%s running; %d stored updates handled", app.bot.username, drained)
+        # Stored updates wait in their chats' lanes, not in front of new ones; a missed post is
+        # caught up once the numbers it reports are in.
+        queued = await poller.drain()
+        scheduler.start_soon(after=poller.backlog_handled())
+        log.info("bot @%s running; %d stored updates queued", app.bot.username, queued)
         await poller.run(stop)
         # A container gets 10 s after SIGTERM: finish what is in hand, leave the rest stored.
-        left = await poller.finish(seconds=7)
+        left = await poller.finish(seconds=5)
         if left:
             log.info("%d updates left in the inbox for the next start", left)
+        # Posts still waiting for a chat's send budget are settled as not sent, for later.
+        if isinstance(app.bot.rate_limiter, SlidingWindowLimiter):
+            app.bot.rate_limiter.stop()
+        await scheduler.stop(seconds=2)
         await app.stop()
     app.bot_data.close()
     log.info("stopped cleanly")
