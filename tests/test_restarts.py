@@ -1,13 +1,15 @@
 """Restarts and stops (QUALITY.md R2, R10): `kpibot run` as a process against the HTTP sandbox.
 
-A backlog in the inbox delays nobody but its own chat, and SIGTERM ends the process within a
-container's 10 s grace in every state (leaving unfinished work for the next start).
+A backlog in the inbox delays nobody but its own chat, SIGTERM ends the process within a
+container's 10 s grace in every state (leaving unfinished work for the next start), and start-up
+rides out an unreachable or failing Telegram or database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -187,6 +189,78 @@ def test_sigterm_while_a_post_waits_for_the_groups_budget_stops_at_once_and_the_
     assert summaries() == 1
     assert runs() == [("sent", None)]
     database.dispose()
+
+
+def test_start_up_rides_out_an_unreachable_telegram_and_its_errors(
+    served: SandboxServer, sandbox: Sandbox, db_url: str, tmp_path: Path
+) -> None:
+    """Telegram refuses connections, then answers 502 to getMe, deleteWebhook and
+    setMyCommands: each is retried with a log line, and the bot comes up and serves."""
+    served.refuse()
+    bot = BotProcess(served, db_url, tmp_path)
+    bot.start()
+    try:
+        _until(lambda: "Telegram is unavailable (getMe" in bot.output())
+        assert bot.proc is not None and bot.proc.poll() is None
+        sandbox.fail("getMe", code=502)
+        sandbox.fail("deleteWebhook", code=502)
+        sandbox.fail("setMyCommands", code=502, times=2)
+        served.start()
+        hoa = sandbox.user("Hoa", language_code="en")
+        dm = sandbox.private(hoa)
+        sandbox.text(hoa, dm, "/help")
+        assert sandbox.wait_until(lambda: bool(sandbox.sent(dm)), 60), bot.output()
+    finally:
+        code = _stop_within_grace(bot)
+    out = bot.output()
+    assert code == 0, out
+    assert "Traceback" not in out
+    assert "Telegram is unavailable (getMe: Bad Gateway); retrying in" in out
+    assert "Telegram is unavailable (deleteWebhook: Bad Gateway); retrying in" in out
+    assert out.count("Telegram is unavailable (setMyCommands: Bad Gateway)") == 2
+    assert sandbox.commands({"type": "all_private_chats"}, language_code="en")
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_start_up_waits_for_an_unreachable_database_and_stops_on_sigterm(
+    served: SandboxServer, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A PostgreSQL server that refuses connections: retried with a clear log line, not a
+    crash loop; SIGTERM meanwhile ends the bot at once."""
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/kpibot"
+    bot = BotProcess(served, url, tmp_path)
+    bot.start()
+    try:
+        _until(lambda: bot.output().count("the database is not reachable") >= 2)
+        assert bot.proc is not None and bot.proc.poll() is None
+    finally:
+        code = _stop_within_grace(bot)
+    out = bot.output()
+    assert code == 0, out
+    assert "Traceback" not in out
+    assert "Connection refused" in out or "connection refused" in out.lower()
+    assert not sandbox.calls
+
+
+def test_a_token_telegram_rejects_is_one_line_and_a_failed_exit(
+    served: SandboxServer, sandbox: Sandbox, db_url: str, tmp_path: Path
+) -> None:
+    wrong = "7000000001:WRONG-TOKEN"
+    bot = BotProcess(served, db_url, tmp_path, token=wrong)
+    bot.start()
+    code = bot.wait(timeout=60)
+    lines = bot.output().strip().splitlines()
+    assert code != 0
+    assert len(lines) == 1, lines
+    assert "Telegram rejected the bot token" in lines[0]
+    assert "WRONG-TOKEN" not in lines[0]
+    # Final: asked once, not retried.
+    assert len(sandbox.calls_for("getMe")) == 1
 
 
 async def test_a_stop_refuses_sends_still_waiting_for_a_groups_budget(sandbox: Sandbox) -> None:
