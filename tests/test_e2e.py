@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,14 +63,7 @@ class BotProcess:
         """Signal the bot and wait for it to exit; return its exit code (killed if it is late)."""
         assert self.proc is not None
         self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-        finally:
-            self._out.close()
+        return self.wait(timeout)
 
     def wait(self, timeout: float) -> int:
         """Wait for the bot to exit by itself; return its exit code (killed if it is late)."""
@@ -88,15 +80,6 @@ class BotProcess:
     def output(self) -> str:
         """Return what the bot printed so far (stdout and stderr)."""
         return self.log.read_text(encoding="utf-8") if self.log.exists() else ""
-
-
-@pytest.fixture
-def served(sandbox: Sandbox) -> Iterator[SandboxServer]:
-    """The sandbox over HTTP on localhost."""
-    server = sandbox.serve()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _wait(sandbox: Sandbox, predicate: Any, timeout: float = 30.0) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,15 +36,6 @@ from tests.test_e2e import BotProcess
 
 # A container's default grace after SIGTERM, before SIGKILL.
 GRACE = 10.0
-
-
-@pytest.fixture
-def served(sandbox: Sandbox) -> Iterator[SandboxServer]:
-    """The sandbox over HTTP on localhost."""
-    server = sandbox.serve()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
