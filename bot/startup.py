@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -26,8 +26,6 @@ from kpi import migrate
 from kpi.db import Database, is_sqlite
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
@@ -115,29 +113,28 @@ def _ping(db: Database) -> None:
         conn.execute(text("SELECT 1"))
 
 
-async def _off_loop(fn: Callable[[], T]) -> T:
+async def _off_loop(fn: Callable[[], None]) -> None:
     """Run a blocking call in a daemon thread: a connection attempt that hangs holds up no exit."""
     loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
+    done: asyncio.Future[None] = loop.create_future()
 
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if future.done():
+    def settle(error: BaseException | None) -> None:
+        if done.done():
             return
         if error is not None:
-            future.set_exception(error)
+            done.set_exception(error)
         else:
-            future.set_result(result)  # type: ignore[arg-type]
+            done.set_result(None)
 
     def target() -> None:
+        error: BaseException | None = None
         try:
-            result = fn()
+            fn()
         except BaseException as exc:
-            outcome = partial(settle, None, exc)
-        else:
-            outcome = partial(settle, result, None)
+            error = exc
         # The loop is gone once the bot has stopped: nobody waits for the answer any more.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(outcome)
+            loop.call_soon_threadsafe(settle, error)
 
     threading.Thread(target=target, name="kpibot-db-connect", daemon=True).start()
-    return await future
+    await done
