@@ -151,38 +151,51 @@ def db_command(settings: Settings, command: str) -> int:
 
 
 async def run(settings: Settings) -> int:
-    """Run the bot until SIGINT or SIGTERM: migrate, drain the inbox, poll."""
+    """Run the bot until SIGINT or SIGTERM: reach the database and Telegram, poll.
+
+    Stored updates (the inbox's backlog) and new ones share the chats' lanes, so new updates are
+    served at once; a stop ends every wait within a container's 10 s grace, and leaves what is
+    not done in the database for the next start.
+    """
     from bot.app import build_application
     from bot.polling import InboxPoller
+    from bot.ratelimit import SlidingWindowLimiter
     from bot.scheduler import Scheduler
-    from handlers.menu import publish_commands
-    from kpi import migrate
-    from kpi.db import Database
+    from bot.startup import connect_telegram, open_database
 
-    db = Database(settings.database_url)
-    migrate.upgrade(db.engine)
-    app = build_application(settings, db=db)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    poller = InboxPoller(app, db, timeout=settings.telegram.poll_timeout)
-    async with app:
-        await app.bot.delete_webhook()
-        await publish_commands(app.bot)
-        await app.start()
-        scheduler = Scheduler(app)
-        drained = await poller.drain()
-        # After the inbox: a missed post is caught up once the numbers it reports are in.
-        await scheduler.start()
-        log.info("bot @%s running; %d stored updates handled", app.bot.username, drained)
-        await poller.run(stop)
-        # A container gets 10 s after SIGTERM: finish what is in hand, leave the rest stored.
-        left = await poller.finish(seconds=7)
-        if left:
-            log.info("%d updates left in the inbox for the next start", left)
-        await app.stop()
-    app.bot_data.close()
+    db = await open_database(settings.database_url, stop)
+    if db is None:
+        log.info("stopped before the database was reached")
+        return 0
+    app = build_application(settings, db=db)
+    try:
+        if not await connect_telegram(app, stop):
+            await app.shutdown()
+            log.info("stopped before Telegram was reached")
+            return 0
+        poller = InboxPoller(app, db, timeout=settings.telegram.poll_timeout)
+        async with app:
+            await app.start()
+            scheduler = Scheduler(app)
+            queued = await poller.drain()
+            scheduler.start_soon(after=poller.backlog_handled())
+            log.info("bot @%s running; %d stored updates queued", app.bot.username, queued)
+            await poller.run(stop)
+            # A container gets 10 s after SIGTERM: finish what is in hand, leave the rest stored.
+            left = await poller.finish(seconds=5)
+            if left:
+                log.info("%d updates left in the inbox for the next start", left)
+            # Posts still waiting for a chat's send budget are settled as not sent, for later.
+            if isinstance(app.bot.rate_limiter, SlidingWindowLimiter):
+                app.bot.rate_limiter.stop()
+            await scheduler.stop(seconds=2)
+            await app.stop()
+    finally:
+        app.bot_data.close()
     log.info("stopped cleanly")
     return 0
 

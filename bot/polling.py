@@ -2,7 +2,9 @@
 
 python-telegram-bot's Updater confirms updates on its next poll, before handlers have run, so a
 crash can lose them. Here a batch is written to the inbox table first; only then does the next
-getUpdates (with the new offset) tell Telegram it arrived. Pending inbox rows are handled on start.
+getUpdates (with the new offset) tell Telegram it arrived. Pending inbox rows are queued on start
+in the same per-chat lanes as new updates: polling starts at once, a busy chat's backlog delays
+nobody else, and a stop leaves what is not done in the inbox for the next start.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ class InboxPoller:
         # /call), chats independent, so a group held back by its rate limit delays nobody else.
         self._queues: dict[object, deque[tuple[str, Update]]] = {}
         self._workers: dict[object, asyncio.Task[None]] = {}
+        # Fetch no further ahead of the workers than this many updates (what is fetched is stored).
+        self.ahead = 5000
+        # The stored updates queued by `drain` that are not handled yet.
+        self._backlog: set[str] = set()
+        self._backlog_done = asyncio.Event()
 
     @property
     def queued(self) -> int:
@@ -45,18 +52,25 @@ class InboxPoller:
         return sum(len(q) for q in self._queues.values())
 
     async def drain(self) -> int:
-        """Handle what an earlier run stored but did not finish; return how many."""
+        """Queue the updates an earlier run stored but did not handle; return how many.
+
+        It does not wait for them to be handled: call it before `run`, so that a chat's stored
+        updates come before its new ones, and polling starts at once.
+        """
         total, after = 0, 0
-        while True:
-            rows = await self.db.work(partial(inbox.pending, limit=500, after_id=after))
-            if not rows:
-                await self.idle()
-                return total
+        while rows := await self.db.work(partial(inbox.pending, limit=500, after_id=after)):
             after = rows[-1][0]
-            updates = [(key, Update.de_json(payload, self.app.bot)) for _, key, payload in rows]
-            self._dispatch([(k, u) for k, u in updates if u is not None])
+            items = [(key, Update.de_json(payload, self.app.bot)) for _, key, payload in rows]
+            self._backlog.update(key for key, _ in items)
+            self._dispatch(items)
             total += len(rows)
-            await self._backpressure()
+        if not self._backlog:
+            self._backlog_done.set()
+        return total
+
+    async def backlog_handled(self) -> None:
+        """Wait until every update queued by `drain` has been handled."""
+        await self._backlog_done.wait()
 
     async def fetch(self) -> list[Update]:
         """Long-poll for the next batch (confirming the previous one through the offset)."""
@@ -69,7 +83,7 @@ class InboxPoller:
         )
 
     async def process(self, updates: Sequence[Update]) -> int:
-        """Store a fetched batch in the inbox, then handle it; return how many arrived."""
+        """Store a fetched batch in the inbox, then queue it for its chats; return its size."""
         if not updates:
             return 0
         items = [(update_key(u), u) for u in updates]
@@ -84,7 +98,6 @@ class InboxPoller:
         # Only now may Telegram forget them: the next call carries the new offset.
         self.offset = updates[-1].update_id + 1
         self._dispatch([(k, u) for k, u in items if k in new_keys])
-        await self._backpressure()
         return len(updates)
 
     async def poll_once(self) -> int:
@@ -94,8 +107,9 @@ class InboxPoller:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; network faults are retried with backoff.
 
-        Stopping interrupts a long poll, never the storing of a fetched batch; updates still being
-        handled are finished by `finish` (or left in the inbox for the next start).
+        Stopping interrupts a long poll and a wait for the workers to catch up, never the storing
+        of a fetched batch; updates still being handled are finished by `finish` (or left in the
+        inbox for the next start).
         """
         backoff = 1.0
         stopping = asyncio.create_task(stop.wait())
@@ -112,16 +126,17 @@ class InboxPoller:
                     await self.process(fetch.result())
                     backoff = 1.0
                 except RetryAfter as exc:
-                    await _sleep_or_stop(stop, _seconds(exc.retry_after))
+                    await sleep_or_stop(stop, retry_seconds(exc.retry_after))
                 except (TimedOut, NetworkError) as exc:
                     log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
-                    await _sleep_or_stop(stop, backoff)
+                    await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 30.0)
                 except Exception:
                     # Whatever went wrong (Telegram, the database), the bot keeps polling.
                     log.exception("polling failed; retrying in %.0f s", backoff)
-                    await _sleep_or_stop(stop, backoff)
+                    await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 30.0)
+                await self._backpressure(stopping)
         finally:
             stopping.cancel()
 
@@ -144,15 +159,21 @@ class InboxPoller:
                 await self.db.work(partial(inbox.mark, keys=[key]))
                 queue.popleft()
                 self.handled += 1
+                if key in self._backlog:
+                    self._backlog.discard(key)
+                    if not self._backlog:
+                        self._backlog_done.set()
         finally:
             if not queue:
                 self._queues.pop(lane, None)
             self._workers.pop(lane, None)
 
-    async def _backpressure(self, limit: int = 5000) -> None:
-        # Fetch no further ahead than the workers can follow (what is fetched is stored anyway).
-        while self.queued > limit and self._workers:
-            await asyncio.wait(list(self._workers.values()), return_when=asyncio.FIRST_COMPLETED)
+    async def _backpressure(self, stopping: asyncio.Future[Any]) -> None:
+        # Fetch no further ahead than the workers can follow, unless the bot is stopping.
+        while self.queued > self.ahead and self._workers and not stopping.done():
+            await asyncio.wait(
+                [*self._workers.values(), stopping], return_when=asyncio.FIRST_COMPLETED
+            )
 
     async def idle(self) -> None:
         """Wait until every dispatched update has been handled."""
@@ -174,11 +195,14 @@ class InboxPoller:
         return self.queued
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep for `seconds` or until `stop` is set; return whether it was set."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()
 
 
-def _seconds(value: object) -> float:
+def retry_seconds(value: object) -> float:
+    """Return a RetryAfter's wait in seconds (a timedelta or a number)."""
     total = getattr(value, "total_seconds", None)
     return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

@@ -3,7 +3,8 @@
 python-telegram-bot's AIORateLimiter is a leaky bucket that lets a full burst through at first
 (nearly 60 messages in the first second) and does not pace private chats; this limiter counts
 each send from its start until one window after its answer, per bot, per group and per private
-chat, and retries a 429 after its wait, holding every send meanwhile (Telegram's rule).
+chat, and retries a 429 after its wait, holding every send meanwhile (Telegram's rule). When the
+bot stops, sends still waiting for room are refused at once (`NotSent`): nothing holds up a stop.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
 from bot.config import TelegramConfig
@@ -32,6 +33,10 @@ ApiResult = bool | dict[str, Any] | list[dict[str, Any]]
 # Telegram's clock and ours may tick at slightly different rates; a few milliseconds per window
 # keep a send that is exactly one window after another from landing inside it.
 WINDOW_MARGIN = 0.005
+
+
+class NotSent(TelegramError):
+    """The bot is stopping: this send was still waiting for room and never left."""
 
 
 @dataclass(order=True)
@@ -153,12 +158,19 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         self._chats: dict[int | str, _Window] = {}
         self._max_retries = max_retries
         self._paused_until = 0.0
+        self._stopping: asyncio.Future[None] | None = None
 
     async def initialize(self) -> None:
         """Open nothing: the windows live in memory."""
 
     async def shutdown(self) -> None:
         """Close nothing: the windows live in memory."""
+
+    def stop(self) -> None:
+        """Refuse every send that has not left yet, now and later (the bot is stopping)."""
+        stopping = self._stopped()
+        if not stopping.done():
+            stopping.set_result(None)
 
     async def process_request(
         self,
@@ -175,7 +187,7 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         attempt = 0
         while True:
             windows = self._windows_of(endpoint, data.get("chat_id"))
-            await self._acquire(*windows, priority)
+            await self._admit(*windows, priority)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -214,6 +226,29 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
                 self._chats = {k: w for k, w in self._chats.items() if not w.idle()}
             window = self._chats[key] = _Window(*limit)
         return window
+
+    def _stopped(self) -> asyncio.Future[None]:
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_future()
+        return self._stopping
+
+    async def _admit(self, chat: _Window | None, overall: _Window | None, priority: int) -> None:
+        """Take a slot in each window, or raise NotSent if the bot stops first."""
+        stopping = self._stopped()
+        if stopping.done():
+            raise NotSent("not sent: the bot is stopping")
+        acquire = asyncio.ensure_future(self._acquire(chat, overall, priority))
+        try:
+            await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not acquire.done():
+                # Cancelling gives back whatever the wait had taken (see _acquire).
+                acquire.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquire
+        if acquire.cancelled():
+            raise NotSent("not sent: the bot is stopping")
+        acquire.result()
 
     async def _acquire(self, chat: _Window | None, overall: _Window | None, priority: int) -> None:
         """Wait for a slot in each window and take them, the chat's first."""

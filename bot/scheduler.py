@@ -6,16 +6,18 @@ whose team settings changed (on every instance: the JobQueue is memory only), ca
 missed while the bot was down (inside their grace window), retries definite failures, and sends
 what the outbox still holds (messages that follow a committed effect). Every run goes through
 `run_due`, and every post is claimed in the database before it is sent, so a job firing twice,
-two instances, or a restart never sends a post twice.
+two instances, or a restart never sends a post twice. Every run is a task the scheduler can stop:
+a stop gives running posts a moment, then cancels them (their claims say what is left to send).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -133,6 +135,9 @@ class Scheduler:
         self._fingerprints: dict[int, str] = {}
         # Claims this instance made before it started are a previous run's: none is in flight.
         self._started: dt.datetime | None = None
+        self._runs: set[asyncio.Task[Any]] = set()
+        self._waiting: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         """Build the jobs, catch up on missed posts and the outbox, start the minute sweep."""
@@ -154,6 +159,47 @@ class Scheduler:
                 "max_instances": 1,
             },
         )
+
+    def start_soon(self, after: Awaitable[object], *, wait: float = 300.0) -> None:
+        """Start in the background once `after` is done (or `wait` seconds have passed).
+
+        On a restart `after` is the inbox's backlog: a missed post is caught up once the numbers
+        it reports are in, while polling goes on.
+        """
+
+        async def start() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(after, wait)
+            await self._tracked(self.start())
+
+        self._waiting = asyncio.create_task(start())
+
+    async def stop(self, seconds: float) -> None:
+        """Fire no more; give running posts up to `seconds`, then cancel them."""
+        self._stopping = True
+        if self._waiting is not None:
+            # Not started yet: there is nothing in hand to finish.
+            self._waiting.cancel()
+            await asyncio.gather(self._waiting, return_exceptions=True)
+        runs = list(self._runs)
+        if not runs:
+            return
+        _, late = await asyncio.wait(runs, timeout=seconds)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+
+    async def _tracked(self, work: Coroutine[Any, Any, object]) -> None:
+        """Run a job's work as a task `stop` can cancel (python-telegram-bot shields jobs)."""
+        if self._stopping:
+            work.close()
+            return
+        task = asyncio.create_task(work)
+        self._runs.add(task)
+        task.add_done_callback(self._runs.discard)
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.result()
 
     async def sync(self) -> list[TeamSchedule]:
         """Rebuild the jobs of teams whose schedule changed (or that appeared or went away)."""
@@ -194,10 +240,10 @@ class Scheduler:
                 job.schedule_removal()
 
     async def _fire(self, team_id: int, context: Any) -> None:
-        await self.run_due(self.bot_data.now(), team_ids=[team_id])
+        await self._tracked(self.run_due(self.bot_data.now(), team_ids=[team_id]))
 
     async def _sweep(self, context: Any) -> None:
-        await self.sweep(self.bot_data.now())
+        await self._tracked(self.sweep(self.bot_data.now()))
 
     async def sweep(self, now: dt.datetime) -> SweepReport:
         """Rebuild changed jobs, send what is due, refresh the living leaderboards."""

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.sandbox import Sandbox, SandboxRequest, deliver
+from bot.sandbox import Sandbox, SandboxRequest, SandboxServer, deliver
 from kpi import migrate
 from kpi.db import Database, make_engine
 from kpi.models import Base
@@ -187,3 +187,12 @@ async def team(talk: Talk, sandbox: Sandbox) -> Any:
     t.hoa_dm = sandbox.private(t.hoa)
     t.leader_dm = sandbox.private(t.leader)
     return t
+
+
+@pytest.fixture
+def served(sandbox: Sandbox) -> Iterator[SandboxServer]:
+    """The sandbox over HTTP on localhost (for `kpibot run` as a process)."""
+    server = sandbox.serve()
+    server.start()
+    yield server
+    server.stop()

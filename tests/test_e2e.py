@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,17 @@ class BotProcess:
     """A `kpibot run` child process pointed at the sandbox's HTTP server."""
 
     def __init__(
-        self, server: SandboxServer, db_url: str, workdir: Path, config: str = ""
+        self,
+        server: SandboxServer,
+        db_url: str,
+        workdir: Path,
+        config: str = "",
+        *,
+        token: str | None = None,
     ) -> None:
         self.server = server
         self.db_url = db_url
+        self.token = token or server.sandbox.token
         self.workdir = workdir
         self.config = workdir / "config.toml"
         self.config.write_text(config, encoding="utf-8")
@@ -37,7 +43,7 @@ class BotProcess:
         """Start the bot; its output goes to a log file."""
         env = {
             **os.environ,
-            "TELEGRAM_BOT_TOKEN": self.server.sandbox.token,
+            "TELEGRAM_BOT_TOKEN": self.token,
             "TELEGRAM_BASE_URL": self.server.base_url,
             "TELEGRAM_BASE_FILE_URL": self.server.base_file_url,
             "DATABASE_URL": self.db_url,
@@ -54,22 +60,26 @@ class BotProcess:
         )
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        """Signal the bot and wait for it to exit; return its exit code."""
+        """Signal the bot and wait for it to exit; return its exit code (killed if it is late)."""
         assert self.proc is not None
         self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the bot to exit by itself; return its exit code (killed if it is late)."""
+        assert self.proc is not None
         try:
             return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
         finally:
             self._out.close()
 
-
-@pytest.fixture
-def served(sandbox: Sandbox) -> Iterator[SandboxServer]:
-    """The sandbox over HTTP on localhost."""
-    server = sandbox.serve()
-    server.start()
-    yield server
-    server.stop()
+    def output(self) -> str:
+        """Return what the bot printed so far (stdout and stderr)."""
+        return self.log.read_text(encoding="utf-8") if self.log.exists() else ""
 
 
 def _wait(sandbox: Sandbox, predicate: Any, timeout: float = 30.0) -> None:

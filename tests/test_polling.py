@@ -9,6 +9,8 @@ from sqlalchemy import select
 from telegram import Update
 
 from bot.polling import InboxPoller
+from handlers.context import update_key
+from kpi import inbox
 from kpi.models import InboxUpdate
 
 
@@ -76,4 +78,72 @@ async def test_updates_left_unhandled_are_handled_on_the_next_start(
     before = len(sandbox.sent())
     second = InboxPoller(app, db)
     assert await second.drain() == 1
+    async with asyncio.timeout(5):
+        await second.backlog_handled()
     assert "Commands" in (sandbox.sent()[before].text or "")
+
+
+async def test_stored_updates_wait_in_their_chats_lanes_not_in_front_of_new_ones(
+    app: Any, sandbox: Any, db: Any
+) -> None:
+    """After a restart the stored backlog is queued, not waited for: a new update in another
+    chat is handled while a busy chat's stored updates are still held back."""
+    a, b = sandbox.user("A", language_code="en"), sandbox.user("B", language_code="en")
+    busy, other = sandbox.group("Busy", creator=a), sandbox.private(b)
+    stored = [sandbox.text(a, busy, "/help") for _ in range(3)]
+    # An earlier run stored them, then stopped before handling them.
+    with db.transaction() as s:
+        inbox.store(s, [(update_key(Update.de_json(u, None)), u["update_id"], u) for u in stored])
+    release = asyncio.Event()
+    real = app.process_update
+
+    async def process(update: Update) -> None:
+        assert update.effective_chat is not None
+        if update.effective_chat.id == busy.id:
+            await release.wait()  # e.g. a group held back by its rate limit
+        await real(update)
+
+    app.process_update = process
+    poller = InboxPoller(app, db)
+    async with asyncio.timeout(5):
+        assert await poller.drain() == 3  # returns at once: nothing is handled yet
+    backlog = asyncio.ensure_future(poller.backlog_handled())
+    await poller.process([Update.de_json(sandbox.text(b, other, "/help"), app.bot)])
+    async with asyncio.timeout(5):
+        await sandbox.wait_for(lambda: bool(sandbox.sent(other)))
+    assert sandbox.sent(busy) == [] and not backlog.done()
+    release.set()
+    async with asyncio.timeout(5):
+        await backlog
+    assert len(sandbox.sent(busy)) == 3
+    assert await poller.finish(seconds=5) == 0
+
+
+async def test_a_stop_is_not_held_up_by_workers_that_fall_behind(
+    app: Any, sandbox: Any, db: Any
+) -> None:
+    """Polling waits for the workers when it is too far ahead of them, but not once stopping."""
+    a = sandbox.user("A", language_code="en")
+    chat = sandbox.private(a)
+    for _ in range(3):
+        sandbox.text(a, chat, "/help")
+    stuck = asyncio.Event()
+
+    async def never(update: Update) -> None:
+        await stuck.wait()
+
+    app.process_update = never
+    poller = InboxPoller(app, db, timeout=1)
+    poller.ahead = 1
+    stop = asyncio.Event()
+    polling = asyncio.ensure_future(poller.run(stop))
+    async with asyncio.timeout(5):
+        # Polling a counter the poller keeps: there is no event to wait on from outside.
+        while poller.queued < 3:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    stop.set()
+    async with asyncio.timeout(5):
+        await polling
+    assert await poller.finish(seconds=0) == 3
+    with db.transaction() as s:
+        assert list(s.scalars(select(InboxUpdate.status))) == ["pending"] * 3
