@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -26,11 +26,12 @@ from handlers.i18n import Html, esc, fmt_day, fmt_pct, t
 from handlers.posts import classify
 from handlers.render import fit, fmt_figure, join_lines, names_list, not_modified
 from handlers.reports import board_chart, ranking_lines, team_lines
-from kpi import digests as kd
-from kpi import runs
-from kpi import state as chat_state
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
 from kpi.periods import Span
+from kpi.posts import chats as chat_state
+from kpi.posts import claims as runs
+from kpi.posts import content as kd
+from kpi.posts import registry
 
 log = logging.getLogger(__name__)
 
@@ -48,42 +49,70 @@ Build = Callable[[], Awaitable[list[Outgoing]]]
 
 async def send_post(bot: Bot, bd: BotData, post: kd.Post, now: dt.datetime) -> int:
     """Send one due post to all its recipients; return how many recipients got it now."""
-    if post.kind in ("daily_summary", "weekly", "monthly"):
-        data = await bd.db.work(partial(kd.board_post, post=post, now=now))
-        if data is None:
-            return 0
-        sent = await deliver_once(
+    kind = registry.kind(post.kind)
+    send = SENDERS.get(kind.content)
+    if send is None:
+        raise ValueError(f"post kind {post.kind!r} is not sent on a clock")
+    return await send(bot, bd, post, kind, now)
+
+
+async def _send_board(
+    bot: Bot, bd: BotData, post: kd.Post, kind: registry.PostKind, now: dt.datetime
+) -> int:
+    data = await bd.db.work(partial(kd.board_post, post=post, now=now))
+    if data is None:
+        return 0
+    sent = 0
+    if "group" in kind.audience:
+        sent += await deliver_once(
             bot,
             bd,
             post,
             data.team.chat_id,
             partial(_board_messages, bd, post, data),
             now,
-            thread=data.team.settings.topics.get(post.kind),
+            thread=data.team.settings.topics.get(post.kind) if kind.topic else None,
         )
-        if post.kind == "monthly":
-            for leader in await bd.db.work(partial(kd.leaders_of, team_id=post.team_id)):
-                lang = lang_of(leader.lang_pref)
-                build = partial(_board_messages, bd, post, data, lang=lang, private=True)
-                sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
-        return sent
-    if post.kind == "reminder":
-        _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
-        sent = 0
-        for r in reminders:
-            build = partial(_reminder_messages, r)
-            sent += await deliver_once(bot, bd, post, r.recipient.telegram_id, build, now)
-        return sent
-    if post.kind == "leader_digest":
-        digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
-        if digest is None:
-            return 0
-        sent = 0
-        for leader in digest.leaders:
-            build = partial(_digest_messages, digest, lang_of(leader.lang_pref))
+    if "leaders" in kind.audience:
+        for leader in await bd.db.work(partial(kd.leaders_of, team_id=post.team_id)):
+            lang = lang_of(leader.lang_pref)
+            build = partial(_board_messages, bd, post, data, lang=lang, private=True)
             sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
-        return sent
-    raise ValueError(f"unknown post kind {post.kind!r}")
+    return sent
+
+
+async def _send_reminders(
+    bot: Bot, bd: BotData, post: kd.Post, kind: registry.PostKind, now: dt.datetime
+) -> int:
+    _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
+    sent = 0
+    for r in reminders:
+        build = partial(_reminder_messages, r)
+        sent += await deliver_once(bot, bd, post, r.recipient.telegram_id, build, now)
+    return sent
+
+
+async def _send_leader_digest(
+    bot: Bot, bd: BotData, post: kd.Post, kind: registry.PostKind, now: dt.datetime
+) -> int:
+    digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
+    if digest is None:
+        return 0
+    sent = 0
+    for leader in digest.leaders:
+        build = partial(_digest_messages, digest, lang_of(leader.lang_pref))
+        sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
+    return sent
+
+
+Send = Callable[[Bot, BotData, kd.Post, registry.PostKind, dt.datetime], Awaitable[int]]
+# How each content of the post-kind registry is sent on a clock (the deal celebration goes
+# through the outbox, `handlers.posts`; the living board is edited by `refresh_living_boards`).
+SENDERS: Mapping[registry.Content, Send] = {
+    "board": _send_board,
+    "reminders": _send_reminders,
+    "leader_digest": _send_leader_digest,
+}
 
 
 async def deliver_once(
@@ -219,7 +248,7 @@ async def _board_messages(
     board = data.board
     sees = "full" if private else board.group_sees
     lines: list[str] = []
-    if post.kind == "daily_summary":
+    if post.kind == registry.DAILY_SUMMARY.key:
         lines.append(
             t(
                 lang,
@@ -241,7 +270,7 @@ async def _board_messages(
         elif board.rows:
             lines.append(t(lang, "digest.everyone_logged"))
         return [Outgoing(text=fit(join_lines(*lines)))]
-    if post.kind == "weekly":
+    if post.kind == registry.WEEKLY.key:
         lines.append(t(lang, "digest.weekly_title", span=span_name(lang, board.span)))
     else:
         lines.append(
@@ -258,7 +287,7 @@ async def _board_messages(
         lines += ranking_lines(board, lang, limit=board.top_n)
     lines.append("")
     lines += team_lines(board, lang)
-    if post.kind == "monthly":
+    if post.kind == registry.MONTHLY.key:
         lines += _monthly_lines(data, lang)
     messages = [Outgoing(text=fit(join_lines(*lines)))]
     if sees != "totals":
@@ -415,19 +444,42 @@ def _living_text(item: chat_state.LivingBoard) -> Html:
 
 async def preview(bd: BotData, post: kd.Post, now: dt.datetime, lang: str) -> list[Outgoing]:
     """Build a post's messages in a language without claiming or sending it (for the demo)."""
-    if post.kind in ("daily_summary", "weekly", "monthly"):
-        data = await bd.db.work(partial(kd.board_post, post=post, now=now))
-        if data is None:
-            return []
-        return await _board_messages(bd, post, data, lang=lang)
-    if post.kind == "reminder":
-        _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
-        if not reminders:
-            return []
-        first = reminders[0]
-        recipient = dataclasses.replace(first.recipient, lang_pref=lang)
-        return await _reminder_messages(dataclasses.replace(first, recipient=recipient))
-    if post.kind == "leader_digest":
-        digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
-        return [] if digest is None else await _digest_messages(digest, lang)
-    raise ValueError(f"unknown post kind {post.kind!r}")
+    build = PREVIEWS.get(registry.kind(post.kind).content)
+    if build is None:
+        raise ValueError(f"post kind {post.kind!r} is not sent on a clock")
+    return await build(bd, post, now, lang)
+
+
+async def _preview_board(
+    bd: BotData, post: kd.Post, now: dt.datetime, lang: str
+) -> list[Outgoing]:
+    data = await bd.db.work(partial(kd.board_post, post=post, now=now))
+    if data is None:
+        return []
+    return await _board_messages(bd, post, data, lang=lang)
+
+
+async def _preview_reminder(
+    bd: BotData, post: kd.Post, now: dt.datetime, lang: str
+) -> list[Outgoing]:
+    _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
+    if not reminders:
+        return []
+    first = reminders[0]
+    recipient = dataclasses.replace(first.recipient, lang_pref=lang)
+    return await _reminder_messages(dataclasses.replace(first, recipient=recipient))
+
+
+async def _preview_leader_digest(
+    bd: BotData, post: kd.Post, now: dt.datetime, lang: str
+) -> list[Outgoing]:
+    digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
+    return [] if digest is None else await _digest_messages(digest, lang)
+
+
+Preview = Callable[[BotData, kd.Post, dt.datetime, str], Awaitable[list[Outgoing]]]
+PREVIEWS: Mapping[registry.Content, Preview] = {
+    "board": _preview_board,
+    "reminders": _preview_reminder,
+    "leader_digest": _preview_leader_digest,
+}

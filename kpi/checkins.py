@@ -32,6 +32,7 @@ from kpi.models import (
     PendingAction,
     Team,
 )
+from kpi.posts.registry import CELEBRATION
 from kpi.store import EntryInput, StoredEntry
 from kpi.targets import calendar_of, target_book
 from kpi.teams import PersonInfo, settings_of
@@ -551,14 +552,14 @@ def _celebration(team: Team, stored: Sequence[StoredEntry]) -> Celebration | Non
     """Congratulate deals when they count (not while they wait for a leader's approval)."""
     settings = settings_of(team)
     deals = [e for e in stored if e.metric == DEALS and e.status == ENTRY_ACTIVE]
-    if not settings.celebrations or not deals:
+    if not CELEBRATION.enabled(settings) or not deals:
         return None
     amounts = [e.amount for e in deals if e.amount is not None]
     return Celebration(
         team.id,
         team.chat_id,
         team.language,
-        settings.topics.get("celebration"),
+        settings.topics.get(CELEBRATION.key),
         sum(amounts) if amounts else None,
         sum(e.value for e in deals),
     )

@@ -29,18 +29,10 @@ from kpi.models import (
     Team,
     utcnow,
 )
+from kpi.posts.registry import DEFAULT_SCHEDULE
 
 GroupSees = Literal["full", "top", "totals"]
 Role = Literal["admin", "leader", "rep"]
-
-POST_KINDS = ("daily_summary", "reminder", "weekly", "monthly", "leader_digest")
-DEFAULT_SCHEDULE: dict[str, str | None] = {
-    "daily_summary": "18:00",
-    "reminder": "15:00",
-    "weekly": "17:00",
-    "monthly": "09:00",
-    "leader_digest": "08:30",
-}
 
 
 @dataclass(frozen=True)
