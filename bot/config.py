@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kpi.metrics import KPI_BY_KEY, METRIC_KEYS
+from kpi.catalog import KPI_BY_KEY, METRIC_KEYS
 from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.teams import TargetDefault, TeamDefaults, TeamSettings
 

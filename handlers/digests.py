@@ -248,14 +248,10 @@ async def _board_messages(
     board = data.board
     sees = "full" if private else board.group_sees
     lines: list[str] = []
-    if post.kind == registry.DAILY_SUMMARY.key:
+    kind = registry.kind(post.kind)
+    if kind is registry.DAILY_SUMMARY:
         lines.append(
-            t(
-                lang,
-                "digest.daily_title",
-                day=fmt_day(board.span.start, lang),
-                team=board.team_title,
-            )
+            t(lang, kind.title, day=fmt_day(board.span.start, lang), team=board.team_title)
         )
         lines += team_lines(board, lang)
         best = min(3, board.top_n) if sees == "top" else 3
@@ -270,24 +266,22 @@ async def _board_messages(
         elif board.rows:
             lines.append(t(lang, "digest.everyone_logged"))
         return [Outgoing(text=fit(join_lines(*lines)))]
-    if post.kind == registry.WEEKLY.key:
-        lines.append(t(lang, "digest.weekly_title", span=span_name(lang, board.span)))
-    else:
-        lines.append(
-            t(
-                lang,
-                "digest.monthly_title",
-                month=board.span.start.strftime("%m/%Y"),
-                team=board.team_title,
-            )
+    lines.append(
+        t(
+            lang,
+            kind.title,
+            span=span_name(lang, board.span),
+            month=board.span.start.strftime("%m/%Y"),
+            team=board.team_title,
         )
+    )
     if sees == "full":
         lines += ranking_lines(board, lang)
     elif sees == "top":
         lines += ranking_lines(board, lang, limit=board.top_n)
     lines.append("")
     lines += team_lines(board, lang)
-    if post.kind == registry.MONTHLY.key:
+    if kind is registry.MONTHLY:
         lines += _monthly_lines(data, lang)
     messages = [Outgoing(text=fit(join_lines(*lines)))]
     if sees != "totals":
@@ -314,7 +308,7 @@ def _monthly_lines(data: kd.BoardPost, lang: str) -> list[str]:
 
 async def _reminder_messages(r: kd.Reminder) -> list[Outgoing]:
     lang = lang_of(r.recipient.lang_pref)
-    lines: list[str] = [t(lang, "digest.reminder_title", name=r.recipient.name)]
+    lines: list[str] = [t(lang, registry.REMINDER.title, name=r.recipient.name)]
     for c in r.coaching:
         vi, en = r.names.get(c.kpi, (c.kpi, c.kpi))
         name = en if lang == "en" else vi
@@ -356,7 +350,12 @@ def run_rate_text(lang: str, rate: kd.RunRate, unit: str) -> Html:
 async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
     board = d.board
     lines: list[str] = [
-        t(lang, "digest.leader_title", span=span_name(lang, board.span), team=board.team_title)
+        t(
+            lang,
+            registry.LEADER_DIGEST.title,
+            span=span_name(lang, board.span),
+            team=board.team_title,
+        )
     ]
     lines += ranking_lines(board, lang)
     lines.append("")
@@ -431,7 +430,7 @@ async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:
 def _living_text(item: chat_state.LivingBoard) -> Html:
     board = item.board
     lang = board.language
-    lines: list[str] = [t(lang, "digest.living_title", span=span_name(lang, board.span))]
+    lines: list[str] = [t(lang, registry.LIVING_BOARD.title, span=span_name(lang, board.span))]
     if board.group_sees == "full":
         lines += ranking_lines(board, lang)
     elif board.group_sees == "top":

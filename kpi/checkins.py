@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kpi import parsing, periods, store
+from kpi import catalog, parsing, periods, store
 from kpi.access import ChatInfo, Scope, TeamChoice, resolve, scope_in_team
-from kpi.metrics import DEALS, LOST
+from kpi.catalog import DEALS, LOST
 from kpi.models import (
     CHECKIN_ACTIVE,
     ENTRY_ACTIVE,
@@ -52,22 +52,12 @@ Outcome = Literal[
     "ignored",  # nothing to do (an edit of a message that logged nothing)
 ]
 
-# Latin command names (Telegram allows nothing else) and the metric each one logs.
-COUNT_COMMANDS: dict[str, str] = {
-    "call": "calls",
-    "goi": "calls",
-    "meeting": "meetings",
-    "hen": "meetings",
-    "lead": "leads",
-    "email": "emails",
-    "demo": "demos",
-    "proposal": "proposals",
-    "baogia": "proposals",
-}
-DEAL_COMMANDS = ("deal", "chot")
-LOST_COMMANDS = ("lost", "mat")
-LOG_COMMANDS = ("log", "ghi")
-LOGGING_COMMANDS = (*COUNT_COMMANDS, *DEAL_COMMANDS, *LOST_COMMANDS, *LOG_COMMANDS)
+# The commands that log, from the metric catalogue (Latin names: Telegram allows nothing else).
+COUNT_COMMANDS: dict[str, str] = dict(catalog.COUNT_COMMANDS)
+DEAL_COMMANDS = catalog.METRIC_BY_KEY[DEALS].commands
+LOST_COMMANDS = catalog.METRIC_BY_KEY[LOST].commands
+LOG_COMMANDS = catalog.LOG_COMMANDS
+LOGGING_COMMANDS = catalog.LOGGING_COMMANDS
 
 PENDING_TTL = dt.timedelta(hours=24)
 

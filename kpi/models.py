@@ -261,7 +261,7 @@ class KpiDefinition(Base):
     name_en: Mapped[str] = mapped_column(String(100))
     # "count" (a metric's sum), "vnd" (money), "ratio" (a formula between sums)
     unit: Mapped[str] = mapped_column(String(16))
-    # which built-in formula (kpi.metrics.FORMULAS) or "metric:<key>" for a counted metric
+    # which built-in formula (kpi.catalog.FORMULAS) or "metric:<key>" for a counted metric
     source: Mapped[str] = mapped_column(String(64))
     direction: Mapped[str] = mapped_column(String(8), default="higher")
     period: Mapped[str] = mapped_column(String(8), default="month")  # the review period

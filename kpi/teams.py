@@ -11,8 +11,8 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.db import insert_ignore
-from kpi.metrics import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     MEMBERSHIP_PENDING,

@@ -6,7 +6,7 @@ words `/settings time|topic` accept, which team setting turns it on, who receive
 content builder (`kpi.posts.content`) and view (`handlers.digests`) make it.
 
 Adding a post kind is one entry here plus its texts (`digest.*`, `settings.post_<key>` in the
-catalogs) and, when no existing `content` fits, a content builder and its view.
+catalogs: its `title`) and, when no existing `content` fits, a content builder and its view.
 
 This module imports nothing of the data layer (`kpi.teams` reads its defaults from here).
 """
@@ -62,6 +62,7 @@ class PostKind:
     key: str  # stored in claims (`scheduled_runs.kind`), settings and topics: never renamed
     audience: tuple[Audience, ...]
     content: Content
+    title: str  # the catalog key of the post's first line
     # On a clock: the default local time and the days it fires (with the span it reports on).
     # Neither: the post follows an event (a deal logged, numbers changed).
     default_time: str | None = None
@@ -88,6 +89,7 @@ DAILY_SUMMARY = PostKind(
     "daily_summary",
     ("group",),
     "board",
+    "digest.daily_title",
     default_time="18:00",
     occurs=_every_working_day,
     same_day=True,
@@ -98,6 +100,7 @@ REMINDER = PostKind(
     "reminder",
     ("private",),
     "reminders",
+    "digest.reminder_title",
     default_time="15:00",
     occurs=_every_working_day,
     same_day=True,
@@ -109,6 +112,7 @@ WEEKLY = PostKind(
     "weekly",
     ("group",),
     "board",
+    "digest.weekly_title",
     default_time="17:00",
     occurs=_week_last_working_day,
     words=("tuan",),
@@ -118,6 +122,7 @@ MONTHLY = PostKind(
     "monthly",
     ("group", "leaders"),
     "board",
+    "digest.monthly_title",
     default_time="09:00",
     occurs=_month_first_working_day,
     words=("thang",),
@@ -127,14 +132,27 @@ LEADER_DIGEST = PostKind(
     "leader_digest",
     ("leaders",),
     "leader_digest",
+    "digest.leader_title",
     default_time="08:30",
     occurs=_week_first_working_day,
     words=("digest", "leader"),
 )
 CELEBRATION = PostKind(
-    "celebration", ("group",), "celebration", topic=True, enabled_by="celebrations"
+    "celebration",
+    ("group",),
+    "celebration",
+    "digest.celebrate",
+    topic=True,
+    enabled_by="celebrations",
 )
-LIVING_BOARD = PostKind("board", ("group",), "living_board", topic=True, enabled_by="living_board")
+LIVING_BOARD = PostKind(
+    "board",
+    ("group",),
+    "living_board",
+    "digest.living_title",
+    topic=True,
+    enabled_by="living_board",
+)
 
 # In the order posts are listed (/settings) and configured ([defaults.schedule]).
 POST_KINDS: tuple[PostKind, ...] = (
