@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kpi.metrics import KPI_BY_KEY, METRIC_KEYS
-from kpi.teams import DEFAULT_SCHEDULE, TargetDefault, TeamDefaults, TeamSettings
+from kpi.catalog import KPI_BY_KEY, METRIC_KEYS
+from kpi.posts.registry import DEFAULT_SCHEDULE
+from kpi.teams import TargetDefault, TeamDefaults, TeamSettings
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
@@ -275,7 +276,7 @@ def _defaults(raw: Mapping[str, Any]) -> TeamDefaults:
             continue
         if kind not in DEFAULT_SCHEDULE:
             raise ConfigError(
-                f"defaults.schedule.{kind}: unknown post (one of {DEFAULT_SCHEDULE})"
+                f"defaults.schedule.{kind}: unknown post (one of {dict(DEFAULT_SCHEDULE)})"
             )
         schedule[kind] = None if value in (False, "off") else _hhmm(value, f"schedule.{kind}")
     group_sees = str(raw.get("group_sees", "full"))

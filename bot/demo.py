@@ -145,20 +145,26 @@ async def run_demo(out_dir: Path, *, out: TextIO = sys.stdout, day: dt.date | No
 async def _write_posts(app: Any, out_dir: Path, day: dt.date, talk: Transcript) -> None:
     """Write every scheduled post the team would get around the demo day, in vi and en."""
     from handlers import digests as render
-    from kpi.digests import Post
+    from kpi.posts import registry
+    from kpi.posts.content import Post
 
     cal = periods.WorkCalendar()
     week = periods.span_of("week", day, cal)
     month = periods.span_of("month", day, cal)
-    at = {
-        "reminder": (periods.span_of("day", day, cal), dt.time(15)),
-        "daily_summary": (periods.span_of("day", day, cal), dt.time(18)),
-        "weekly": (week, dt.time(17)),
-        "monthly": (periods.previous(month, cal), dt.time(9)),
-        "leader_digest": (periods.previous(week, cal), dt.time(8, 30)),
+    # What each scheduled kind is about around the demo day (not only on the days it fires, so
+    # that every kind shows up whatever the date), at its default time.
+    about = {
+        registry.REMINDER: periods.span_of("day", day, cal),
+        registry.DAILY_SUMMARY: periods.span_of("day", day, cal),
+        registry.WEEKLY: week,
+        registry.MONTHLY: periods.previous(month, cal),
+        registry.LEADER_DIGEST: periods.previous(week, cal),
     }
     talk.say("Scheduled posts (text in vi and en, charts as PNG):")
-    for kind, (span, clock) in at.items():
+    for post_kind, span in about.items():
+        kind = post_kind.key
+        assert post_kind.default_time is not None
+        clock = dt.time.fromisoformat(post_kind.default_time)
         moment = dt.datetime.combine(day, clock, TZ).astimezone(dt.UTC)
         post = Post(0, kind, span.key, moment, span)
         for lang in ("vi", "en"):

@@ -25,18 +25,17 @@ from typing import Any
 from handlers import digests, posts
 from handlers.context import BotData
 from kpi import inbox, outbox, periods
-from kpi import runs as run_claims
 from kpi.db import purge_processed
-from kpi.digests import Post, TeamSchedule, schedules
-from kpi.periods import Span, WorkCalendar
+from kpi.posts import claims as run_claims
+from kpi.posts import registry
+from kpi.posts.content import Post
+from kpi.posts.schedules import TeamSchedule, schedules
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60
 # Teams whose posts are being sent at once (measured best in bench/p4_fanout.py).
 FANOUT_CONCURRENCY = 32
-# Posts about "today" are never sent on another day, whatever the grace window says.
-SAME_DAY_KINDS = ("daily_summary", "reminder")
 
 
 def parse_hhmm(value: str) -> dt.time:
@@ -45,32 +44,14 @@ def parse_hhmm(value: str) -> dt.time:
     return dt.time(int(h), int(m))
 
 
-def occurrence(cal: WorkCalendar, kind: str, day: dt.date) -> Span | None:
-    """Return the span a post of this kind reports on if it fires on local `day`, else None.
-
-    Daily summary and reminders: every working day, about that day. Weekly leaderboard: the
-    week's last working day, about the week so far. Monthly report: the month's first working
-    day, about the previous month. Leader digest: the week's first working day, about the
-    previous week.
-    """
-    if kind in SAME_DAY_KINDS:
-        return periods.span_of("day", day, cal) if periods.is_working_day(cal, day) else None
-    if kind == "weekly":
-        week = periods.span_of("week", day, cal)
-        return week if periods.last_working_day(cal, week) == day else None
-    if kind == "monthly":
-        month = periods.span_of("month", day, cal)
-        return (
-            periods.previous(month, cal) if periods.first_working_day(cal, month) == day else None
-        )
-    if kind == "leader_digest":
-        week = periods.span_of("week", day, cal)
-        return periods.previous(week, cal) if periods.first_working_day(cal, week) == day else None
-    raise ValueError(f"unknown post kind {kind!r}")
-
-
 def due_posts(teams: Iterable[TeamSchedule], now: dt.datetime) -> list[Post]:
     """Return the posts due at `now`: scheduled at or before it, and still inside the grace window.
+
+    When each kind fires, what it reports on and how its grace window narrows are the post-kind
+    registry's (`kpi.posts.registry`): the daily summary and reminders every working day about
+    that day (never sent the next day), the weekly leaderboard on the week's last working day,
+    the monthly report on the month's first (about the previous month), the leader digest on the
+    week's first (about the previous week).
 
     Pure: the same schedules and `now` always give the same posts. A post missed while the bot was
     down is due again on start as long as `now` is inside its grace window.
@@ -79,22 +60,24 @@ def due_posts(teams: Iterable[TeamSchedule], now: dt.datetime) -> list[Post]:
     for team in teams:
         cal = team.calendar
         today = periods.local_today(cal, now)
-        for kind, at in team.times.items():
+        for key, at in team.times.items():
             if not at:
                 continue
+            kind = registry.kind(key)
+            assert kind.occurs is not None
             for day in (today, today - dt.timedelta(days=1)):
-                if kind in SAME_DAY_KINDS and day != today:
+                if kind.same_day and day != today:
                     continue
-                span = occurrence(cal, kind, day)
+                span = kind.occurs(cal, day)
                 if span is None:
                     continue
                 due_at = periods.local_instant(cal, day, parse_hhmm(at))
                 until = due_at + team.grace
-                if kind == "reminder":
+                if kind.until_work_end:
                     # A nudge after the working day is over helps nobody.
                     until = min(until, max(due_at, periods.local_instant(cal, day, cal.work_end)))
                 if due_at <= now < until:
-                    due.append(Post(team.team_id, kind, span.key, due_at, span))
+                    due.append(Post(team.team_id, key, span.key, due_at, span))
     return due
 
 
@@ -108,7 +91,7 @@ def next_times(team: TeamSchedule, now: dt.datetime, days: int = 14) -> dict[str
             continue
         for i in range(days):
             day = today + dt.timedelta(days=i)
-            if occurrence(cal, kind, day) is None:
+            if registry.occurrence(cal, kind, day) is None:
                 continue
             when = periods.local_instant(cal, day, parse_hhmm(at))
             if when > now:

@@ -14,7 +14,7 @@ from telegram.ext import (
 )
 
 from handlers import activity, admin, errors, onboarding, reports, settings
-from kpi import checkins
+from kpi import catalog
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -35,8 +35,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler("join", onboarding.join, filters=new))
     add(CommandHandler(["language", "ngonngu"], onboarding.language, filters=new))
 
-    # --- logging (the same reader handles a message when it arrives and when it is edited)
-    add(CommandHandler(list(checkins.LOGGING_COMMANDS), activity.log_command, filters=new))
+    # --- logging: every command of the metric catalogue, and /log (the same reader handles a
+    # message when it arrives and when it is edited)
+    add(CommandHandler(list(catalog.LOGGING_COMMANDS), activity.log_command, filters=new))
     add(CommandHandler(["undo", "hoantac"], activity.undo, filters=new))
     add(CommandHandler(["history", "lichsu"], activity.history, filters=new))
     add(CommandHandler(["edit", "sua"], activity.edit, filters=new))

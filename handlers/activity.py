@@ -36,8 +36,8 @@ from handlers.render import (
     progress_line,
 )
 from kpi import checkins, outbox
+from kpi.catalog import DEALS
 from kpi.checkins import CorrectionResult, Kept, LogResult
-from kpi.metrics import DEALS
 from kpi.store import StoredEntry
 
 # What people typed is quoted back short: a message must stay under Telegram's 4,096 characters.

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -26,11 +26,12 @@ from handlers.i18n import Html, esc, fmt_day, fmt_pct, t
 from handlers.posts import classify
 from handlers.render import fit, fmt_figure, join_lines, names_list, not_modified
 from handlers.reports import board_chart, ranking_lines, team_lines
-from kpi import digests as kd
-from kpi import runs
-from kpi import state as chat_state
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
 from kpi.periods import Span
+from kpi.posts import chats as chat_state
+from kpi.posts import claims as runs
+from kpi.posts import content as kd
+from kpi.posts import registry
 
 log = logging.getLogger(__name__)
 
@@ -48,42 +49,70 @@ Build = Callable[[], Awaitable[list[Outgoing]]]
 
 async def send_post(bot: Bot, bd: BotData, post: kd.Post, now: dt.datetime) -> int:
     """Send one due post to all its recipients; return how many recipients got it now."""
-    if post.kind in ("daily_summary", "weekly", "monthly"):
-        data = await bd.db.work(partial(kd.board_post, post=post, now=now))
-        if data is None:
-            return 0
-        sent = await deliver_once(
+    kind = registry.kind(post.kind)
+    send = SENDERS.get(kind.content)
+    if send is None:
+        raise ValueError(f"post kind {post.kind!r} is not sent on a clock")
+    return await send(bot, bd, post, kind, now)
+
+
+async def _send_board(
+    bot: Bot, bd: BotData, post: kd.Post, kind: registry.PostKind, now: dt.datetime
+) -> int:
+    data = await bd.db.work(partial(kd.board_post, post=post, now=now))
+    if data is None:
+        return 0
+    sent = 0
+    if "group" in kind.audience:
+        sent += await deliver_once(
             bot,
             bd,
             post,
             data.team.chat_id,
             partial(_board_messages, bd, post, data),
             now,
-            thread=data.team.settings.topics.get(post.kind),
+            thread=data.team.settings.topics.get(post.kind) if kind.topic else None,
         )
-        if post.kind == "monthly":
-            for leader in await bd.db.work(partial(kd.leaders_of, team_id=post.team_id)):
-                lang = lang_of(leader.lang_pref)
-                build = partial(_board_messages, bd, post, data, lang=lang, private=True)
-                sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
-        return sent
-    if post.kind == "reminder":
-        _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
-        sent = 0
-        for r in reminders:
-            build = partial(_reminder_messages, r)
-            sent += await deliver_once(bot, bd, post, r.recipient.telegram_id, build, now)
-        return sent
-    if post.kind == "leader_digest":
-        digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
-        if digest is None:
-            return 0
-        sent = 0
-        for leader in digest.leaders:
-            build = partial(_digest_messages, digest, lang_of(leader.lang_pref))
+    if "leaders" in kind.audience:
+        for leader in await bd.db.work(partial(kd.leaders_of, team_id=post.team_id)):
+            lang = lang_of(leader.lang_pref)
+            build = partial(_board_messages, bd, post, data, lang=lang, private=True)
             sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
-        return sent
-    raise ValueError(f"unknown post kind {post.kind!r}")
+    return sent
+
+
+async def _send_reminders(
+    bot: Bot, bd: BotData, post: kd.Post, kind: registry.PostKind, now: dt.datetime
+) -> int:
+    _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
+    sent = 0
+    for r in reminders:
+        build = partial(_reminder_messages, r)
+        sent += await deliver_once(bot, bd, post, r.recipient.telegram_id, build, now)
+    return sent
+
+
+async def _send_leader_digest(
+    bot: Bot, bd: BotData, post: kd.Post, kind: registry.PostKind, now: dt.datetime
+) -> int:
+    digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
+    if digest is None:
+        return 0
+    sent = 0
+    for leader in digest.leaders:
+        build = partial(_digest_messages, digest, lang_of(leader.lang_pref))
+        sent += await deliver_once(bot, bd, post, leader.telegram_id, build, now)
+    return sent
+
+
+Send = Callable[[Bot, BotData, kd.Post, registry.PostKind, dt.datetime], Awaitable[int]]
+# How each content of the post-kind registry is sent on a clock (the deal celebration goes
+# through the outbox, `handlers.posts`; the living board is edited by `refresh_living_boards`).
+SENDERS: Mapping[registry.Content, Send] = {
+    "board": _send_board,
+    "reminders": _send_reminders,
+    "leader_digest": _send_leader_digest,
+}
 
 
 async def deliver_once(
@@ -219,14 +248,10 @@ async def _board_messages(
     board = data.board
     sees = "full" if private else board.group_sees
     lines: list[str] = []
-    if post.kind == "daily_summary":
+    kind = registry.kind(post.kind)
+    if kind is registry.DAILY_SUMMARY:
         lines.append(
-            t(
-                lang,
-                "digest.daily_title",
-                day=fmt_day(board.span.start, lang),
-                team=board.team_title,
-            )
+            t(lang, kind.title, day=fmt_day(board.span.start, lang), team=board.team_title)
         )
         lines += team_lines(board, lang)
         best = min(3, board.top_n) if sees == "top" else 3
@@ -241,24 +266,22 @@ async def _board_messages(
         elif board.rows:
             lines.append(t(lang, "digest.everyone_logged"))
         return [Outgoing(text=fit(join_lines(*lines)))]
-    if post.kind == "weekly":
-        lines.append(t(lang, "digest.weekly_title", span=span_name(lang, board.span)))
-    else:
-        lines.append(
-            t(
-                lang,
-                "digest.monthly_title",
-                month=board.span.start.strftime("%m/%Y"),
-                team=board.team_title,
-            )
+    lines.append(
+        t(
+            lang,
+            kind.title,
+            span=span_name(lang, board.span),
+            month=board.span.start.strftime("%m/%Y"),
+            team=board.team_title,
         )
+    )
     if sees == "full":
         lines += ranking_lines(board, lang)
     elif sees == "top":
         lines += ranking_lines(board, lang, limit=board.top_n)
     lines.append("")
     lines += team_lines(board, lang)
-    if post.kind == "monthly":
+    if kind is registry.MONTHLY:
         lines += _monthly_lines(data, lang)
     messages = [Outgoing(text=fit(join_lines(*lines)))]
     if sees != "totals":
@@ -285,7 +308,7 @@ def _monthly_lines(data: kd.BoardPost, lang: str) -> list[str]:
 
 async def _reminder_messages(r: kd.Reminder) -> list[Outgoing]:
     lang = lang_of(r.recipient.lang_pref)
-    lines: list[str] = [t(lang, "digest.reminder_title", name=r.recipient.name)]
+    lines: list[str] = [t(lang, registry.REMINDER.title, name=r.recipient.name)]
     for c in r.coaching:
         vi, en = r.names.get(c.kpi, (c.kpi, c.kpi))
         name = en if lang == "en" else vi
@@ -327,7 +350,12 @@ def run_rate_text(lang: str, rate: kd.RunRate, unit: str) -> Html:
 async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
     board = d.board
     lines: list[str] = [
-        t(lang, "digest.leader_title", span=span_name(lang, board.span), team=board.team_title)
+        t(
+            lang,
+            registry.LEADER_DIGEST.title,
+            span=span_name(lang, board.span),
+            team=board.team_title,
+        )
     ]
     lines += ranking_lines(board, lang)
     lines.append("")
@@ -402,7 +430,7 @@ async def refresh_living_boards(bot: Bot, bd: BotData, now: dt.datetime) -> int:
 def _living_text(item: chat_state.LivingBoard) -> Html:
     board = item.board
     lang = board.language
-    lines: list[str] = [t(lang, "digest.living_title", span=span_name(lang, board.span))]
+    lines: list[str] = [t(lang, registry.LIVING_BOARD.title, span=span_name(lang, board.span))]
     if board.group_sees == "full":
         lines += ranking_lines(board, lang)
     elif board.group_sees == "top":
@@ -415,19 +443,42 @@ def _living_text(item: chat_state.LivingBoard) -> Html:
 
 async def preview(bd: BotData, post: kd.Post, now: dt.datetime, lang: str) -> list[Outgoing]:
     """Build a post's messages in a language without claiming or sending it (for the demo)."""
-    if post.kind in ("daily_summary", "weekly", "monthly"):
-        data = await bd.db.work(partial(kd.board_post, post=post, now=now))
-        if data is None:
-            return []
-        return await _board_messages(bd, post, data, lang=lang)
-    if post.kind == "reminder":
-        _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
-        if not reminders:
-            return []
-        first = reminders[0]
-        recipient = dataclasses.replace(first.recipient, lang_pref=lang)
-        return await _reminder_messages(dataclasses.replace(first, recipient=recipient))
-    if post.kind == "leader_digest":
-        digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
-        return [] if digest is None else await _digest_messages(digest, lang)
-    raise ValueError(f"unknown post kind {post.kind!r}")
+    build = PREVIEWS.get(registry.kind(post.kind).content)
+    if build is None:
+        raise ValueError(f"post kind {post.kind!r} is not sent on a clock")
+    return await build(bd, post, now, lang)
+
+
+async def _preview_board(
+    bd: BotData, post: kd.Post, now: dt.datetime, lang: str
+) -> list[Outgoing]:
+    data = await bd.db.work(partial(kd.board_post, post=post, now=now))
+    if data is None:
+        return []
+    return await _board_messages(bd, post, data, lang=lang)
+
+
+async def _preview_reminder(
+    bd: BotData, post: kd.Post, now: dt.datetime, lang: str
+) -> list[Outgoing]:
+    _, reminders = await bd.db.work(partial(kd.reminders, post=post, now=now))
+    if not reminders:
+        return []
+    first = reminders[0]
+    recipient = dataclasses.replace(first.recipient, lang_pref=lang)
+    return await _reminder_messages(dataclasses.replace(first, recipient=recipient))
+
+
+async def _preview_leader_digest(
+    bd: BotData, post: kd.Post, now: dt.datetime, lang: str
+) -> list[Outgoing]:
+    digest = await bd.db.work(partial(kd.leader_digest, post=post, now=now))
+    return [] if digest is None else await _digest_messages(digest, lang)
+
+
+Preview = Callable[[BotData, kd.Post, dt.datetime, str], Awaitable[list[Outgoing]]]
+PREVIEWS: Mapping[registry.Content, Preview] = {
+    "board": _preview_board,
+    "reminders": _preview_reminder,
+    "leader_digest": _preview_leader_digest,
+}

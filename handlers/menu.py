@@ -12,13 +12,13 @@ from telegram import (
 )
 
 from handlers.i18n import LANGS, t
+from kpi import catalog
 
+# The logging commands come from the metric catalogue (its entries with `menu=True`).
+LOGGING = (*catalog.MENU_COMMANDS, *catalog.LOG_COMMANDS[:1])
 PRIVATE = (
     "me",
-    "call",
-    "meeting",
-    "deal",
-    "log",
+    *LOGGING,
     "undo",
     "history",
     "leaderboard",
@@ -28,7 +28,7 @@ PRIVATE = (
     "help",
     "language",
 )
-GROUP = ("call", "meeting", "deal", "log", "today", "week", "month", "leaderboard", "join", "help")
+GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "join", "help")
 ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
 
 

@@ -36,8 +36,8 @@ from telegram.error import (
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
 from kpi import outbox
-from kpi import state as chat_state
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
+from kpi.posts import chats as chat_state
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from handlers.render import (
     shown_attainment,
 )
 from kpi import periods, reports
-from kpi import state as chat_state
-from kpi.state import GroupReport
+from kpi.posts import chats as chat_state
+from kpi.posts.chats import GroupReport
 
 
 async def me(update: Update, context: KpiContext) -> None:

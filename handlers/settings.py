@@ -10,6 +10,7 @@ from handlers.onboarding import refuse
 from handlers.render import answer_query, edit_text, example_line, join_lines, quoted_params
 from kpi import team_settings
 from kpi.checkins import LogResult, split_command
+from kpi.posts import registry as post_kinds
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EXAMPLE = "/settings time daily 18:30"
@@ -21,9 +22,9 @@ def render_settings(lang: str, view: team_settings.SettingsView) -> Html:
     on, off = t(lang, "settings.on"), t(lang, "settings.off")
     days = ", ".join(t(lang, f"settings.wd_{WEEKDAY_KEYS[d]}") for d in view.working_days)
     times = []
-    for kind in ("daily_summary", "reminder", "weekly", "monthly", "leader_digest"):
-        at = s.schedule.get(kind)
-        times.append(t(lang, f"settings.post_{kind}", time=at or off))
+    for kind in post_kinds.SCHEDULED:
+        at = s.schedule.get(kind.key)
+        times.append(t(lang, f"settings.post_{kind.key}", time=at or off))
     lines = [
         t(lang, "settings.title", team=view.title),
         t(lang, "settings.timezone", value=view.timezone),

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from kpi import parsing, periods
 from kpi.access import ChatInfo, Scope, resolve
+from kpi.catalog import KPI_BY_KEY
 from kpi.checkins import check_scope, local_today
-from kpi.metrics import KPI_BY_KEY
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     AuditEvent,

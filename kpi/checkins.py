@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kpi import parsing, periods, store
+from kpi import catalog, parsing, periods, store
 from kpi.access import ChatInfo, Scope, TeamChoice, resolve, scope_in_team
-from kpi.metrics import DEALS, LOST
+from kpi.catalog import DEALS, LOST
 from kpi.models import (
     CHECKIN_ACTIVE,
     ENTRY_ACTIVE,
@@ -32,6 +32,7 @@ from kpi.models import (
     PendingAction,
     Team,
 )
+from kpi.posts.registry import CELEBRATION
 from kpi.store import EntryInput, StoredEntry
 from kpi.targets import calendar_of, target_book
 from kpi.teams import PersonInfo, settings_of
@@ -51,22 +52,12 @@ Outcome = Literal[
     "ignored",  # nothing to do (an edit of a message that logged nothing)
 ]
 
-# Latin command names (Telegram allows nothing else) and the metric each one logs.
-COUNT_COMMANDS: dict[str, str] = {
-    "call": "calls",
-    "goi": "calls",
-    "meeting": "meetings",
-    "hen": "meetings",
-    "lead": "leads",
-    "email": "emails",
-    "demo": "demos",
-    "proposal": "proposals",
-    "baogia": "proposals",
-}
-DEAL_COMMANDS = ("deal", "chot")
-LOST_COMMANDS = ("lost", "mat")
-LOG_COMMANDS = ("log", "ghi")
-LOGGING_COMMANDS = (*COUNT_COMMANDS, *DEAL_COMMANDS, *LOST_COMMANDS, *LOG_COMMANDS)
+# The commands that log, from the metric catalogue (Latin names: Telegram allows nothing else).
+COUNT_COMMANDS: dict[str, str] = dict(catalog.COUNT_COMMANDS)
+DEAL_COMMANDS = catalog.METRIC_BY_KEY[DEALS].commands
+LOST_COMMANDS = catalog.METRIC_BY_KEY[LOST].commands
+LOG_COMMANDS = catalog.LOG_COMMANDS
+LOGGING_COMMANDS = catalog.LOGGING_COMMANDS
 
 PENDING_TTL = dt.timedelta(hours=24)
 
@@ -551,14 +542,14 @@ def _celebration(team: Team, stored: Sequence[StoredEntry]) -> Celebration | Non
     """Congratulate deals when they count (not while they wait for a leader's approval)."""
     settings = settings_of(team)
     deals = [e for e in stored if e.metric == DEALS and e.status == ENTRY_ACTIVE]
-    if not settings.celebrations or not deals:
+    if not CELEBRATION.enabled(settings) or not deals:
         return None
     amounts = [e.amount for e in deals if e.amount is not None]
     return Celebration(
         team.id,
         team.chat_id,
         team.language,
-        settings.topics.get("celebration"),
+        settings.topics.get(CELEBRATION.key),
         sum(amounts) if amounts else None,
         sum(e.value for e in deals),
     )

@@ -261,7 +261,7 @@ class KpiDefinition(Base):
     name_en: Mapped[str] = mapped_column(String(100))
     # "count" (a metric's sum), "vnd" (money), "ratio" (a formula between sums)
     unit: Mapped[str] = mapped_column(String(16))
-    # which built-in formula (kpi.metrics.FORMULAS) or "metric:<key>" for a counted metric
+    # which built-in formula (kpi.catalog.FORMULAS) or "metric:<key>" for a counted metric
     source: Mapped[str] = mapped_column(String(64))
     direction: Mapped[str] = mapped_column(String(8), default="higher")
     period: Mapped[str] = mapped_column(String(8), default="month")  # the review period
@@ -495,7 +495,7 @@ class ChatState(Base):
     pinned_edited_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     unreachable_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     unreachable_reason: Mapped[str | None] = mapped_column(String(200))
-    # Report answers posted in the group in the last few minutes (kpi.state.REPEAT_WINDOW):
+    # Report answers posted in the group in the last few minutes (kpi.posts.chats.REPEAT_WINDOW):
     # report key -> {"at": ISO time, "message_id": the post's first message or null}.
     recent_reports: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

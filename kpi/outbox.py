@@ -37,12 +37,13 @@ from kpi.models import (
     Checkin,
     OutboxMessage,
 )
+from kpi.posts import registry
 from kpi.store import StoredEntry, stored_entry, stored_text
 
 log = logging.getLogger(__name__)
 
 CONFIRMATION = "confirmation"
-CELEBRATION = "celebration"
+CELEBRATION = registry.CELEBRATION.key  # the deal celebration post kind
 
 # A row claimed this long ago and never settled belongs to a sender that died mid-send.
 STALE_SEND = dt.timedelta(minutes=10)

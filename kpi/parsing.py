@@ -68,6 +68,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
+from kpi import catalog
+
 __all__ = [
     "DEAL_METRIC",
     "DEFAULT_ALIASES",
@@ -771,94 +773,8 @@ def extract_day(tokens: Sequence[str], today: dt.date) -> tuple[dt.date | None, 
 Vocabulary = Mapping[str, str]
 """Normalised alias (words joined by one space) -> metric key."""
 
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "calls": (
-        "call",
-        "calls",
-        "called",
-        "gọi",
-        "gọi điện",
-        "cuộc gọi",
-        "điện thoại",
-        "phone",
-        "phoned",
-        "phone call",
-        "phone calls",
-        "telesale",
-    ),
-    "emails": ("email", "emails", "emailed", "e-mail", "mail", "mails", "thư", "gửi mail"),
-    "meetings": (
-        "meeting",
-        "meetings",
-        "met",
-        "hẹn",
-        "cuộc hẹn",
-        "gặp",
-        "gặp mặt",
-        "gặp khách",
-        "gặp gỡ",
-        "tiếp khách",
-        "visit",
-        "visits",
-        "visited",
-        "appointment",
-        "appointments",
-    ),
-    "demos": ("demo", "demos", "trình diễn", "demo sản phẩm"),
-    "leads": (
-        "lead",
-        "leads",
-        "khách tiềm năng",
-        # The metric's name until the wording review: teams set up before it still type it.
-        "khách hàng tiềm năng",
-        "kh tiềm năng",
-        "tiềm năng",
-        "prospect",
-        "prospects",
-    ),
-    "proposals": (
-        "proposal",
-        "proposals",
-        "báo giá",
-        "gửi báo giá",
-        "đề xuất",
-        "quote",
-        "quotes",
-        "quoted",
-    ),
-    "deals": (
-        "deal",
-        "deals",
-        "chốt",
-        "chốt đơn",
-        "chốt deal",
-        "chốt được",
-        "hợp đồng",
-        "ký hợp đồng",
-        "contract",
-        "contracts",
-        "closed",
-        "close",
-        "won",
-    ),
-    "lost": (
-        "lost",
-        "lose",
-        "hợp đồng trượt",
-        "trượt",
-        "trượt hợp đồng",
-        "rớt",
-        "rớt hợp đồng",
-        "hợp đồng rớt",
-        # The metric's name until the wording review: teams set up before it still type it.
-        "giao dịch thất bại",
-        "thất bại",
-        "mất",
-        "mất khách",
-        "fail",
-        "failed",
-    ),
-}
+# The words for the built-in metrics, in every language: the metric catalogue's vocabulary.
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = catalog.metric_words()
 
 
 def build_vocabulary(metrics: Iterable[tuple[str, Iterable[str]]]) -> Vocabulary:

@@ -19,6 +19,7 @@ from kpi.admin import member_by_handle
 from kpi.checkins import LogResult, check_scope
 from kpi.models import Team
 from kpi.periods import Span, WorkCalendar
+from kpi.posts.chats import GroupReport, report_in_group
 from kpi.scoring import (
     KpiDef,
     KpiLine,
@@ -37,7 +38,6 @@ from kpi.standings import (
     team_board,
     totals_of,
 )
-from kpi.state import GroupReport, report_in_group
 from kpi.targets import TargetBook, calendar_of, find_kpi, kpi_defs, target_book
 from kpi.teams import PersonInfo, settings_of
 

@@ -10,6 +10,7 @@ board's.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
@@ -19,8 +20,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
-from kpi import periods, scoring, store
-from kpi.metrics import DEALS
+from kpi import catalog, periods, scoring, store
+from kpi.catalog import DEALS
 from kpi.models import (
     ENTRY_ACTIVE,
     MEMBERSHIP_ACTIVE,
@@ -110,15 +111,21 @@ def taking_part(people: Iterable[Person], logged: Container[int]) -> list[Person
 SumRow = tuple[int, int, int]
 
 
+# The catalogue's metrics that scoring's formulas read by name (`Totals.calls`); any other
+# metric, built in or a team's own, is summed in `Totals.extra`.
+TOTALS_METRICS = frozenset(
+    f.name for f in dataclasses.fields(scoring.Totals) if f.name in catalog.METRIC_KEYS
+)
+
+
 def totals_of(sums: Mapping[str, MetricSum]) -> scoring.Totals:
     """Turn per-metric SQL sums into scoring totals."""
-    builtin = {"calls", "emails", "meetings", "demos", "leads", "proposals", "deals", "lost"}
     deals = sums.get(DEALS, MetricSum())
     return scoring.Totals(
-        **{k: sums[k].value for k in builtin if k in sums},
+        **{k: sums[k].value for k in TOTALS_METRICS if k in sums},
         revenue=deals.amount,
         new_revenue=deals.new_amount,
-        extra={k: v.value for k, v in sums.items() if k not in builtin},
+        extra={k: v.value for k, v in sums.items() if k not in TOTALS_METRICS},
     )
 
 

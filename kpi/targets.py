@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from kpi.metrics import KPI_BY_KEY
+from kpi.catalog import KPI_BY_KEY
 from kpi.models import AuditEvent, CalendarDay, KpiDefinition, Target, Team
 from kpi.periods import Span, WorkCalendar, prorate
 from kpi.scoring import KpiDef

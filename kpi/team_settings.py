@@ -15,27 +15,12 @@ from kpi import periods
 from kpi.access import ChatInfo, resolve
 from kpi.checkins import check_scope
 from kpi.models import AuditEvent, CalendarDay, Team
-from kpi.teams import DEFAULT_SCHEDULE, PersonInfo, TeamSettings, save_settings, settings_of
+from kpi.posts import registry as post_kinds
+from kpi.posts.registry import DEFAULT_SCHEDULE
+from kpi.teams import PersonInfo, TeamSettings, save_settings, settings_of
 
 SettingsOutcome = Literal["ok", "refused", "forbidden", "bad_input"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-KIND_WORDS = {
-    "daily": "daily_summary",
-    "summary": "daily_summary",
-    "daily_summary": "daily_summary",
-    "tongket": "daily_summary",
-    "reminder": "reminder",
-    "reminders": "reminder",
-    "nhacnho": "reminder",
-    "weekly": "weekly",
-    "tuan": "weekly",
-    "monthly": "monthly",
-    "thang": "monthly",
-    "digest": "leader_digest",
-    "leader": "leader_digest",
-    "leader_digest": "leader_digest",
-}
-TOPIC_KINDS = ("daily_summary", "weekly", "monthly", "celebration", "board")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -197,10 +182,11 @@ def _change(
             raise _Bad("settings.bad_language")
         team.language = arg
     elif what in ("time", "gio"):
-        kind = KIND_WORDS.get(arg or "")
+        post = post_kinds.by_word(arg or "")
         value = rest[1] if len(rest) > 1 else None
-        if kind is None or value is None:
+        if post is None or not post.scheduled or value is None:
             raise _Bad("settings.bad_time")
+        kind = post.key
         if _on_off(value) is False:
             new_time: str | None = None
         else:
@@ -257,9 +243,10 @@ def _change(
         save_settings(session, team, dataclasses.replace(s, **changes), actor_id)  # type: ignore[arg-type]
         return field_name
     elif what == "topic":
-        kind = KIND_WORDS.get(arg or "", arg)
-        if kind not in TOPIC_KINDS:
+        post = post_kinds.by_word(arg or "")
+        if post is None or not post.topic:
             raise _Bad("settings.bad_topic")
+        kind = post.key
         topics = dict(s.topics)
         if len(rest) > 1 and _on_off(rest[1]) is False:
             topics.pop(kind, None)

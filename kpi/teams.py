@@ -11,8 +11,8 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.db import insert_ignore
-from kpi.metrics import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     MEMBERSHIP_PENDING,
@@ -29,18 +29,10 @@ from kpi.models import (
     Team,
     utcnow,
 )
+from kpi.posts.registry import DEFAULT_SCHEDULE
 
 GroupSees = Literal["full", "top", "totals"]
 Role = Literal["admin", "leader", "rep"]
-
-POST_KINDS = ("daily_summary", "reminder", "weekly", "monthly", "leader_digest")
-DEFAULT_SCHEDULE: dict[str, str | None] = {
-    "daily_summary": "18:00",
-    "reminder": "15:00",
-    "weekly": "17:00",
-    "monthly": "09:00",
-    "leader_digest": "08:30",
-}
 
 
 @dataclass(frozen=True)

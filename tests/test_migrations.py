@@ -9,9 +9,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, insert, select
 
 from kpi import migrate, store
-from kpi import runs as run_claims
 from kpi.db import Database
 from kpi.models import Activity, Base, Member, ScheduledRun, Team
+from kpi.posts import claims as run_claims
 from kpi.store import EntryInput
 
 

@@ -871,7 +871,7 @@ def test_results_keep_their_invariants(text: str) -> None:
 
 
 def test_built_in_metric_names_join_the_default_aliases_without_conflict() -> None:
-    from kpi.metrics import BUILTIN_METRICS
+    from kpi.catalog import BUILTIN_METRICS
 
     vocab = build_vocabulary(
         (m.key, (*DEFAULT_ALIASES.get(m.key, ()), m.name_vi, m.name_en)) for m in BUILTIN_METRICS

@@ -20,14 +20,16 @@ from bot.app import build_application
 from bot.sandbox import SandboxRequest
 from bot.scheduler import Scheduler, due_posts, next_times
 from handlers import digests
-from kpi import runs as run_claims
 from kpi import store
 from kpi.db import Database
-from kpi.digests import RunRate, TeamSchedule, run_rate_phrase, schedules
 from kpi.models import Member, ScheduledRun, Team
 from kpi.periods import WorkCalendar
+from kpi.posts import claims as run_claims
+from kpi.posts.content import RunRate, run_rate_phrase
+from kpi.posts.registry import DEFAULT_SCHEDULE
+from kpi.posts.schedules import TeamSchedule, schedules
 from kpi.store import EntryInput
-from kpi.teams import DEFAULT_SCHEDULE, TeamSettings, save_settings, settings_of
+from kpi.teams import TeamSettings, save_settings, settings_of
 from tests.conftest import Clock, Talk
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -20,10 +20,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from kpi import onboarding
-from kpi import state as chat_state
 from kpi.access import ChatInfo
 from kpi.db import Database
 from kpi.models import ChatState, Invite, Member, Membership, Team
+from kpi.posts import chats as chat_state
 from kpi.teams import PersonInfo, TeamDefaults, setup_team, upsert_member
 from tests.conftest import on_postgres
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from handlers.i18n import catalog, fmt_money_short, t, t_plain
 from handlers.render import fmt_figure
-from kpi.metrics import BUILTIN_KPIS, BUILTIN_METRICS
+from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS
 from kpi.parsing import MAX_AMOUNT, Amount, parse_amount
 from tests.conftest import Talk
 

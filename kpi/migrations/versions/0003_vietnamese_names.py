@@ -20,7 +20,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-# (table, key, old name_vi, new name_vi). Written out here, not read from kpi.metrics: a
+# (table, key, old name_vi, new name_vi). Written out here, not read from kpi.catalog: a
 # migration must keep doing what it did when the code around it changes.
 RENAMES: tuple[tuple[str, str, str, str], ...] = (
     ("metrics", "leads", "khách hàng tiềm năng", "khách tiềm năng"),

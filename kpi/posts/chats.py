@@ -24,6 +24,7 @@ from kpi.models import (
     Team,
 )
 from kpi.periods import WorkCalendar
+from kpi.posts.registry import LIVING_BOARD
 from kpi.standings import Board, team_board
 from kpi.targets import calendar_of
 from kpi.teams import deactivate_team, migrate_chat, settings_of
@@ -83,7 +84,7 @@ def boards_to_refresh(session: Session, *, now: dt.datetime) -> list[LivingBoard
     out = []
     for team in session.scalars(select(Team).where(Team.active.is_(True))):
         settings = settings_of(team)
-        if not settings.living_board:
+        if not LIVING_BOARD.enabled(settings):
             continue
         state = session.get(ChatState, team.chat_id)
         if state is not None and state.unreachable_since is not None:
@@ -109,7 +110,7 @@ def boards_to_refresh(session: Session, *, now: dt.datetime) -> list[LivingBoard
         out.append(
             LivingBoard(
                 team.chat_id,
-                settings.topics.get("board"),
+                settings.topics.get(LIVING_BOARD.key),
                 state.pinned_message_id if state else None,
                 state.pinned_text_hash if state else None,
                 board,

@@ -1,14 +1,14 @@
 """What scheduled posts say: the data behind each post kind (no Telegram, no text).
 
-`bot.scheduler` decides *when* a post is due and builds a `Post`; `handlers.digests` claims,
-renders and sends it, asking this module *what* it contains.
+`bot.scheduler` decides *when* a post is due (from `kpi.posts.registry`) and builds a `Post`;
+`handlers.digests` claims, renders and sends it, asking this module *what* it contains: one
+builder per `PostKind.content` (`board_post`, `reminders`, `leader_digest`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,13 +24,12 @@ from kpi.models import (
     Team,
 )
 from kpi.periods import Span, WorkCalendar
+from kpi.posts.registry import REMINDER
 from kpi.reports import MeLine, member_lines
 from kpi.standings import Board, team_board
 from kpi.store import last_activity_days
 from kpi.targets import calendar_of, kpi_defs
 from kpi.teams import TeamSettings, settings_of
-
-POST_KINDS = ("daily_summary", "reminder", "weekly", "monthly", "leader_digest")
 
 
 @dataclass(frozen=True)
@@ -238,7 +237,7 @@ def reminders(session: Session, post: Post, now: dt.datetime) -> tuple[TeamInfo,
     assert info is not None and team is not None
     cal = calendar_of(session, team)
     today = periods.local_today(cal, now)
-    if not info.settings.reminders or not periods.is_working_day(cal, today):
+    if not REMINDER.enabled(info.settings) or not periods.is_working_day(cal, today):
         return info, []
     names = {k.key: (k.name_vi, k.name_en) for k in kpi_defs(session, team.id)}
     muted = set(
@@ -335,31 +334,3 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
         tuple(unreachable(session, team.id)),
         tuple(leaders_of(session, team.id)),
     )
-
-
-@dataclass(frozen=True)
-class TeamSchedule:
-    """What `due_posts` needs of one team: its calendar, post times and grace window."""
-
-    team_id: int
-    calendar: WorkCalendar
-    times: dict[str, str | None]
-    grace: dt.timedelta
-    fingerprint: str = ""
-
-
-def schedules(session: Session, team_ids: Sequence[int] | None = None) -> list[TeamSchedule]:
-    """Return the active teams' schedules (all, or the given teams')."""
-    stmt = select(Team).where(Team.active.is_(True)).order_by(Team.id)
-    if team_ids is not None:
-        stmt = stmt.where(Team.id.in_(list(team_ids)))
-    out = []
-    for team in session.scalars(stmt):
-        s = settings_of(team)
-        cal = calendar_of(session, team)
-        times = {k: s.schedule.get(k) for k in POST_KINDS}
-        fingerprint = repr((cal, sorted(times.items()), s.grace_minutes))
-        out.append(
-            TeamSchedule(team.id, cal, times, dt.timedelta(minutes=s.grace_minutes), fingerprint)
-        )
-    return out

@@ -1,0 +1,320 @@
+"""The metric and KPI catalogue: every built-in metric and KPI, and what derives from them.
+
+A *metric* is what a rep logs (a count; deals also carry an amount). A *KPI* is what the team is
+scored on: a metric's sum, money, or a formula over sums (kpi.scoring.derived).
+
+One entry per metric holds its key, names, sanity bound, the commands that log it (English,
+then the Vietnamese alias: Telegram allows Latin letters only), the words people type for it in
+each language (the parser's vocabulary, `metric_words`) and whether it is in the command menus.
+The handler table, the command menus, `/help`'s checks and the parser derive from it.
+
+Adding a counted metric is one `MetricSpec` (and its KPI, if it is scored) plus its texts in the
+catalogs: `commands.<command>` for a menu entry, `example.<command>` for each command, and the
+command in `help.rep`. `tests/test_catalog.py` checks that nothing is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+Unit = Literal["count", "vnd", "ratio"]
+Direction = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A built-in counted metric."""
+
+    key: str
+    name_vi: str
+    name_en: str
+    daily_bound: int  # a day's value above this asks for confirmation (the sanity bound)
+    order: int
+    commands: tuple[str, ...] = ()  # the English command first, then its Vietnamese alias(es)
+    # The words people type for it (plain language, `/log`), by language; the metric's names and
+    # a team's own aliases join them in `kpi.checkins`.
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    menu: bool = False  # its first command is in the command menus Telegram shows
+
+
+DEALS = "deals"
+LOST = "lost"
+
+BUILTIN_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "calls",
+        "cuộc gọi",
+        "calls",
+        300,
+        10,
+        commands=("call", "goi"),
+        words={
+            "vi": ("gọi", "gọi điện", "cuộc gọi", "điện thoại"),
+            "en": (
+                "call",
+                "calls",
+                "called",
+                "phone",
+                "phoned",
+                "phone call",
+                "phone calls",
+                "telesale",
+            ),
+        },
+        menu=True,
+    ),
+    MetricSpec(
+        "emails",
+        "email",
+        "emails",
+        500,
+        20,
+        commands=("email",),
+        words={
+            "vi": ("thư", "gửi mail"),
+            "en": ("email", "emails", "emailed", "e-mail", "mail", "mails"),
+        },
+    ),
+    MetricSpec(
+        "meetings",
+        "cuộc hẹn",
+        "meetings",
+        30,
+        30,
+        commands=("meeting", "hen"),
+        words={
+            "vi": ("hẹn", "cuộc hẹn", "gặp", "gặp mặt", "gặp khách", "gặp gỡ", "tiếp khách"),
+            "en": (
+                "meeting",
+                "meetings",
+                "met",
+                "visit",
+                "visits",
+                "visited",
+                "appointment",
+                "appointments",
+            ),
+        },
+        menu=True,
+    ),
+    MetricSpec(
+        "demos",
+        "demo",
+        "demos",
+        30,
+        40,
+        commands=("demo",),
+        words={"vi": ("trình diễn", "demo sản phẩm"), "en": ("demo", "demos")},
+    ),
+    MetricSpec(
+        "leads",
+        "khách tiềm năng",
+        "leads",
+        100,
+        50,
+        commands=("lead",),
+        words={
+            "vi": (
+                "khách tiềm năng",
+                # The metric's name until the wording review: teams set up before it type it.
+                "khách hàng tiềm năng",
+                "kh tiềm năng",
+                "tiềm năng",
+            ),
+            "en": ("lead", "leads", "prospect", "prospects"),
+        },
+    ),
+    MetricSpec(
+        "proposals",
+        "báo giá",
+        "proposals",
+        50,
+        60,
+        commands=("proposal", "baogia"),
+        words={
+            "vi": ("báo giá", "gửi báo giá", "đề xuất"),
+            "en": ("proposal", "proposals", "quote", "quotes", "quoted"),
+        },
+    ),
+    MetricSpec(
+        DEALS,
+        "hợp đồng",
+        "deals",
+        20,
+        70,
+        commands=("deal", "chot"),
+        words={
+            "vi": ("chốt", "chốt đơn", "chốt deal", "chốt được", "hợp đồng", "ký hợp đồng"),
+            "en": ("deal", "deals", "contract", "contracts", "closed", "close", "won"),
+        },
+        menu=True,
+    ),
+    MetricSpec(
+        LOST,
+        "hợp đồng trượt",
+        "lost deals",
+        50,
+        80,
+        commands=("lost", "mat"),
+        words={
+            "vi": (
+                "hợp đồng trượt",
+                "trượt",
+                "trượt hợp đồng",
+                "rớt",
+                "rớt hợp đồng",
+                "hợp đồng rớt",
+                # The metric's name until the wording review: teams set up before it type it.
+                "giao dịch thất bại",
+                "thất bại",
+                "mất",
+                "mất khách",
+            ),
+            "en": ("lost", "lose", "fail", "failed"),
+        },
+    ),
+)
+METRIC_KEYS = tuple(m.key for m in BUILTIN_METRICS)
+METRIC_BY_KEY: Mapping[str, MetricSpec] = MappingProxyType({m.key: m for m in BUILTIN_METRICS})
+# `/log` takes several metrics at once (its words come from every metric's vocabulary).
+LOG_COMMANDS = ("log", "ghi")
+# Every command that logs: one per metric and language, and `/log`.
+LOGGING_COMMANDS: tuple[str, ...] = (
+    *(c for m in BUILTIN_METRICS for c in m.commands),
+    *LOG_COMMANDS,
+)
+# The metrics whose commands take a count (`/call 3`): deals take an amount, lost a customer.
+COUNT_COMMANDS: Mapping[str, str] = MappingProxyType(
+    {c: m.key for m in BUILTIN_METRICS if m.key not in (DEALS, LOST) for c in m.commands}
+)
+# The logging commands in the menus, in the catalogue's order (`/call`, `/meeting`, `/deal`).
+MENU_COMMANDS = tuple(
+    m.commands[0] for m in sorted(BUILTIN_METRICS, key=lambda m: m.order) if m.menu
+)
+
+
+def metric_words(lang: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Return the words people type for each metric, in one language or (None) in all of them."""
+    return {
+        m.key: tuple(w for lang_, words in m.words.items() if lang in (None, lang_) for w in words)
+        for m in BUILTIN_METRICS
+    }
+
+
+DEFAULT_DEAL_AMOUNT_BOUND = 50_000_000_000
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """A built-in KPI: how it is computed and how it is read."""
+
+    key: str
+    name_vi: str
+    name_en: str
+    unit: Unit
+    source: str  # "metric:<key>" or the name of a formula in kpi.scoring.derived
+    direction: Direction = "higher"
+    period: str = "month"
+    team_only: bool = False  # meaningful for the team, not per member
+    order: int = 100
+    # Names this KPI had before (teams set up then may still type them): found, never shown.
+    former_names: tuple[str, ...] = ()
+
+
+BUILTIN_KPIS: tuple[KpiSpec, ...] = (
+    KpiSpec("calls", "Cuộc gọi", "Calls", "count", "metric:calls", period="day", order=10),
+    KpiSpec("emails", "Email", "Emails", "count", "metric:emails", period="day", order=20),
+    KpiSpec(
+        "meetings", "Cuộc hẹn", "Meetings", "count", "metric:meetings", period="week", order=30
+    ),
+    KpiSpec("demos", "Demo", "Demos", "count", "metric:demos", period="week", order=40),
+    KpiSpec(
+        "leads",
+        "Khách tiềm năng mới",
+        "New leads",
+        "count",
+        "metric:leads",
+        order=50,
+        former_names=("Khách hàng tiềm năng mới",),
+    ),
+    KpiSpec("proposals", "Báo giá", "Proposals", "count", "metric:proposals", order=60),
+    KpiSpec("deals", "Hợp đồng chốt", "Deals closed", "count", "metric:deals", order=70),
+    KpiSpec(
+        "lost",
+        "Hợp đồng trượt",
+        "Lost deals",
+        "count",
+        "metric:lost",
+        "lower",
+        order=80,
+        former_names=("Giao dịch thất bại",),
+    ),
+    KpiSpec("revenue", "Doanh số", "Revenue", "vnd", "revenue", order=5),
+    KpiSpec(
+        "average_deal_value",
+        "Giá trị hợp đồng trung bình",
+        "Average deal value",
+        "vnd",
+        "average_deal_value",
+        order=90,
+        former_names=("Giá trị đơn hàng trung bình",),
+    ),
+    KpiSpec(
+        "call_conversion",
+        "Tỷ lệ chuyển đổi cuộc gọi → hợp đồng",
+        "Call → deal conversion",
+        "ratio",
+        "call_conversion",
+        order=91,
+        former_names=("Tỷ lệ chuyển đổi cuộc gọi",),
+    ),
+    KpiSpec(
+        "meeting_rate",
+        "Tỷ lệ chấp nhận cuộc hẹn",
+        "Meeting rate",
+        "ratio",
+        "meeting_rate",
+        order=92,
+    ),
+    KpiSpec(
+        "lead_conversion",
+        "Tỷ lệ chuyển đổi khách tiềm năng",
+        "Lead → customer rate",
+        "ratio",
+        "lead_conversion",
+        order=93,
+        former_names=("Tỷ lệ kiếm được khách hàng",),
+    ),
+    KpiSpec("win_rate", "Tỷ lệ thắng", "Win rate", "ratio", "win_rate", order=94),
+    KpiSpec(
+        "new_customer_share",
+        "Tỷ trọng doanh số khách mới",
+        "New-customer share of revenue",
+        "ratio",
+        "new_customer_share",
+        order=95,
+    ),
+    KpiSpec(
+        "revenue_per_rep",
+        "Doanh số trung bình / nhân viên",
+        "Revenue per rep",
+        "vnd",
+        "revenue_per_rep",
+        team_only=True,
+        order=96,
+    ),
+    KpiSpec(
+        "reps_on_target",
+        "Tỷ lệ nhân viên đạt chỉ tiêu",
+        "Reps on target",
+        "ratio",
+        "reps_on_target",
+        team_only=True,
+        order=97,
+        former_names=("Tỷ lệ sale đạt chỉ tiêu",),
+    ),
+)
+KPI_BY_KEY = {k.key: k for k in BUILTIN_KPIS}
