@@ -281,5 +281,3 @@ class Sandbox(UserSide):
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
         """Return an HTTP server for this sandbox, to use as a (sync or async) context manager."""
         return SandboxServer(self, host, port)
-
-    # -- internals: update building ------------------------------------------------------------

@@ -242,7 +242,7 @@ class World:
         self.sends_all: deque[float] = deque()
         self.sends_chat: dict[int, deque[float]] = {}
 
-    # -- the bot itself ----------------------------------------------------------------------
+    # -- people and chats ---------------------------------------------------------------------
 
     @property
     def bot_user(self) -> SUser:
@@ -387,7 +387,7 @@ class World:
             deleted=m.deleted,
         )
 
-    # -- internals: waiting and recording ------------------------------------------------------
+    # -- waiting and recording ----------------------------------------------------------------
 
     def wake(self, waiters: list[Waiter]) -> None:
         """Resolve the waiters' futures, each on its own event loop."""
@@ -417,7 +417,7 @@ class World:
             del self.calls[: len(self.calls) - self.max_calls]
         self.notify_change()
 
-    # -- internals: the Bot API ----------------------------------------------------------------
+    # -- what Bot API methods share -----------------------------------------------------------
 
     def take_fault(self, method: str, params: Mapping[str, Any], *, connect: bool) -> Fault | None:
         """Take the first pending fault that matches the call, counting it down."""
@@ -428,8 +428,6 @@ class World:
                     self.faults.remove(fault)
                 return fault
         return None
-
-    # getUpdates long polling: the transports wait between _begin_poll and _finish_poll.
 
     async def wait_async(self, waiters: list[Waiter], predicate: Callable[[], bool]) -> None:
         """Wait on the event loop, registered among ``waiters``, until the predicate holds."""

@@ -464,6 +464,8 @@ class UserSide:
                 self.world.private_member_update(blocker, "kicked", "member"),
             )
 
+    # -- what Telegram checks and builds for a user's message ---------------------------------
+
     def _writable(self, user: SUser, chat: SChat | int) -> tuple[ChatState, SUser]:
         """Check that the user can write in the chat as Telegram would allow."""
         sender = self.world.known_user(user)
