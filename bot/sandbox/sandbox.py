@@ -85,6 +85,34 @@ class Sandbox(UserSide):
         return self.world.limits
 
     @property
+    def bot_name(self) -> str:
+        """Return the bot's display name."""
+        return self.world.bot_name
+
+    @property
+    def enforce_limits(self) -> bool:
+        """Return whether sends over Telegram's flood limits are answered with 429."""
+        return self.world.enforce_limits
+
+    @enforce_limits.setter
+    def enforce_limits(self, enforce: bool) -> None:
+        self.world.enforce_limits = enforce
+
+    @property
+    def queue_updates(self) -> bool:
+        """Return whether users' updates are queued for getUpdates (off: tests deliver them)."""
+        return self.world.queue_updates
+
+    @queue_updates.setter
+    def queue_updates(self, queue: bool) -> None:
+        self.world.queue_updates = queue
+
+    @property
+    def max_calls(self) -> int | None:
+        """Return how many recorded calls the log keeps at least (None: all of them)."""
+        return self.world.max_calls
+
+    @property
     def flood_answers(self) -> int:
         """Return how many times the sandbox answered 429 under enforced limits."""
         return self.world.flood_answers
