@@ -14,7 +14,7 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot.config import Settings
-from bot.ratelimit import rate_limiter
+from bot.ratelimit import Clock, rate_limiter
 from handlers.context import BotData, KpiContext
 from kpi.db import Database
 
@@ -31,10 +31,12 @@ def build_application(
     clock: Callable[[], dt.datetime] | None = None,
     rate_limit: bool = True,
     token: str | None = None,
+    send_clock: Clock | None = None,
 ) -> KpiApp:
     """Build the bot: transport, rate limiter, HTML defaults, typed bot_data, handlers.
 
-    Tests and the demo pass the sandbox's `request`; the real bot talks to `base_url`.
+    Tests and the demo pass the sandbox's `request`; the real bot talks to `base_url`. The rate
+    limiter paces sends on `send_clock` (the real clock unless a test passes a fake one).
     """
     builder = (
         ApplicationBuilder()
@@ -55,7 +57,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(rate_limiter(settings.telegram))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(rate_limiter(settings.telegram, send_clock))  # type: ignore[arg-type]
     app: KpiApp = builder.build()
     app.bot_data.configure(
         db=db or Database(settings.database_url),

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
@@ -37,6 +37,44 @@ WINDOW_MARGIN = 0.005
 
 class NotSent(TelegramError):
     """The bot is stopping: this send was still waiting for room and never left."""
+
+
+class Clock(Protocol):
+    """Where the limiter reads the time and waits for it to pass (tests move a fake one)."""
+
+    def monotonic(self) -> float:
+        """Return seconds on a clock that never goes back."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until the clock has moved on by `seconds`."""
+        ...
+
+
+class SystemClock:
+    """The real clock: `time.monotonic` and `asyncio.sleep`."""
+
+    def monotonic(self) -> float:
+        """Return `time.monotonic()`."""
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep on the event loop."""
+        await asyncio.sleep(seconds)
+
+
+async def _wait_for_wake(wake: asyncio.Event, seconds: float | None, clock: Clock) -> None:
+    """Wait until `wake` is set or, unless `seconds` is None, that many seconds have passed."""
+    if seconds is None:
+        await wake.wait()
+        return
+    woken = asyncio.ensure_future(wake.wait())
+    slept = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait((woken, slept), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        woken.cancel()
+        slept.cancel()
 
 
 @dataclass(order=True)
@@ -59,7 +97,8 @@ class _Window:
     queue watches the clock, and a more urgent send that arrives goes ahead of those waiting.
     """
 
-    def __init__(self, limit: float, period: float) -> None:
+    def __init__(self, limit: float, period: float, clock: Clock) -> None:
+        self.clock = clock
         self.limit = max(1, int(limit))
         self.period = period + WINDOW_MARGIN
         self.in_flight = 0
@@ -86,16 +125,11 @@ class _Window:
             while True:
                 wait: float | None = None
                 if self._queue[0] is me:
-                    wait = self._wait(time.monotonic())
+                    wait = self._wait(self.clock.monotonic())
                     if wait == 0.0:
                         break
                 me.wake.clear()
-                if wait is None:
-                    await me.wake.wait()
-                else:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(wait):
-                            await me.wake.wait()
+                await _wait_for_wake(me.wake, wait, self.clock)
         finally:
             # Taken, or given up (cancelled): either way the next in line looks again.
             self._queue.remove(me)
@@ -115,12 +149,12 @@ class _Window:
     def finish(self) -> None:
         """Record that a send ended now."""
         self.in_flight -= 1
-        self.finished.append(time.monotonic())
+        self.finished.append(self.clock.monotonic())
         self._wake_head()
 
     def idle(self) -> bool:
         """Tell whether the window holds no send that still counts and nobody waits on it."""
-        self._wait(time.monotonic())
+        self._wait(self.clock.monotonic())
         return not self.in_flight and not self.finished and not self._queue
 
 
@@ -139,6 +173,8 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
     python-telegram-bot's `AIORateLimiter` is a leaky bucket: it lets a full burst through and
     then keeps dripping, so a fan-out puts up to twice the limit into the first second (and up to
     40 messages into a group's minute) and Telegram answers 429.
+
+    `clock` tells the time and waits (the real one unless a test passes a fake).
     """
 
     def __init__(
@@ -150,9 +186,11 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         group_period: float = 60.0,
         private_interval: float = 1.0,
         max_retries: int = 3,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock: Clock = clock or SystemClock()
         paced = overall > 0 and overall_period > 0
-        self._overall = _Window(overall, overall_period) if paced else None
+        self._overall = _Window(overall, overall_period, self._clock) if paced else None
         self._group = (group, group_period) if group > 0 and group_period > 0 else None
         self._private = (1.0, private_interval) if private_interval > 0 else None
         self._chats: dict[int | str, _Window] = {}
@@ -197,7 +235,7 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
                 # The public `retry_after` warns about its int-to-timedelta migration.
                 pause = exc._retry_after.total_seconds() + 0.1
                 log.info("flood control: every send waits %.1f s", pause)
-                self._paused_until = max(self._paused_until, time.monotonic() + pause)
+                self._paused_until = max(self._paused_until, self._clock.monotonic() + pause)
             finally:
                 for window in windows:
                     if window is not None:
@@ -224,7 +262,7 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         if window is None:
             if len(self._chats) >= 1024:
                 self._chats = {k: w for k, w in self._chats.items() if not w.idle()}
-            window = self._chats[key] = _Window(*limit)
+            window = self._chats[key] = _Window(*limit, self._clock)
         return window
 
     def _stopped(self) -> asyncio.Future[None]:
@@ -268,17 +306,18 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
     async def _pause(self) -> None:
         # A loop, because another 429 may push the end of the pause further while we sleep.
         while True:
-            left = self._paused_until - time.monotonic()
+            left = self._paused_until - self._clock.monotonic()
             if left <= 0:
                 return
-            await asyncio.sleep(left)
+            await self._clock.sleep(left)
 
 
-def rate_limiter(tg: TelegramConfig) -> SlidingWindowLimiter:
-    """Build the rate limiter from the Telegram settings."""
+def rate_limiter(tg: TelegramConfig, clock: Clock | None = None) -> SlidingWindowLimiter:
+    """Build the rate limiter from the Telegram settings (on the real clock by default)."""
     return SlidingWindowLimiter(
         overall=tg.overall_max_rate,
         group=tg.group_max_rate,
         private_interval=tg.private_min_interval,
         max_retries=tg.max_retries,
+        clock=clock,
     )

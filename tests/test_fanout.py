@@ -1,13 +1,13 @@
 """Scheduled posts fanned out to many chats stay inside Telegram's flood limits (QUALITY.md P4).
 
-The sandbox enforces the limits over sliding windows on the real clock here, as Telegram does,
-because the rate limiter sleeps in real time.
+The sandbox enforces the limits over sliding windows, as Telegram does, on a fake clock that the
+rate limiter shares: nothing sleeps, `ManualClock.run` moves the clock to the end of the next wait
+whenever the bot has nothing else to do, and the times asserted are the clock's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from typing import Any
 
@@ -19,7 +19,7 @@ from bench.p4_fanout import NOW, add_groups, add_teams, floor_seconds
 from bot.app import build_application
 from bot.config import Settings, TelegramConfig
 from bot.ratelimit import SlidingWindowLimiter
-from bot.sandbox import FloodLimits, Sandbox, SandboxRequest
+from bot.sandbox import FloodLimits, ManualClock, Sandbox, SandboxRequest
 from bot.scheduler import Scheduler
 from handlers.context import SEND_DEFERRABLE, SEND_URGENT, deferrable_sends, send_priority
 from kpi.db import Database
@@ -31,7 +31,8 @@ GROUPS = 45  # more than one second's worth of messages: the second window must 
 async def test_a_fan_out_to_45_groups_gets_no_flood_answer_and_posts_once_per_group(
     db_url: str, db: Database
 ) -> None:
-    sandbox = Sandbox(clock=time.time, enforce_limits=True)
+    clock = ManualClock()
+    sandbox = Sandbox(clock=clock, enforce_limits=True)
     groups = add_groups(sandbox, GROUPS)
     with db.transaction() as session:
         add_teams(session, groups)
@@ -42,11 +43,12 @@ async def test_a_fan_out_to_45_groups_gets_no_flood_answer_and_posts_once_per_gr
         rate_limit=True,
         token=sandbox.token,
         clock=lambda: NOW,
+        send_clock=clock,
     )
     async with app:
-        started = time.monotonic()
-        report = await Scheduler(app).run_due(NOW)
-        elapsed = time.monotonic() - started
+        started = clock.monotonic()
+        report = await clock.run(Scheduler(app).run_due(NOW))
+        elapsed = clock.monotonic() - started
     app.bot_data.render_pool.shutdown(wait=True)
 
     assert sandbox.flood_answers == 0
@@ -72,21 +74,23 @@ async def _bot(sandbox: Sandbox, limiter: SlidingWindowLimiter) -> ExtBot[int]:
 
 async def test_a_burst_to_one_group_is_held_to_the_group_window() -> None:
     limits = FloodLimits(overall=30, group=3, group_window=0.4)
-    sandbox = Sandbox(clock=time.time, limits=limits, enforce_limits=True)
+    clock = ManualClock()
+    sandbox = Sandbox(clock=clock, limits=limits, enforce_limits=True)
     leader = sandbox.user("Lan")
     group = sandbox.group("Sales", creator=leader)
     other = sandbox.group("Support", creator=leader)
-    bot = await _bot(sandbox, SlidingWindowLimiter(group=3, group_period=0.4, max_retries=0))
+    limiter = SlidingWindowLimiter(group=3, group_period=0.4, max_retries=0, clock=clock)
+    bot = await _bot(sandbox, limiter)
     try:
-        started = time.monotonic()
+        started = clock.monotonic()
         burst = asyncio.gather(*(bot.send_message(group.id, f"{i}") for i in range(7)))
-        await asyncio.sleep(0.1)  # the group's first window is used up; the rest wait
-        other_started = time.monotonic()
-        await bot.send_message(other.id, "hi")
-        other_elapsed = time.monotonic() - other_started
+        await clock.run(clock.sleep(0.1))  # the group's first window is used up; the rest wait
+        other_started = clock.monotonic()
+        await clock.run(bot.send_message(other.id, "hi"))
+        other_elapsed = clock.monotonic() - other_started
         assert not burst.done()
-        await burst
-        elapsed = time.monotonic() - started
+        await clock.run(burst)
+        elapsed = clock.monotonic() - started
     finally:
         await bot.shutdown()
     assert sandbox.flood_answers == 0
@@ -99,10 +103,12 @@ async def test_a_burst_to_one_group_is_held_to_the_group_window() -> None:
 
 async def test_posts_and_confirmations_go_ahead_of_report_answers_waiting_for_a_group() -> None:
     limits = FloodLimits(overall=30, group=3, group_window=0.4)
-    sandbox = Sandbox(clock=time.time, limits=limits, enforce_limits=True)
+    clock = ManualClock()
+    sandbox = Sandbox(clock=clock, limits=limits, enforce_limits=True)
     leader = sandbox.user("Lan")
     group = sandbox.group("Sales", creator=leader)
-    bot = await _bot(sandbox, SlidingWindowLimiter(group=3, group_period=0.4, max_retries=0))
+    limiter = SlidingWindowLimiter(group=3, group_period=0.4, max_retries=0, clock=clock)
+    bot = await _bot(sandbox, limiter)
 
     async def report_answer(i: int) -> None:
         with deferrable_sends():
@@ -110,14 +116,15 @@ async def test_posts_and_confirmations_go_ahead_of_report_answers_waiting_for_a_
 
     try:
         answers = asyncio.gather(*(report_answer(i) for i in range(6)))
-        await asyncio.sleep(0.1)  # three answers went out; three wait for the group's window
-        started = time.monotonic()
+        # Three answers went out; three wait for the group's window.
+        await clock.run(clock.sleep(0.1))
+        started = clock.monotonic()
         summary = asyncio.create_task(bot.send_message(group.id, "daily summary"))
-        await asyncio.sleep(0.01)
-        await bot.send_message(group.id, "✅ stored")
-        await summary
-        urgent_waited = time.monotonic() - started
-        await answers
+        await clock.run(clock.sleep(0.01))
+        await clock.run(bot.send_message(group.id, "✅ stored"))
+        await clock.run(summary)
+        urgent_waited = clock.monotonic() - started
+        await clock.run(answers)
     finally:
         await bot.shutdown()
     assert sandbox.flood_answers == 0
@@ -179,14 +186,16 @@ async def test_report_answers_are_the_sends_that_wait_behind_the_others(
 
 async def test_private_chats_get_one_message_per_interval() -> None:
     limits = FloodLimits(private=1, private_window=0.3)
-    sandbox = Sandbox(clock=time.time, limits=limits, enforce_limits=True)
+    clock = ManualClock()
+    sandbox = Sandbox(clock=clock, limits=limits, enforce_limits=True)
     user = sandbox.user("Minh")
     chat = sandbox.private(user)
-    bot = await _bot(sandbox, SlidingWindowLimiter(private_interval=0.3, max_retries=0))
+    limiter = SlidingWindowLimiter(private_interval=0.3, max_retries=0, clock=clock)
+    bot = await _bot(sandbox, limiter)
     try:
-        started = time.monotonic()
-        await asyncio.gather(*(bot.send_message(chat.id, f"{i}") for i in range(3)))
-        elapsed = time.monotonic() - started
+        started = clock.monotonic()
+        await clock.run(asyncio.gather(*(bot.send_message(chat.id, f"{i}") for i in range(3))))
+        elapsed = clock.monotonic() - started
     finally:
         await bot.shutdown()
     assert sandbox.flood_answers == 0
@@ -195,45 +204,48 @@ async def test_private_chats_get_one_message_per_interval() -> None:
 
 
 async def test_a_flood_answer_is_retried_after_its_wait_and_holds_other_sends() -> None:
-    sandbox = Sandbox(clock=time.time)
+    clock = ManualClock()
+    sandbox = Sandbox(clock=clock)
     leader = sandbox.user("Lan")
     group = sandbox.group("Sales", creator=leader)
     other = sandbox.group("Support", creator=leader)
     sandbox.fail("sendMessage", code=429, retry_after=1, chat_id=group.id)
-    bot = await _bot(sandbox, SlidingWindowLimiter(max_retries=1))
+    bot = await _bot(sandbox, SlidingWindowLimiter(max_retries=1, clock=clock))
     try:
-        started = time.monotonic()
+        started = clock.monotonic()
         first = asyncio.create_task(bot.send_message(group.id, "summary"))
-        await asyncio.sleep(0.05)  # the 429 has come back: every send now waits
-        await bot.send_message(other.id, "later")
-        other_elapsed = time.monotonic() - started
-        await first
-        elapsed = time.monotonic() - started
+        await clock.run(clock.sleep(0.05))  # the 429 has come back: every send now waits
+        await clock.run(bot.send_message(other.id, "later"))
+        other_elapsed = clock.monotonic() - started
+        await clock.run(first)
+        elapsed = clock.monotonic() - started
     finally:
         await bot.shutdown()
     assert [m.text for m in sandbox.sent(group)] == ["summary"]
     assert other_elapsed >= 1.0 and elapsed >= 1.0
     # Without retries the 429 reaches the caller.
     sandbox.fail("sendMessage", code=429, retry_after=1, chat_id=group.id)
-    bot = await _bot(sandbox, SlidingWindowLimiter(max_retries=0))
+    bot = await _bot(sandbox, SlidingWindowLimiter(max_retries=0, clock=clock))
     try:
         with pytest.raises(RetryAfter):
-            await bot.send_message(group.id, "summary")
+            await clock.run(bot.send_message(group.id, "summary"))
     finally:
         await bot.shutdown()
 
 
 async def test_limits_of_zero_lift_the_pacing() -> None:
-    sandbox = Sandbox(clock=time.time)
+    clock = ManualClock()
+    sandbox = Sandbox(clock=clock)
     leader = sandbox.user("Lan")
     group = sandbox.group("Sales", creator=leader)
     chat = sandbox.private(leader)
-    bot = await _bot(sandbox, SlidingWindowLimiter(overall=0, group=0, private_interval=0))
+    limiter = SlidingWindowLimiter(overall=0, group=0, private_interval=0, clock=clock)
+    bot = await _bot(sandbox, limiter)
     try:
-        started = time.monotonic()
-        await asyncio.gather(*(bot.send_message(group.id, f"{i}") for i in range(25)))
-        await asyncio.gather(*(bot.send_message(chat.id, f"{i}") for i in range(3)))
-        elapsed = time.monotonic() - started
+        started = clock.monotonic()
+        await clock.run(asyncio.gather(*(bot.send_message(group.id, f"{i}") for i in range(25))))
+        await clock.run(asyncio.gather(*(bot.send_message(chat.id, f"{i}") for i in range(3))))
+        elapsed = clock.monotonic() - started
     finally:
         await bot.shutdown()
     assert (len(sandbox.sent(group)), len(sandbox.sent(chat))) == (25, 3)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import datetime as dtm
 import html
 import json
 import struct
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -938,3 +941,24 @@ async def test_bot_leaving_a_group(
         await app.bot.send_message(team.id, "x")
     (update,) = sandbox.take()
     assert update["my_chat_member"]["new_chat_member"]["status"] == "left"
+
+
+def test_the_sandbox_package_ships_with_few_dependencies_in_small_modules() -> None:
+    # It ships with the product for `kpibot demo`: the standard library, python-telegram-bot and
+    # httpx (whose errors python-telegram-bot wraps), nothing of the bot's own layers.
+    package = Path(__file__).resolve().parents[1] / "bot" / "sandbox"
+    allowed = set(sys.stdlib_module_names) | {"telegram", "httpx", "bot.sandbox"}
+    for module in sorted(package.glob("*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                inside = name == "bot.sandbox" or name.startswith("bot.sandbox.")
+                assert inside or top in allowed - {"bot"}, f"{module.name} imports {name}"
+        assert len(module.read_text(encoding="utf-8").splitlines()) <= 600, module.name

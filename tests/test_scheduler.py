@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from telegram.request import HTTPXRequest
 
 from bot.app import build_application
-from bot.sandbox import SandboxRequest
+from bot.sandbox import ManualClock, SandboxRequest
 from bot.scheduler import Scheduler, due_posts, next_times
 from handlers import digests
 from kpi import store
@@ -591,6 +591,7 @@ async def test_flood_control_is_waited_out_and_the_post_delivered(
     settings: Any, sandbox: Any, team: Any, db: Database, clock: Clock
 ) -> None:
     """QUALITY.md R4: a 429 with retry_after is retried after the wait (max_retries is set)."""
+    send_clock = ManualClock()
     limited = build_application(
         settings,
         request=SandboxRequest(sandbox),
@@ -598,6 +599,7 @@ async def test_flood_control_is_waited_out_and_the_post_delivered(
         clock=clock,
         rate_limit=True,
         token=sandbox.token,
+        send_clock=send_clock,
     )
     sandbox.fail(
         "sendMessage",
@@ -609,8 +611,11 @@ async def test_flood_control_is_waited_out_and_the_post_delivered(
     async with limited:
         before = len(sandbox.sent(team.group))
         clock.set_local("2026-11-19 18:00")
-        report = await Scheduler(limited).run_due(clock.now)
+        started = send_clock.monotonic()
+        report = await send_clock.run(Scheduler(limited).run_due(clock.now))
+        waited = send_clock.monotonic() - started
     assert report.sent == 1
+    assert waited >= 1.0  # the retry came after the wait Telegram asked for
     assert len(sandbox.sent(team.group)) == before + 1
     attempts = [
         c for c in sandbox.calls_for("sendMessage") if c.params.get("chat_id") == team.group.id
