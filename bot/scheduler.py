@@ -26,6 +26,7 @@ from kpi import inbox, outbox, periods
 from kpi import runs as run_claims
 from kpi.db import purge_processed
 from kpi.digests import Post, TeamSchedule, schedules
+from kpi.parsing import parse_hhmm
 from kpi.periods import Span, WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,6 @@ SWEEP_SECONDS = 60
 FANOUT_CONCURRENCY = 32
 # Posts about "today" are never sent on another day, whatever the grace window says.
 SAME_DAY_KINDS = ("daily_summary", "reminder")
-
-
-def parse_hhmm(value: str) -> dt.time:
-    """Turn "HH:MM" into a time."""
-    h, m = value.split(":")
-    return dt.time(int(h), int(m))
 
 
 def occurrence(cal: WorkCalendar, kind: str, day: dt.date) -> Span | None:
