@@ -1,18 +1,50 @@
 """P3: chart rendering (QUALITY.md).
 
 The leaderboard chart of 30 members and the trend chart of 31 days, each against
-`kpi.charts.minimal_bar_chart` drawing the same numbers at the same pixel size in the same run.
+`minimal_bar_chart` drawing the same numbers at the same pixel size in the same run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.core import Figure, Result, interleaved, median_ms
 from bench.dataset import person_name
 from kpi import charts
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Return the (width, height) in pixels stored in a PNG's header."""
+    if len(png) < 24 or not png.startswith(_PNG_SIGNATURE) or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def minimal_bar_chart(
+    values: Sequence[float],
+    labels: Sequence[str],
+    *,
+    width_px: int = charts.WIDTH_PX,
+    height_px: int = charts.TREND_HEIGHT_PX,
+) -> bytes:
+    """Render the plainest matplotlib bar chart of the given size (the P3 reference)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+
+    # Sized as kpi.charts sizes its figures: Agg truncates inches * dpi to whole pixels.
+    size = ((width_px + 0.25) / charts.DPI, (height_px + 0.25) / charts.DPI)
+    fig = MplFigure(figsize=size, dpi=charts.DPI, facecolor="white")
+    fig.set_layout_engine("none")
+    ax = fig.add_subplot()
+    ax.bar(range(len(values)), values, tick_label=list(labels))
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buffer)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -72,7 +104,7 @@ def run(opts: Options) -> list[Result]:
         )
 
     def board_ref() -> bytes:
-        return charts.minimal_bar_chart(
+        return minimal_bar_chart(
             [r.value for r in rows], [r.name for r in rows], width_px=width, height_px=height
         )
 
@@ -89,12 +121,10 @@ def run(opts: Options) -> list[Result]:
             target_label="Chỉ tiêu ngày",
         )
 
-    trend_size = charts.png_size(trend())
+    trend_size = png_size(trend())
 
     def trend_ref() -> bytes:
-        return charts.minimal_bar_chart(
-            values, labels, width_px=trend_size[0], height_px=trend_size[1]
-        )
+        return minimal_bar_chart(values, labels, width_px=trend_size[0], height_px=trend_size[1])
 
     return [
         _figure(f"leaderboard chart ({len(rows)} members)", board, board_ref, runs),
@@ -105,7 +135,7 @@ def run(opts: Options) -> list[Result]:
 def _figure(
     label: str, chart: Callable[[], bytes], reference: Callable[[], bytes], runs: int
 ) -> Figure:
-    if charts.png_size(chart()) != charts.png_size(reference()):
+    if png_size(chart()) != png_size(reference()):
         raise RuntimeError(f"P3 {label}: the chart and its reference differ in size")
     times = interleaved([chart, reference], runs)
     return Figure(

@@ -6,11 +6,9 @@ The token is read from `TELEGRAM_BOT_TOKEN` only, never from a file, and never p
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import difflib
 import json
 import os
-import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from kpi.catalog import KPI_BY_KEY, METRIC_KEYS
+from kpi.parsing import normalize_hhmm
+from kpi.periods import WEEKDAYS
 from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.teams import TargetDefault, TeamDefaults, TeamSettings
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_BASE_FILE_URL = "https://api.telegram.org/file/bot"
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PERIODS = ("day", "week", "month", "quarter", "year")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -237,13 +236,11 @@ def _home(key: str, schema: Schema, prefix: str = "") -> str | None:
     return None
 
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
 def _hhmm(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _HHMM.match(value):
+    hhmm = normalize_hhmm(value) if isinstance(value, str) else None
+    if hhmm is None:
         raise ConfigError(f'{where} must be a time like "18:00", got {value!r}')
-    return value
+    return hhmm
 
 
 def _weekday(value: Any, where: str) -> int:
@@ -414,9 +411,3 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         log_level=level,
         instance=str(bot.get("instance", "kpibot")),
     )
-
-
-def parse_hhmm(value: str) -> dt.time:
-    """Turn "HH:MM" into a time."""
-    h, m = value.split(":")
-    return dt.time(int(h), int(m))

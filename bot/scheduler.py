@@ -26,6 +26,7 @@ from handlers import digests, posts
 from handlers.context import BotData
 from kpi import inbox, outbox, periods
 from kpi.db import purge_processed
+from kpi.parsing import parse_hhmm
 from kpi.posts import claims as run_claims
 from kpi.posts import registry
 from kpi.posts.content import Post
@@ -36,12 +37,6 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
 # Teams whose posts are being sent at once (measured best in bench/p4_fanout.py).
 FANOUT_CONCURRENCY = 32
-
-
-def parse_hhmm(value: str) -> dt.time:
-    """Turn "HH:MM" into a time."""
-    h, m = value.split(":")
-    return dt.time(int(h), int(m))
 
 
 def due_posts(teams: Iterable[TeamSchedule], now: dt.datetime) -> list[Post]:

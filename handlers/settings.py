@@ -10,9 +10,9 @@ from handlers.onboarding import refuse
 from handlers.render import answer_query, edit_text, example_line, join_lines, quoted_params
 from kpi import team_settings
 from kpi.checkins import LogResult, split_command
+from kpi.periods import WEEKDAYS
 from kpi.posts import registry as post_kinds
 
-WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EXAMPLE = "/settings time daily 18:30"
 
 
@@ -20,7 +20,7 @@ def render_settings(lang: str, view: team_settings.SettingsView) -> Html:
     """Show every setting a leader can change, with how to change it."""
     s = view.settings
     on, off = t(lang, "settings.on"), t(lang, "settings.off")
-    days = ", ".join(t(lang, f"settings.wd_{WEEKDAY_KEYS[d]}") for d in view.working_days)
+    days = ", ".join(t(lang, f"settings.wd_{WEEKDAYS[d]}") for d in view.working_days)
     times = []
     for kind in post_kinds.SCHEDULED:
         at = s.schedule.get(kind.key)

@@ -5,7 +5,8 @@ scored on: a metric's sum, money, or a formula over sums (kpi.scoring.derived).
 
 One entry per metric holds its key, names, sanity bound, the commands that log it (English,
 then the Vietnamese alias: Telegram allows Latin letters only), the words people type for it in
-each language (the parser's vocabulary, `metric_words`) and whether it is in the command menus.
+each language (`metric_words`: the parser's vocabulary files) and whether it is in the command
+menus.
 The handler table, the command menus, `/help`'s checks and the parser derive from it.
 
 Adding a counted metric is one `MetricSpec` (and its KPI, if it is scored) plus its texts in the
@@ -16,9 +17,11 @@ command in `help.rep`. `tests/test_catalog.py` checks that nothing is missing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
+
+from kpi.parsing import vocabulary
 
 Unit = Literal["count", "vnd", "ratio"]
 Direction = Literal["higher", "lower"]
@@ -34,9 +37,6 @@ class MetricSpec:
     daily_bound: int  # a day's value above this asks for confirmation (the sanity bound)
     order: int
     commands: tuple[str, ...] = ()  # the English command first, then its Vietnamese alias(es)
-    # The words people type for it (plain language, `/log`), by language; the metric's names and
-    # a team's own aliases join them in `kpi.checkins`.
-    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     menu: bool = False  # its first command is in the command menus Telegram shows
 
 
@@ -51,19 +51,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         300,
         10,
         commands=("call", "goi"),
-        words={
-            "vi": ("gọi", "gọi điện", "cuộc gọi", "điện thoại"),
-            "en": (
-                "call",
-                "calls",
-                "called",
-                "phone",
-                "phoned",
-                "phone call",
-                "phone calls",
-                "telesale",
-            ),
-        },
         menu=True,
     ),
     MetricSpec(
@@ -73,10 +60,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         500,
         20,
         commands=("email",),
-        words={
-            "vi": ("thư", "gửi mail"),
-            "en": ("email", "emails", "emailed", "e-mail", "mail", "mails"),
-        },
     ),
     MetricSpec(
         "meetings",
@@ -85,19 +68,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         30,
         30,
         commands=("meeting", "hen"),
-        words={
-            "vi": ("hẹn", "cuộc hẹn", "gặp", "gặp mặt", "gặp khách", "gặp gỡ", "tiếp khách"),
-            "en": (
-                "meeting",
-                "meetings",
-                "met",
-                "visit",
-                "visits",
-                "visited",
-                "appointment",
-                "appointments",
-            ),
-        },
         menu=True,
     ),
     MetricSpec(
@@ -107,7 +77,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         30,
         40,
         commands=("demo",),
-        words={"vi": ("trình diễn", "demo sản phẩm"), "en": ("demo", "demos")},
     ),
     MetricSpec(
         "leads",
@@ -116,16 +85,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         100,
         50,
         commands=("lead",),
-        words={
-            "vi": (
-                "khách tiềm năng",
-                # The metric's name until the wording review: teams set up before it type it.
-                "khách hàng tiềm năng",
-                "kh tiềm năng",
-                "tiềm năng",
-            ),
-            "en": ("lead", "leads", "prospect", "prospects"),
-        },
     ),
     MetricSpec(
         "proposals",
@@ -134,10 +93,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         50,
         60,
         commands=("proposal", "baogia"),
-        words={
-            "vi": ("báo giá", "gửi báo giá", "đề xuất"),
-            "en": ("proposal", "proposals", "quote", "quotes", "quoted"),
-        },
     ),
     MetricSpec(
         DEALS,
@@ -146,10 +101,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         20,
         70,
         commands=("deal", "chot"),
-        words={
-            "vi": ("chốt", "chốt đơn", "chốt deal", "chốt được", "hợp đồng", "ký hợp đồng"),
-            "en": ("deal", "deals", "contract", "contracts", "closed", "close", "won"),
-        },
         menu=True,
     ),
     MetricSpec(
@@ -159,22 +110,6 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
         50,
         80,
         commands=("lost", "mat"),
-        words={
-            "vi": (
-                "hợp đồng trượt",
-                "trượt",
-                "trượt hợp đồng",
-                "rớt",
-                "rớt hợp đồng",
-                "hợp đồng rớt",
-                # The metric's name until the wording review: teams set up before it type it.
-                "giao dịch thất bại",
-                "thất bại",
-                "mất",
-                "mất khách",
-            ),
-            "en": ("lost", "lose", "fail", "failed"),
-        },
     ),
 )
 METRIC_KEYS = tuple(m.key for m in BUILTIN_METRICS)
@@ -197,11 +132,12 @@ MENU_COMMANDS = tuple(
 
 
 def metric_words(lang: str | None = None) -> dict[str, tuple[str, ...]]:
-    """Return the words people type for each metric, in one language or (None) in all of them."""
-    return {
-        m.key: tuple(w for lang_, words in m.words.items() if lang in (None, lang_) for w in words)
-        for m in BUILTIN_METRICS
-    }
+    """Return the words people type for each metric, in one language or (None) in all of them.
+
+    The words are the parser's vocabulary data (`kpi/parsing/vocabulary/<lang>.toml`): a new
+    language adds its file there, a new metric its entry here and its words there.
+    """
+    return vocabulary.metric_words(lang)
 
 
 DEFAULT_DEAL_AMOUNT_BOUND = 50_000_000_000

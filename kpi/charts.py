@@ -50,8 +50,6 @@ __all__ = [
     "LeaderRow",
     "ProgressItem",
     "leaderboard_chart",
-    "minimal_bar_chart",
-    "png_size",
     "progress_chart",
     "rows_chart_size_px",
     "trend_chart",
@@ -66,7 +64,6 @@ MAX_SERIES = 8
 
 _FAMILY = "DejaVu Sans"
 _ELLIPSIS = "…"
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Geometry in pixels.
 _PAD = 28
@@ -167,13 +164,6 @@ def rows_chart_size_px(n_rows: int, legend_rows: int = 0) -> tuple[int, int]:
     _check_row_count(n_rows)
     header = _HEADER_PX + legend_rows * _LEGEND_ROW_PX
     return WIDTH_PX, header + round(n_rows * _row_pitch(n_rows, legend_rows)) + _FOOTER_PX
-
-
-def png_size(png: bytes) -> tuple[int, int]:
-    """Return the (width, height) in pixels stored in a PNG's header."""
-    if len(png) < 24 or not png.startswith(_PNG_SIGNATURE) or png[12:16] != b"IHDR":
-        raise ValueError("not a PNG image")
-    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def leaderboard_chart(
@@ -504,20 +494,6 @@ def trend_chart(
     step = next(s for s in (1, 2, 3, 5, 7, 14, 28, 56, 91, 10**9) if s * slot >= label_w + 18)
     for i in range(0, n, step):
         _put(fig, x_of(i), y0 - 10, day_labels[i], _TICK_FONT_PX, ha="center", va="top")
-    return _png(canvas)
-
-
-def minimal_bar_chart(
-    values: Sequence[float],
-    labels: Sequence[str],
-    *,
-    width_px: int = WIDTH_PX,
-    height_px: int = TREND_HEIGHT_PX,
-) -> bytes:
-    """Render the plainest matplotlib bar chart of the given size (the P3 benchmark reference)."""
-    fig, canvas = _figure(width_px, height_px)
-    ax = fig.add_subplot()
-    ax.bar(range(len(values)), values, tick_label=list(labels))
     return _png(canvas)
 
 

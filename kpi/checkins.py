@@ -13,7 +13,6 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -249,7 +248,7 @@ def check_scope(scope: Scope, *, managing: bool = False) -> LogResult | None:
 
 def local_today(team: Team, now: dt.datetime) -> dt.date:
     """Return today's date in the team's timezone."""
-    return now.astimezone(ZoneInfo(team.timezone)).date()
+    return periods.today_in(team.timezone, now)
 
 
 def check_day(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kpi import periods
 from kpi.access import ChatInfo, TeamChoice, resolve
 from kpi.models import MEMBERSHIP_ACTIVE, ROLE_LEADER, Invite, Team
 from kpi.teams import (
@@ -64,7 +64,7 @@ def start(
             invite_status = "expired"
             invite_team = team.title
         else:
-            today = now.astimezone(ZoneInfo(team.timezone)).date()
+            today = periods.today_in(team.timezone, now)
             status = join_team(session, team, member, today)
             invite.uses += 1
             invite_status = "joined" if status in ("joined", "rejoined") else status  # type: ignore[assignment]
@@ -127,7 +127,7 @@ def setup(
         if current is None or current.role != ROLE_LEADER or current.status != MEMBERSHIP_ACTIVE:
             refusal: SetupOutcome = "refused_existing" if existing.active else "refused_inactive"
             return SetupResult(refusal, pref, existing.language, existing.title)
-    today = now.astimezone(ZoneInfo(defaults.timezone)).date()
+    today = periods.today_in(defaults.timezone, now)
     res = setup_team(
         session,
         chat_id=chat.id,
@@ -180,7 +180,7 @@ def join(
     team = scope.team
     if team is None:
         return JoinResult("no_team", scope.lang_pref)
-    today = now.astimezone(ZoneInfo(team.timezone)).date()
+    today = periods.today_in(team.timezone, now)
     status = join_team(session, team, scope.member, today)
     return JoinResult(status, scope.lang_pref, team.title, scope.member.private_chat_ok)
 

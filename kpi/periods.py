@@ -21,7 +21,6 @@ from __future__ import annotations
 import calendar as _calendar
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,8 +31,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 
+from kpi.parsing.text import normalize_text
+from kpi.parsing.vocabulary import period_phrases
+
 __all__ = [
     "PERIODS",
+    "WEEKDAYS",
     "Baseline",
     "DayKind",
     "Period",
@@ -68,6 +71,7 @@ __all__ = [
     "shift",
     "span_from_key",
     "span_of",
+    "today_in",
     "valid_country",
     "valid_timezone",
     "working_days",
@@ -75,6 +79,9 @@ __all__ = [
 
 Period = Literal["day", "week", "month", "quarter", "year"]
 PERIODS: tuple[Period, ...] = get_args(Period)
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Weekday names as the config and `/settings` write them, indexed like ``date.weekday()``."""
 
 DayKind = Literal["working", "make_up", "weekend", "holiday", "day_off"]
 """Why a day is or is not a working day (``working`` and ``make_up`` are working days)."""
@@ -290,9 +297,15 @@ def local_now(cal: WorkCalendar, now: datetime) -> datetime:
     return now.astimezone(cal.tz)
 
 
+def today_in(timezone: str, now: datetime) -> date:
+    """Return the date in ``timezone`` (a team's zone) at the moment ``now``: its "today"."""
+    _require_aware(now)
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
 def local_today(cal: WorkCalendar, now: datetime) -> date:
     """Return the team's local date at the moment ``now``."""
-    return local_now(cal, now).date()
+    return today_in(cal.timezone, now)
 
 
 def local_instant(cal: WorkCalendar, day: date, at: time) -> datetime:
@@ -496,38 +509,20 @@ class PeriodRef:
 
 
 def _fold(text: str) -> str:
-    """Lower-case, strip Vietnamese diacritics and all separators: "Tuần  này" -> "tuannay"."""
-    text = text.casefold().replace("đ", "d")
-    text = "".join(
-        c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
-    )
-    return re.sub(r"[\s_\-./]+", "", text)
+    """Fold text as the parser does, and drop all separators: "Tuần  này" -> "tuannay"."""
+    return re.sub(r"[\s_\-./]+", "", normalize_text(text))
 
 
 def _build_period_words() -> Mapping[str, PeriodRef]:
+    """Read every language's period names (`kpi.parsing.vocabulary`) into one table."""
     table: dict[str, PeriodRef] = {}
-
-    def add(period: Period, offset: int, *phrases: str) -> None:
-        for phrase in phrases:
-            table[_fold(phrase)] = PeriodRef(period, offset)
-
-    add("day", 0, "day", "days", "daily", "today", "ngày", "hôm nay", "hằng ngày", "hàng ngày")
-    add("day", -1, "yesterday", "hôm qua")
-    add("day", 1, "tomorrow", "ngày mai")
-    vietnamese: dict[Period, str] = {
-        "week": "tuần",
-        "month": "tháng",
-        "quarter": "quý",
-        "year": "năm",
-    }
-    for period, word in vietnamese.items():
-        add(period, 0, period, f"{period}s", f"{period}ly", f"this {period}", word, f"{word} này")
-        add(period, 0, f"hằng {word}", f"hàng {word}")
-        add(period, -1, f"last {period}", f"previous {period}", f"prev {period}")
-        add(period, -1, f"{word} trước", f"{word} rồi", f"{word} qua")
-        add(period, 1, f"next {period}", f"{word} sau", f"{word} tới", f"{word} tới đây")
-    add("year", 0, "annual", "annually")
-    add("year", -1, "năm ngoái")
+    for period, offset, phrase in period_phrases():
+        if period not in PERIODS:
+            raise ValueError(f"unknown period in a vocabulary file: {period!r}")
+        folded = _fold(phrase)
+        ref = PeriodRef(period, offset)
+        if table.setdefault(folded, ref) != ref:
+            raise ValueError(f"the period name {phrase!r} means two periods across languages")
     return MappingProxyType(table)
 
 

@@ -10,16 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from kpi import parsing
 from kpi.catalog import KPI_BY_KEY
 from kpi.models import AuditEvent, CalendarDay, KpiDefinition, Target, Team
 from kpi.periods import Span, WorkCalendar, prorate
 from kpi.scoring import KpiDef
-
-
-def parse_hhmm(value: str) -> dt.time:
-    """Turn "HH:MM" into a time."""
-    h, m = value.split(":")
-    return dt.time(int(h), int(m))
 
 
 def calendar_of(session: Session, team: Team) -> WorkCalendar:
@@ -36,8 +31,8 @@ def calendar_from(team: Team, declared: Sequence[tuple[dt.date, bool]]) -> WorkC
         timezone=team.timezone,
         week_start=team.week_start,
         working_weekdays=frozenset(int(d) for d in team.working_days.split(",") if d != ""),
-        work_start=parse_hhmm(team.work_start),
-        work_end=parse_hhmm(team.work_end),
+        work_start=parsing.parse_hhmm(team.work_start),
+        work_end=parsing.parse_hhmm(team.work_end),
         country=team.country or None,
         extra_working_days=frozenset(d for d, working in declared if working),
         days_off=frozenset(d for d, working in declared if not working),
@@ -86,8 +81,6 @@ def active_teams_kpi_defs(session: Session, day: dt.date) -> dict[int, list[KpiD
 
 def find_kpi(session: Session, team_id: int, word: str) -> str | None:
     """Find a KPI by key, name (vi/en, with or without diacritics) or a metric alias."""
-    from kpi import parsing
-
     wanted = parsing.normalize_text(word).replace(" ", "_")
     defs = kpi_defs(session, team_id)
     for k in defs:

@@ -15,13 +15,13 @@ from kpi import periods
 from kpi.access import ChatInfo, resolve
 from kpi.checkins import check_scope
 from kpi.models import AuditEvent, CalendarDay, Team
+from kpi.parsing import normalize_hhmm
+from kpi.periods import WEEKDAYS
 from kpi.posts import registry as post_kinds
 from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.teams import PersonInfo, TeamSettings, save_settings, settings_of
 
 SettingsOutcome = Literal["ok", "refused", "forbidden", "bad_input"]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True)
@@ -190,10 +190,9 @@ def _change(
         if _on_off(value) is False:
             new_time: str | None = None
         else:
-            m = _HHMM.match(value)
-            if m is None:
+            new_time = normalize_hhmm(value)
+            if new_time is None:
                 raise _Bad("settings.bad_time")
-            new_time = f"{int(m[1]):02d}:{m[2]}"
         save_settings(
             session,
             team,
@@ -207,11 +206,9 @@ def _change(
             raise _Bad("settings.bad_days")
         team.working_days = ",".join(str(d) for d in days)
     elif what in ("hours", "giolam"):
-        m = re.fullmatch(r"(\d{1,2}:\d{2})-(\d{1,2}:\d{2})", arg or "")
-        if m is None or not (_HHMM.match(m[1]) and _HHMM.match(m[2])):
-            raise _Bad("settings.bad_hours")
-        start, end = (f"{int(x.split(':')[0]):02d}:{x.split(':')[1]}" for x in (m[1], m[2]))
-        if start >= end:
+        first, _, last = (arg or "").partition("-")
+        start, end = normalize_hhmm(first), normalize_hhmm(last)
+        if start is None or end is None or start >= end:
             raise _Bad("settings.bad_hours")
         team.work_start, team.work_end = start, end
     elif what in ("show", "hienthi"):
@@ -257,7 +254,7 @@ def _change(
         save_settings(session, team, dataclasses.replace(s, topics=topics), actor_id)
         return "topic"
     elif what in ("dayoff", "workday", "nghi", "lambu"):
-        today = periods.local_today(periods.WorkCalendar(timezone=team.timezone), now)
+        today = periods.today_in(team.timezone, now)
         day = _date(arg or "", today)
         if day is None:
             raise _Bad("settings.bad_date")

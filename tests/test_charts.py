@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from matplotlib.image import imread
 from matplotlib.mathtext import MathTextParser
 
+from bench.p3 import minimal_bar_chart, png_size
 from kpi import charts
 from kpi.charts import (
     MAX_HEIGHT_PX,
@@ -32,8 +33,6 @@ from kpi.charts import (
     LeaderRow,
     ProgressItem,
     leaderboard_chart,
-    minimal_bar_chart,
-    png_size,
     progress_chart,
     rows_chart_size_px,
     trend_chart,

@@ -24,18 +24,17 @@ from kpi.parsing import (
     build_vocabulary,
     check_backdate,
     closest_command,
-    extract_day,
     format_amount_short,
     normalize_text,
     parse_amount,
     parse_count,
     parse_count_note,
-    parse_day,
     parse_deal,
     parse_free_text,
     parse_log,
     parse_lost,
 )
+from tests.parsing_days import extract_day, parse_day
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 YESTERDAY = dt.date(2026, 11, 24)

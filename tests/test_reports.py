@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bench import p3
 from kpi import charts, reports, scoring, standings, store
 from kpi.access import ChatInfo
 from kpi.models import ROLE_REP, ChatState, Member, Membership, Team
@@ -137,7 +138,7 @@ def png_size(message: Any) -> tuple[int, int]:
     """Check that a sent message is a PNG photo and return its size in pixels."""
     assert message.kind == "photo"
     assert message.photo is not None and message.photo.startswith(PNG_SIGNATURE)
-    return charts.png_size(message.photo)
+    return p3.png_size(message.photo)
 
 
 def pct(ratio: float) -> str:

@@ -108,7 +108,7 @@ def leaders_of(session: Session, team_id: int) -> list[Recipient]:
     ]
 
 
-def unreachable(session: Session, team_id: int) -> list[str]:
+def unreachable_members(session: Session, team_id: int) -> list[str]:
     """Return the names of members the bot cannot write to privately."""
     return [
         m.display_name
@@ -331,6 +331,6 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
         board,
         behind,
         tuple(quiet),
-        tuple(unreachable(session, team.id)),
+        tuple(unreachable_members(session, team.id)),
         tuple(leaders_of(session, team.id)),
     )

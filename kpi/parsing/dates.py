@@ -1,0 +1,99 @@
+"""Dates in what reps type: `hôm qua`, `yesterday`, `20/11`, `20/11/26`, `2026-11-20`.
+
+Numeric dates are day first; without a year they mean the most recent such day. The words
+(`hôm qua`, `ngày`, `on` ...) come from the language files (`kpi.parsing.vocabulary`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from kpi.parsing.results import ParseError
+from kpi.parsing.vocabulary import DAY_PHRASES, DAY_PREFIXES
+
+__all__ = ["check_backdate", "days_ago", "match_day", "merge_day", "numeric_day"]
+
+_DMY = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})(?:\2([0-9]+))?")
+_YMD = re.compile(r"([0-9]{4})([/.-])([0-9]{1,2})\2([0-9]{1,2})")
+
+
+def days_ago(today: dt.date, days: int, text: str) -> dt.date:
+    """Return the day `days` before today, refusing the future."""
+    try:
+        day = today - dt.timedelta(days=days)
+    except OverflowError:
+        raise ParseError("date.invalid", text=text.strip()) from None
+    if day > today:
+        raise ParseError("date.future", day=day)
+    return day
+
+
+def numeric_day(word: str, today: dt.date, original: str) -> dt.date | None:
+    """Parse a day-first or ISO numeric date; None if the word is not shaped like one."""
+    ymd = _YMD.fullmatch(word)
+    if ymd:
+        year, month, day = int(ymd.group(1)), int(ymd.group(3)), int(ymd.group(4))
+    else:
+        dmy = _DMY.fullmatch(word)
+        if not dmy:
+            return None
+        day, month, year_text = int(dmy.group(1)), int(dmy.group(3)), dmy.group(4)
+        if year_text is None:
+            # "20.11" is as likely a decimal as a date; with a year it can only be a date.
+            if dmy.group(2) == ".":
+                return None
+            return _recent_day(day, month, today, original)
+        if len(year_text) not in (2, 4):
+            raise ParseError("date.invalid", text=original)
+        year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+    try:
+        result = dt.date(year, month, day)
+    except ValueError:
+        raise ParseError("date.invalid", text=original) from None
+    if result > today:
+        raise ParseError("date.future", day=result)
+    return result
+
+
+def _recent_day(day: int, month: int, today: dt.date, original: str) -> dt.date:
+    """Return the most recent day/month not after today (29/02 needs this year or last leap)."""
+    year = today.year if (month, day) <= (today.month, today.day) else today.year - 1
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ParseError("date.invalid", text=original) from None
+
+
+def check_backdate(day: dt.date, today: dt.date, window_days: int) -> None:
+    """Refuse a day in the future or more than `window_days` before today."""
+    if day > today:
+        raise ParseError("date.future", day=day)
+    if (today - day).days > window_days:
+        raise ParseError("date.too_old", days=window_days)
+
+
+def match_day(norms: Sequence[str], i: int, today: dt.date) -> tuple[dt.date, int] | None:
+    """Match a date phrase starting at word `i`; return the day and the index after it."""
+    n = len(norms)
+    j = i
+    while j < n and j - i < 2 and norms[j] in DAY_PREFIXES:
+        j += 1
+    for start in (j, i) if j > i else (i,):
+        for size in (3, 2, 1):
+            phrase = tuple(norms[start : start + size])
+            if len(phrase) == size and phrase in DAY_PHRASES:
+                return days_ago(today, DAY_PHRASES[phrase], " ".join(phrase)), start + size
+        if start < n:
+            day = numeric_day(norms[start], today, norms[start])
+            if day is not None:
+                return day, start + 1
+    return None
+
+
+def merge_day(current: dt.date | None, new: dt.date) -> dt.date:
+    """Keep one date per message: the same one twice is fine, two different ones are not."""
+    if current is not None and current != new:
+        raise ParseError("date.multiple")
+    return new
