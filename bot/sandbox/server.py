@@ -14,7 +14,7 @@ from email.message import Message as _MimeHeaders
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.sandbox import api
@@ -22,9 +22,15 @@ from bot.sandbox.state import World
 from bot.sandbox.types import JSON
 from bot.sandbox.wire import Answer, ApiError, Upload, bad, coerce, route
 
-if TYPE_CHECKING:
-    # Only for annotations: the Sandbox module builds servers, so it imports this one.
-    from bot.sandbox.sandbox import Sandbox
+
+class Served(Protocol):
+    """What a server serves: a sandbox's world (`bot.sandbox.Sandbox`, which builds servers)."""
+
+    @property
+    def world(self) -> World:
+        """The state every Bot API method reads and changes."""
+        ...
+
 
 _log = logging.getLogger("bot.sandbox")
 
@@ -206,7 +212,7 @@ def _parse_multipart(
 class SandboxServer:
     """The sandbox served over HTTP on localhost, as python-telegram-bot's ``base_url`` wants."""
 
-    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, sandbox: Served, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sandbox = sandbox
         self._address = (host, port)
         self._server: _HTTPServer | None = None

@@ -17,13 +17,33 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from kpi import periods
 from kpi.periods import Span, WorkCalendar
 
-if TYPE_CHECKING:
-    from kpi.teams import TeamSettings
+
+class Settings(Protocol):
+    """A team's settings as far as a post kind reads them (`kpi.teams.TeamSettings`).
+
+    A protocol, not an import: `kpi.teams` reads its default schedule from this module.
+    """
+
+    @property
+    def reminders(self) -> bool:
+        """Whether reminders are on."""
+        ...
+
+    @property
+    def celebrations(self) -> bool:
+        """Whether deal celebrations are on."""
+        ...
+
+    @property
+    def living_board(self) -> bool:
+        """Whether the pinned living board is on."""
+        ...
+
 
 Audience = Literal["group", "private", "leaders"]
 # What a post is made of: one content builder and one view per content (several kinds may share
@@ -80,7 +100,7 @@ class PostKind:
         """Tell whether the post fires on a clock (and so has a time and a job)."""
         return self.occurs is not None
 
-    def enabled(self, settings: TeamSettings) -> bool:
+    def enabled(self, settings: Settings) -> bool:
         """Tell whether the team's settings have this post turned on."""
         return self.enabled_by is None or bool(getattr(settings, self.enabled_by))
 
