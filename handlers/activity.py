@@ -20,10 +20,11 @@ from handlers.context import (
     KpiContext,
     for_caller,
     lang_of,
+    refuse,
+    refuse_in,
     update_key,
 )
 from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_money, fmt_money_short, t
-from handlers.onboarding import refuse, refuse_in
 from handlers.render import (
     answer_query,
     clip,
@@ -36,6 +37,7 @@ from handlers.render import (
     progress_line,
 )
 from kpi import checkins, outbox
+from kpi.access import Refusal
 from kpi.checkins import CorrectionResult, Kept, LogResult
 from kpi.metrics import DEALS
 from kpi.store import StoredEntry
@@ -161,7 +163,7 @@ async def quick_keyboard(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     if res.outcome != "ok":
-        await refuse(update, res)
+        await refuse(update, Refusal(res.outcome, res.lang_pref, res.choices))  # type: ignore[arg-type]
         return
     lang = lang_of(res.lang_pref, user)
     buttons = [
@@ -309,7 +311,7 @@ async def reply_logged(
     """
     lang = _lang(res, language_code)
     if res.outcome in ("no_team", "not_member", "choose_team"):
-        await refuse_in(msg, lang, res)
+        await refuse_in(msg, lang, Refusal(res.outcome, res.lang_pref, res.choices))
         return
     if res.outcome == "bad_input":
         await msg.reply_text(render_error(lang, res.error_code, res.error_params, res.command))
@@ -622,7 +624,7 @@ async def history(update: Update, context: KpiContext) -> None:
     res, earlier = out
     lang = lang_of(res.lang_pref, user)
     if res.outcome in ("no_team", "not_member", "choose_team"):
-        await refuse_in(msg, lang, LogResult(res.outcome, choices=res.choices))
+        await refuse_in(msg, lang, Refusal(res.outcome, choices=res.choices))
         return
     lines = stored_lines(lang, res.metric_names, earlier)
     await msg.reply_text(fit(join_lines(*lines, render_correction("history", lang, res))))
@@ -659,11 +661,7 @@ async def _correction(
     assert isinstance(res, CorrectionResult)
     lang = lang_of(res.lang_pref, user)
     if res.outcome in ("no_team", "not_member", "choose_team"):
-        await refuse_in(
-            msg,
-            lang,
-            LogResult(res.outcome, choices=res.choices),
-        )
+        await refuse_in(msg, lang, Refusal(res.outcome, choices=res.choices))
         return
     if res.outcome == "confirm":
         assert res.pending_id is not None and res.bound is not None
