@@ -20,8 +20,9 @@ from handlers.render import (
     quoted_params,
     split_message,
 )
+from handlers.views.checkins import render_error
 from kpi import admin
-from kpi.checkins import split_command
+from kpi.reading import split_command
 
 
 async def target(update: Update, context: KpiContext) -> None:
@@ -52,8 +53,6 @@ async def target(update: Update, context: KpiContext) -> None:
         )
     elif res.outcome == "bad_input":
         key = f"admin.{res.error_code}" if res.error_code else "err.unknown"
-        from handlers.activity import render_error
-
         if res.error_code and res.error_code.startswith(("target.", "kpi.")):
             await msg.reply_text(
                 join_lines(t(lang, key, **quoted_params(key, res.error_params)), example)

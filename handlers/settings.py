@@ -8,7 +8,7 @@ from handlers.context import KpiContext, for_caller, lang_of, refuse
 from handlers.i18n import Html, fmt_day, t
 from handlers.render import answer_query, edit_text, example_line, join_lines, quoted_params
 from kpi import team_settings
-from kpi.checkins import split_command
+from kpi.reading import split_command
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EXAMPLE = "/settings time daily 18:30"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kpi import parsing, periods
 from kpi.access import Caller, ChatInfo, Refusal, require, resolve
-from kpi.checkins import local_today
+from kpi.entries import local_today
 from kpi.metrics import KPI_BY_KEY
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
