@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import activity, admin, errors, onboarding, reports, settings
+from handlers import admin, checkins, corrections, errors, onboarding, reports, settings
 from kpi import catalog
 
 
@@ -37,11 +37,11 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # --- logging: every command of the metric catalogue, and /log (the same reader handles a
     # message when it arrives and when it is edited)
-    add(CommandHandler(list(catalog.LOGGING_COMMANDS), activity.log_command, filters=new))
-    add(CommandHandler(["undo", "hoantac"], activity.undo, filters=new))
-    add(CommandHandler(["history", "lichsu"], activity.history, filters=new))
-    add(CommandHandler(["edit", "sua"], activity.edit, filters=new))
-    add(CommandHandler(["void", "huy"], activity.void, filters=new))
+    add(CommandHandler(list(catalog.LOGGING_COMMANDS), checkins.log_command, filters=new))
+    add(CommandHandler(["undo", "hoantac"], corrections.undo, filters=new))
+    add(CommandHandler(["history", "lichsu"], corrections.history, filters=new))
+    add(CommandHandler(["edit", "sua"], corrections.edit, filters=new))
+    add(CommandHandler(["void", "huy"], corrections.void, filters=new))
 
     # --- reports
     add(CommandHandler(["me", "toi"], reports.me, filters=new))
@@ -63,18 +63,18 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # --- buttons (payloads are short prefixes; state lives in the database)
     add(CallbackQueryHandler(onboarding.language_button, pattern=r"^lang:"))
     add(CallbackQueryHandler(onboarding.team_button, pattern=r"^team:\d+$"))
-    add(CallbackQueryHandler(activity.quick_button, pattern=r"^q:\w+$"))
-    add(CallbackQueryHandler(activity.pending_button, pattern=r"^p:\d+:\w+$"))
-    add(CallbackQueryHandler(activity.undo_button, pattern=r"^u:\d+$"))
-    add(CallbackQueryHandler(activity.edit_button, pattern=r"^e:\d+:\w+$"))
+    add(CallbackQueryHandler(checkins.quick_button, pattern=r"^q:\w+$"))
+    add(CallbackQueryHandler(checkins.pending_button, pattern=r"^p:\d+:\w+$"))
+    add(CallbackQueryHandler(corrections.undo_button, pattern=r"^u:\d+$"))
+    add(CallbackQueryHandler(corrections.edit_button, pattern=r"^e:\d+:\w+$"))
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
-    add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, activity.edited))
+    add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))
 
     # --- plain language last: only what no command took, and only when addressed (the
     # handler checks private chat, a reply to the bot, or a mention)
-    add(MessageHandler(new & filters.TEXT & ~filters.COMMAND, activity.free_text))
+    add(MessageHandler(new & filters.TEXT & ~filters.COMMAND, checkins.free_text))
 
     # --- last: a command no handler above took (a typo in private, `/cal@bot` in a group)
     add(MessageHandler(new & filters.COMMAND, onboarding.unknown_command))

@@ -8,10 +8,10 @@ from handlers.context import (
     KpiContext,
     for_caller,
     lang_of,
+    refuse,
     replied_user_id,
 )
 from handlers.i18n import esc, fmt_pct, t
-from handlers.onboarding import refuse
 from handlers.render import (
     clip,
     command_example,
@@ -20,8 +20,9 @@ from handlers.render import (
     quoted_params,
     split_message,
 )
+from handlers.views.checkins import render_error
 from kpi import admin
-from kpi.checkins import LogResult, split_command
+from kpi.reading import split_command
 
 
 async def target(update: Update, context: KpiContext) -> None:
@@ -38,14 +39,11 @@ async def target(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    if res.outcome == "refused":
-        assert isinstance(res.refusal, LogResult)
+    if res.refusal is not None:
         await refuse(update, res.refusal)
         return
     example = command_example(lang, "target")
-    if res.outcome == "forbidden":
-        await msg.reply_text(t(lang, "scope.leader_only"))
-    elif res.outcome == "unknown_kpi":
+    if res.outcome == "unknown_kpi":
         await msg.reply_text(
             join_lines(t(lang, "admin.unknown_kpi", word=clip(res.word or "")), example)
         )
@@ -55,8 +53,6 @@ async def target(update: Update, context: KpiContext) -> None:
         )
     elif res.outcome == "bad_input":
         key = f"admin.{res.error_code}" if res.error_code else "err.unknown"
-        from handlers.activity import render_error
-
         if res.error_code and res.error_code.startswith(("target.", "kpi.")):
             await msg.reply_text(
                 join_lines(t(lang, key, **quoted_params(key, res.error_params)), example)
@@ -85,12 +81,8 @@ async def kpi(update: Update, context: KpiContext) -> None:
         return
     lang = lang_of(res.lang_pref, user)
     example = command_example(lang, "kpi")
-    if res.outcome == "refused":
-        assert isinstance(res.refusal, LogResult)
+    if res.refusal is not None:
         await refuse(update, res.refusal)
-        return
-    if res.outcome == "forbidden":
-        await msg.reply_text(t(lang, "scope.leader_only"))
         return
     if res.outcome == "unknown_kpi":
         word = str(res.error_params.get("word", ""))

@@ -12,11 +12,12 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
-from telegram import Chat, Update, User
+from telegram import Chat, Message, Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from handlers.i18n import Lang, normalize_lang
-from kpi.access import ChatInfo
+from handlers.views.access import refusal_view
+from kpi.access import ChatInfo, Refusal
 from kpi.db import DUPLICATE, Database
 from kpi.teams import PersonInfo, TeamDefaults
 
@@ -187,3 +188,16 @@ async def for_caller(
         fn, person=person_of(user), chat=chat_of(chat), admins=bd.admins, now=bd.now(), **kwargs
     )
     return await unit_of_work(update, context, call)
+
+
+async def refuse(update: Update, refusal: Refusal) -> None:
+    """Explain why the caller cannot do this here (no team, not a member, which team, leaders)."""
+    msg = update.effective_message
+    assert msg is not None
+    await refuse_in(msg, lang_of(refusal.lang_pref, update.effective_user), refusal)
+
+
+async def refuse_in(msg: Message, lang: str, refusal: Refusal) -> None:
+    """Answer a message with the reason the caller cannot act (see `refuse`)."""
+    text, markup = refusal_view(lang, refusal, in_group=msg.chat.type != "private")
+    await msg.reply_text(text, reply_markup=markup)

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -25,7 +25,8 @@ from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_pct, t
 from handlers.posts import classify
 from handlers.render import fit, fmt_figure, join_lines, names_list, not_modified
-from handlers.reports import board_chart, ranking_lines, team_lines
+from handlers.views.boards import board_chart, team_lines, visible_ranking
+from kpi.access import Viewer, visible
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
 from kpi.periods import Span
 from kpi.posts import chats as chat_state
@@ -232,10 +233,6 @@ def span_name(lang: str, span: Span) -> str:
     return t(lang, f"digest.span_{span.period}", start=start, end=end)
 
 
-def _visible_names(names: Sequence[str], sees: str) -> bool:
-    return sees == "full" and bool(names)
-
-
 async def _board_messages(
     bd: BotData,
     post: kd.Post,
@@ -246,7 +243,8 @@ async def _board_messages(
 ) -> list[Outgoing]:
     lang = lang or data.team.language
     board = data.board
-    sees = "full" if private else board.group_sees
+    # The group's post shows what the team chose; a leader's private copy shows everything.
+    view = visible(board, Viewer(in_group=not private, leader=private))
     lines: list[str] = []
     kind = registry.kind(post.kind)
     if kind is registry.DAILY_SUMMARY:
@@ -254,12 +252,12 @@ async def _board_messages(
             t(lang, kind.title, day=fmt_day(board.span.start, lang), team=board.team_title)
         )
         lines += team_lines(board, lang)
-        best = min(3, board.top_n) if sees == "top" else 3
+        best = view.podium()
         top = [r for r in board.rows if r.active and r.rank is not None and r.rank <= best]
-        if top and sees != "totals":
+        if top and view.ranking:
             lines.append(t(lang, "digest.top", names=names_list([r.name for r in top])))
         if board.not_logged:
-            if _visible_names(board.not_logged, sees):
+            if view.names:
                 lines.append(t(lang, "digest.not_logged", names=names_list(board.not_logged)))
             else:
                 lines.append(t(lang, "digest.not_logged_count", count=len(board.not_logged)))
@@ -275,17 +273,14 @@ async def _board_messages(
             team=board.team_title,
         )
     )
-    if sees == "full":
-        lines += ranking_lines(board, lang)
-    elif sees == "top":
-        lines += ranking_lines(board, lang, limit=board.top_n)
+    lines += visible_ranking(board, view, lang)
     lines.append("")
     lines += team_lines(board, lang)
     if kind is registry.MONTHLY:
         lines += _monthly_lines(data, lang)
     messages = [Outgoing(text=fit(join_lines(*lines)))]
-    if sees != "totals":
-        png = await bd.render(board_chart, board, lang, None, sees, span_name(lang, board.span))
+    if view.ranking:
+        png = await bd.render(board_chart, board, view, lang, span_name(lang, board.span))
         if png is not None:
             messages.append(Outgoing(photo=png))
     return messages
@@ -357,7 +352,8 @@ async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
             team=board.team_title,
         )
     ]
-    lines += ranking_lines(board, lang)
+    # Sent to each leader privately: the full ranking.
+    lines += visible_ranking(board, visible(board, Viewer(in_group=False, leader=True)), lang)
     lines.append("")
     lines += team_lines(board, lang)
     lines.append(
@@ -431,10 +427,7 @@ def _living_text(item: chat_state.LivingBoard) -> Html:
     board = item.board
     lang = board.language
     lines: list[str] = [t(lang, registry.LIVING_BOARD.title, span=span_name(lang, board.span))]
-    if board.group_sees == "full":
-        lines += ranking_lines(board, lang)
-    elif board.group_sees == "top":
-        lines += ranking_lines(board, lang, limit=board.top_n)
+    lines += visible_ranking(board, visible(board, Viewer(in_group=True)), lang)
     lines.append("")
     lines += team_lines(board, lang)
     lines.append(t(lang, "digest.living_updated", time=esc(item.local_time)))

@@ -11,7 +11,6 @@ from telegram import (
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus
@@ -20,34 +19,12 @@ from telegram.ext import Application, CommandHandler
 
 from handlers.context import KpiContext, chat_of, for_caller, lang_of, person_of, unit_of_work
 from handlers.i18n import Html, t
-from handlers.render import answer_query, clip, edit_text, join_lines, team_keyboard
+from handlers.render import answer_query, clip, edit_text, join_lines
 from kpi import onboarding, parsing, teams
-from kpi.checkins import LogResult
 
 log = logging.getLogger(__name__)
 
 ADMIN_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
-
-
-async def refuse(update: Update, result: LogResult) -> None:
-    """Explain why the caller cannot do this here (no team, not a member, which team)."""
-    msg = update.effective_message
-    assert msg is not None
-    await refuse_in(msg, lang_of(result.lang_pref, update.effective_user), result)
-
-
-async def refuse_in(msg: Message, lang: str, result: LogResult) -> None:
-    """Answer a message with the reason the caller cannot act (see `refuse`)."""
-    if result.outcome == "choose_team":
-        await msg.reply_text(
-            t(lang, "scope.choose_team"), reply_markup=team_keyboard(result.choices)
-        )
-    elif result.outcome == "no_team":
-        await msg.reply_text(t(lang, "scope.no_team"))
-    elif msg.chat.type != "private":
-        await msg.reply_text(t(lang, "scope.not_member_group"))
-    else:
-        await msg.reply_text(t(lang, "scope.not_member"))
 
 
 async def start(update: Update, context: KpiContext) -> None:

@@ -68,6 +68,13 @@ async def edit_text(
             raise
 
 
+async def remove_buttons(message: Message) -> None:
+    """Take the buttons off a message whose question is answered."""
+    # Already without buttons, or too old to edit: either way there is nothing to remove.
+    with contextlib.suppress(BadRequest):
+        await message.edit_reply_markup(reply_markup=None)
+
+
 async def answer_query(q: CallbackQuery, text: str | None = None) -> None:
     """Answer a button press; callback answers are plain text of at most 200 characters."""
     plain = html.unescape(re.sub(r"<[^>]*>", "", text))[:190] if text else None

@@ -1,4 +1,4 @@
-"""Report commands: /me (/toi)."""
+"""Report commands: /me, /leaderboard, /today, /week, /month, /chart."""
 
 from __future__ import annotations
 
@@ -12,20 +12,15 @@ from handlers.context import (
     deferrable_sends,
     for_caller,
     lang_of,
+    refuse,
     replied_user_id,
 )
-from handlers.i18n import Html, esc, fmt_pct, progress_bar, t, t_plain
-from handlers.onboarding import refuse
-from handlers.render import (
-    MAX_TEXT,
-    clip,
-    command_example,
-    fmt_figure,
-    join_lines,
-    names_list,
-    shown_attainment,
-)
+from handlers.i18n import esc, t
+from handlers.render import MAX_TEXT, clip, command_example, join_lines
+from handlers.views.boards import board_chart, render_board
+from handlers.views.reports import progress_png, render_me, trend_png
 from kpi import periods, reports
+from kpi.access import Viewer, visible
 from kpi.posts import chats as chat_state
 from kpi.posts.chats import GroupReport
 
@@ -87,301 +82,6 @@ async def _send_me(
         )
         return
     await msg.reply_text(t(lang, "me.sent_private"))
-
-
-def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
-    """Draw the member's progress against each target, with where pace says they should be."""
-    from kpi import charts
-
-    names = res.names or {}
-    items = []
-    for m in res.lines:
-        ln = m.line
-        if not ln.target:
-            continue
-        vi, en = names.get(ln.key, (ln.key, ln.key))
-        label = en if lang == "en" else vi
-        if period is None:
-            label = f"{label} ({t(lang, f'period.{m.span.period}')})"
-        expected = m.share if ln.unit != "ratio" and 0 < m.share < 1 else None
-        # The percentage the text beside the chart shows, from the same rounded figures.
-        shown = shown_attainment(ln.actual, ln.target, ln.unit, ln.direction)
-        items.append(charts.ProgressItem(label, shown, expected, ln.behind_minimum))
-    heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
-    return charts.progress_chart(
-        items,
-        title=t_plain(lang, "chart.progress_title", name=res.member_name, period=heading),
-        pace_label=t_plain(lang, "chart.pace_marker"),
-        fmt_pct=lambda v: fmt_pct(v, lang),
-        status_labels={
-            s: t_plain(lang, f"chart.status_{s}")
-            for s in ("done", "on_pace", "behind", "below_minimum")
-        },
-    )
-
-
-def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
-    """Render a member's KPI report."""
-    heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
-    lines: list[str] = [t(lang, "me.title", name=res.member_name, period=heading)]
-    if period in (None, "day") and not res.working_day:
-        lines.append(t(lang, "me.day_off"))
-    names = res.names or {}
-    if not res.lines:
-        lines.append(t(lang, "me.no_kpis"))
-    for m in res.lines:
-        ln = m.line
-        vi, en = names.get(ln.key, (ln.key, ln.key))
-        name = en if lang == "en" else vi
-        if period is None:
-            name = f"{name} {t(lang, f'period.{m.span.period}')}"
-        actual = fmt_figure(ln.actual, ln.unit, lang)
-        line: str
-        if ln.target:
-            shown = shown_attainment(ln.actual, ln.target, ln.unit, ln.direction)
-            line = t(
-                lang,
-                "me.line",
-                name=name,
-                actual=actual,
-                target=fmt_figure(ln.target, ln.unit, lang),
-                pct=fmt_pct(shown, lang),
-                bar=progress_bar(shown),
-            )
-            if ln.pace is not None and 0 < m.share < 1:
-                line += " · " + t(lang, "me.pace", pct=fmt_pct(ln.pace, lang))
-            if ln.behind_minimum and m.share > 0:
-                line += " " + t(lang, "me.below_minimum")
-        else:
-            line = t(lang, "me.line_no_target", name=name, actual=actual)
-        if ln.growth is not None and ln.previous:
-            line += " · " + growth_text(lang, ln.growth, m.span.period, same_point=m.same_point)
-        lines.append(line)
-    if res.score is not None:
-        lines.append(t(lang, "me.score", score=f"{res.score:.0f}"))
-    return join_lines(*lines)
-
-
-def growth_text(lang: str, growth: float, period: str, *, same_point: bool) -> Html:
-    """Render growth and what it is against: `▲21% vs the same point last month`."""
-    # ▲ is more, whatever the KPI's direction.
-    arrow = "▲" if growth >= 0 else "▼"
-    versus = t(lang, f"versus.{period}_same" if same_point else f"versus.{period}")
-    return Html(f"{arrow}{esc(fmt_pct(abs(growth), lang))} {versus}")
-
-
-# --- team boards ---------------------------------------------------------------------------
-
-MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
-NAME_CHARS = 24
-
-
-def _movement(m: int | None) -> str:
-    if not m:
-        return ""
-    return f" ▲{m}" if m > 0 else f" ▼{-m}"
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
-
-
-def kpi_name(board: reports.Board, key: str, lang: str) -> str:
-    """Return a KPI's name in a language."""
-    vi, en = board.names.get(key, (key, key))
-    return en if lang == "en" else vi
-
-
-def span_label(lang: str, span: periods.Span) -> str:
-    """Describe a span: `tuần này (16/11–22/11)`."""
-    from handlers.i18n import fmt_day
-
-    if span.period == "day":
-        return f"{t(lang, 'period.day')} ({fmt_day(span.start, lang)})"
-    start, end = fmt_day(span.start, lang), fmt_day(span.end, lang)
-    return f"{t(lang, f'period.{span.period}')} ({start}–{end})"
-
-
-def board_value(board: reports.Board, row: reports.MemberRow, lang: str) -> str:
-    """Format a row's ranking value: the score, or the KPI's value with its attainment."""
-    if board.kpi is None:
-        return "—" if row.value is None else f"{row.value:.0f}"
-    text = fmt_figure(row.value, board.kpi_unit, lang)
-    if row.attainment is not None and board.kpi_unit != "ratio":
-        text += f" ({fmt_pct(row.attainment, lang)})"
-    return text
-
-
-def ranking_lines(
-    board: reports.Board, lang: str, *, limit: int | None = None, me: int | None = None
-) -> list[str]:
-    """Render the ranking: medals for the top three, movement arrows, inactive members last."""
-    lines: list[str] = []
-    for row in board.rows:
-        if not row.active:
-            continue
-        if limit is not None and (row.rank is None or row.rank > limit):
-            continue
-        # An active member whose value is undefined (a win rate without deals) has no place.
-        mark = "–" if row.rank is None else MEDALS.get(row.rank, f"{row.rank}.")
-        name = esc(_short(row.name))
-        if me is not None and row.member_id == me:
-            name = Html(f"<b>{name}</b>")
-        lines.append(
-            f"{mark} {name} — {esc(board_value(board, row, lang))}{_movement(row.movement)}"
-        )
-    inactive = [r.name for r in board.rows if not r.active]
-    if inactive and limit is None:
-        lines.append(t(lang, "board.no_activity", names=names_list([_short(n) for n in inactive])))
-    return lines
-
-
-def team_lines(board: reports.Board, lang: str) -> list[str]:
-    """Render the team's totals against the team targets."""
-    lines: list[str] = []
-    for k in board.team:
-        if k.key not in ("revenue", "deals", "calls", "meetings") and k.target is None:
-            continue
-        name = kpi_name(board, k.key, lang)
-        if k.target:
-            lines.append(
-                t(
-                    lang,
-                    "board.team_line",
-                    name=name,
-                    actual=fmt_figure(k.actual, k.unit, lang),
-                    target=fmt_figure(k.target, k.unit, lang),
-                    pct=fmt_pct(shown_attainment(k.actual, k.target, k.unit, k.direction), lang),
-                )
-            )
-        else:
-            lines.append(
-                t(
-                    lang,
-                    "board.team_line_plain",
-                    name=name,
-                    actual=fmt_figure(k.actual, k.unit, lang),
-                )
-            )
-    met, counted = board.reps_on_target
-    if counted:
-        lines.append(t(lang, "board.on_target", met=met, counted=counted))
-    return lines
-
-
-def render_board(
-    board: reports.Board, lang: str, *, group: bool, me: int | None, leader: bool
-) -> Html:
-    """Render a leaderboard for a group (what the team shows) or one person (plus own rank)."""
-    title = (
-        t(lang, "board.title", span=span_label(lang, board.span))
-        if board.kpi is None
-        else t(
-            lang,
-            "board.title_kpi",
-            kpi=kpi_name(board, board.kpi, lang),
-            span=span_label(lang, board.span),
-        )
-    )
-    sees = visibility(board, group=group, leader=leader)
-    limit = board.top_n if sees == "top" else None
-    highlight = None if group else me
-    own = own_rank_line(board, lang, me) if not group and me is not None else ""
-
-    def text_with(ranking: list[str], *extra: str) -> Html:
-        return join_lines(title, *ranking, "", *team_lines(board, lang), own, *extra)
-
-    ranking = [] if sees == "totals" else ranking_lines(board, lang, limit=limit, me=highlight)
-    text = text_with(ranking)
-    if len(text) > MAX_TEXT:
-        # A very large team: the top of the ranking and the team lines (the chart has all).
-        short = ranking_lines(board, lang, limit=min(limit or 10, 10), me=highlight)
-        text = text_with(short, t(lang, "board.more_in_chart"))
-    return text
-
-
-def visibility(board: reports.Board, *, group: bool, leader: bool) -> str:
-    """Return how much of the ranking a reader sees: "full", "top" or "totals"."""
-    # Leaders see everything in private; the group setting also governs reps' private view.
-    return "full" if (leader and not group) else board.group_sees
-
-
-def own_rank_line(board: reports.Board, lang: str, me: int) -> str:
-    """Tell one member their rank and what it takes to reach the place above."""
-    from kpi import scoring
-
-    row = next((r for r in board.rows if r.member_id == me), None)
-    if row is None:
-        return ""
-    if row.rank is None:
-        return t(lang, "board.you_unranked")
-    ranked = [
-        scoring.Ranked(r.member_id, r.value, r.rank, r.active, r.movement) for r in board.rows
-    ]
-    gap = scoring.gap_to_next(ranked, me)
-    total = sum(1 for r in board.rows if r.rank is not None)
-    if gap is None:
-        return t(lang, "board.you_first", rank=row.rank, total=total)
-    if board.kpi is None:
-        return t(lang, "board.you", rank=row.rank, total=total, gap=f"{max(gap, 1):.0f}")
-    gap_text = fmt_figure(gap, board.kpi_unit, lang)
-    return t(lang, "board.you_kpi", rank=row.rank, total=total, gap=gap_text)
-
-
-def board_chart(
-    board: reports.Board,
-    lang: str,
-    me: int | None,
-    sees: str | None = None,
-    span_text: str | None = None,
-) -> bytes | None:
-    """Draw what a reader may see of the board (the group's view by default) as a bar chart.
-
-    `span_text` names the period in the title (a post about last month says so).
-    """
-    from kpi import charts
-
-    span_text = span_text or span_label(lang, board.span)
-    sees = sees or board.group_sees
-    if sees == "totals":
-        return None
-    limit = board.top_n if sees == "top" else None
-    shown = [r for r in board.rows if r.rank is not None and (limit is None or r.rank <= limit)]
-    rows = shown[: charts.MAX_ROWS]
-    if not rows:
-        return None
-    if board.kpi is None:
-        data = [
-            charts.LeaderRow(r.name, (r.value or 0) / 100, None, r.member_id == me, r.rank)
-            for r in rows
-        ]
-        return charts.leaderboard_chart(
-            data,
-            title=t_plain(lang, "chart.board_title", span=span_text),
-            value_label=t_plain(lang, "chart.score_label"),
-            fmt=lambda v: f"{v * 100:.0f}",
-            target_label=t_plain(lang, "chart.target"),
-            percent=True,
-            highlight_label=t_plain(lang, "chart.you"),
-        )
-    unit = board.kpi_unit
-    data = [
-        charts.LeaderRow(r.name, r.value or 0, r.target, r.member_id == me, r.rank) for r in rows
-    ]
-    return charts.leaderboard_chart(
-        data,
-        title=t_plain(
-            lang,
-            "chart.kpi_title",
-            kpi=kpi_name(board, board.kpi, lang),
-            span=span_text,
-        ),
-        value_label=kpi_name(board, board.kpi, lang),
-        fmt=lambda v: fmt_figure(v, unit, lang),
-        target_label=t_plain(lang, "chart.target"),
-        percent=unit == "ratio",
-        highlight_label=t_plain(lang, "chart.you"),
-    )
 
 
 def _period_and_kpi(args: list[str], default: periods.Period) -> tuple[periods.Period, str | None]:
@@ -450,13 +150,13 @@ async def _send_board(
         return
     board = res.board
     assert board is not None
-    leader = res.leader
+    # Answered in the group, the whole chat reads it; answered again privately, one person.
     group = res.in_group is not None and res.in_group.earlier is None
-    text = render_board(board, lang, group=group, me=res.me, leader=leader)
-    sees = visibility(board, group=group, leader=leader)
+    view = visible(board, Viewer(in_group=group, leader=res.leader, member_id=res.me))
+    text = render_board(board, view, lang)
     png = None
-    if chart and sees != "totals":
-        png = await bd.render(board_chart, board, lang, None if group else res.me, sees)
+    if chart and view.ranking:
+        png = await bd.render(board_chart, board, view, lang)
     await _answer(update, context, lang, res.in_group, text, png)
 
 
@@ -593,27 +293,3 @@ async def chart(update: Update, context: KpiContext) -> None:
         await _answer(update, context, lang, res.in_group, t(lang, "chart.no_data"), None)
         return
     await _answer(update, context, lang, res.in_group, None, png)
-
-
-def trend_png(res: reports.Trend, lang: str) -> bytes | None:
-    """Render a trend (in a worker thread); None when there is no day to draw."""
-    from handlers.i18n import fmt_day
-    from kpi import charts
-
-    if not res.days or res.span is None:
-        return None
-    vi, en = res.kpi_names
-    name = en if lang == "en" else vi
-    who = res.who or t_plain(lang, "chart.team")
-    unit = res.unit
-    return charts.trend_chart(
-        list(res.days),
-        list(res.values),
-        title=t_plain(lang, "chart.trend_title", kpi=name, who=who),
-        value_label=span_label(lang, res.span),
-        target_per_day=res.target_per_day,
-        target_label=t_plain(lang, "chart.target_per_day"),
-        values_label=name,
-        fmt=lambda v: fmt_figure(v, unit, lang),
-        date_fmt=lambda d: fmt_day(d, lang),
-    )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from handlers.context import KpiContext, for_caller, lang_of
+from handlers.context import KpiContext, for_caller, lang_of, refuse
 from handlers.i18n import Html, fmt_day, t
-from handlers.onboarding import refuse
 from handlers.render import answer_query, edit_text, example_line, join_lines, quoted_params
 from kpi import team_settings
-from kpi.checkins import LogResult, split_command
 from kpi.periods import WEEKDAYS
 from kpi.posts import registry as post_kinds
+from kpi.reading import split_command
 
 EXAMPLE = "/settings time daily 18:30"
 
@@ -129,12 +128,8 @@ async def _apply(
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    if res.outcome == "refused":
-        assert isinstance(res.refusal, LogResult)
+    if res.refusal is not None:
         await refuse(update, res.refusal)
-        return
-    if res.outcome == "forbidden":
-        await msg.reply_text(t(lang, "scope.leader_only"))
         return
     assert res.view is not None
     if res.outcome == "bad_input":
@@ -170,8 +165,7 @@ async def _mute(update: Update, context: KpiContext, muted: bool) -> None:
     res = await for_caller(update, context, team_settings.mute, muted=muted)
     if res is None:
         return
-    if res.outcome == "refused":
-        assert isinstance(res.refusal, LogResult)
+    if res.refusal is not None:
         await refuse(update, res.refusal)
         return
     await msg.reply_text(t(lang_of(res.lang_pref, user), f"settings.{res.changed}"))

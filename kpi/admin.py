@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi import parsing, periods
-from kpi.access import ChatInfo, Scope, resolve
+from kpi.access import Caller, ChatInfo, Refusal, require, resolve
 from kpi.catalog import KPI_BY_KEY
-from kpi.checkins import check_scope, local_today
+from kpi.entries import local_today
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     AuditEvent,
@@ -28,8 +28,7 @@ from kpi.teams import PersonInfo
 
 AdminOutcome = Literal[
     "ok",
-    "refused",  # no team / not a member / which team
-    "forbidden",  # not a leader
+    "refused",  # no team / not a member / which team / not a leader
     "bad_input",
     "unknown_kpi",
     "unknown_member",
@@ -42,7 +41,7 @@ class AdminResult:
 
     outcome: AdminOutcome
     lang_pref: str | None
-    refusal: object | None = None
+    refusal: Refusal | None = None
     kpi: str | None = None
     kpi_names: tuple[str, str] = ("", "")
     unit: str = "count"
@@ -53,18 +52,6 @@ class AdminResult:
     error_params: dict[str, object] = field(default_factory=dict)
     word: str | None = None
     action: str | None = None
-
-
-def _leader_scope(
-    session: Session, person: PersonInfo, chat: ChatInfo, admins: frozenset[int], now: dt.datetime
-) -> tuple[Scope, AdminResult | None]:
-    scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope, managing=True)
-    if refusal is not None:
-        return scope, AdminResult("refused", scope.lang_pref, refusal=refusal)
-    if not scope.is_leader:
-        return scope, AdminResult("forbidden", scope.lang_pref)
-    return scope, None
 
 
 def member_by_handle(
@@ -128,11 +115,10 @@ def target(
     reply_to: int | None = None,
 ) -> AdminResult:
     """Set a target: `/target <kpi> <value> [period] [@member]` (without @: for everyone)."""
-    scope, problem = _leader_scope(session, person, chat, admins, now)
-    if problem is not None:
-        return problem
+    scope = require(resolve(session, person, chat, admins, now), "leader")
+    if isinstance(scope, Refusal):
+        return AdminResult("refused", scope.lang_pref, refusal=scope)
     team = scope.team
-    assert team is not None
     words = args.split()
     handle = next((w for w in words if w.startswith("@")), None)
     words = [w for w in words if not w.startswith("@")]
@@ -224,7 +210,7 @@ class KpiListing:
     outcome: AdminOutcome
     lang_pref: str | None
     rows: tuple[KpiRow, ...] = ()
-    refusal: object | None = None
+    refusal: Refusal | None = None
     action: str | None = None
     kpi: str | None = None
     value: float | None = None
@@ -270,17 +256,18 @@ def kpi_command(
 ) -> KpiListing:
     """List KPIs, or (leaders) `weight <kpi> <w>`, `minimum <kpi> <pct>`, `retire <kpi>`,
     `add <key> <name>` (a new counted metric with its KPI)."""
-    scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope, managing=True)
-    if refusal is not None:
-        return KpiListing("refused", scope.lang_pref, refusal=refusal)
+    asker = resolve(session, person, chat, admins, now)
+    scope = require(asker, "manager")
+    if isinstance(scope, Refusal):
+        return KpiListing("refused", scope.lang_pref, refusal=scope)
     team = scope.team
-    assert team is not None
     words = args.split()
     if not words:
         return KpiListing("ok", scope.lang_pref, _listing(session, team), leader=scope.is_leader)
-    if not scope.is_leader:
-        return KpiListing("forbidden", scope.lang_pref)
+    # Everyone in the team may read the list; only leaders change it.
+    refusal = require(asker, "leader")
+    if isinstance(refusal, Refusal):
+        return KpiListing("refused", scope.lang_pref, refusal=refusal)
     action = words[0].lower()
     rest = words[1:]
     if action not in ("weight", "minimum", "retire", "add"):
@@ -347,7 +334,7 @@ def kpi_command(
 
 
 def _add_kpi(
-    session: Session, scope: Scope, team: Team, rest: list[str], now: dt.datetime
+    session: Session, scope: Caller, team: Team, rest: list[str], now: dt.datetime
 ) -> KpiListing:
     if len(rest) < 2 or not _KEY.match(rest[0].lower()):
         return KpiListing("bad_input", scope.lang_pref, error_code="kpi.add_usage")

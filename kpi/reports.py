@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from kpi import periods, store
-from kpi.access import ChatInfo, resolve
+from kpi.access import ChatInfo, Refusal, require, resolve
 from kpi.admin import member_by_handle
-from kpi.checkins import LogResult, check_scope
 from kpi.models import Team
 from kpi.periods import Span, WorkCalendar
 from kpi.posts.chats import GroupReport, report_in_group
@@ -74,7 +73,7 @@ class MeReport:
 
     outcome: str
     lang_pref: str | None
-    refusal: LogResult | None
+    refusal: Refusal | None
     team_title: str = ""
     member_name: str = ""
     period: str | None = None
@@ -101,12 +100,10 @@ def me_report(
     period: periods.Period | None = None,
 ) -> MeReport:
     """Compute the caller's own KPIs (each over its own target period unless one is asked)."""
-    scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None:
-        return MeReport("refused", scope.lang_pref, refusal)
+    scope = require(resolve(session, person, chat, admins, now), "member")
+    if isinstance(scope, Refusal):
+        return MeReport("refused", scope.lang_pref, scope)
     team = scope.team
-    assert team is not None
     cal = calendar_of(session, team)
     today = periods.local_today(cal, now)
     lines, score = member_lines(session, team, cal, scope.member.id, today, now, period)
@@ -185,7 +182,7 @@ class BoardResult:
 
     outcome: str
     lang_pref: str | None
-    refusal: LogResult | None = None
+    refusal: Refusal | None = None
     board: Board | None = None
     me: int | None = None  # the caller's member id (for the private rank and gap)
     is_group: bool = False
@@ -211,12 +208,10 @@ def board_for(
     `asked_as` names the command family (`leaderboard`, `summary`): with the period and the
     KPI it tells a repeated report in a group from a new one.
     """
-    scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope, managing=True)
-    if refusal is not None:
-        return BoardResult("refused", scope.lang_pref, refusal)
+    scope = require(resolve(session, person, chat, admins, now), "manager")
+    if isinstance(scope, Refusal):
+        return BoardResult("refused", scope.lang_pref, scope)
     team = scope.team
-    assert team is not None
     kpi = None
     if kpi_word and not is_score_word(kpi_word):
         kpi = find_kpi(session, team.id, kpi_word)
@@ -271,7 +266,7 @@ class Trend:
 
     outcome: str
     lang_pref: str | None
-    refusal: LogResult | None = None
+    refusal: Refusal | None = None
     kpi: str | None = None
     kpi_names: tuple[str, str] = ("", "")
     unit: str = "count"
@@ -303,12 +298,10 @@ def trend(
     Without a member it is the caller's own chart in a private chat and the team's in a group
     (or when `whole_team` asks for it).
     """
-    scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope, managing=True)
-    if refusal is not None:
-        return Trend("refused", scope.lang_pref, refusal)
+    scope = require(resolve(session, person, chat, admins, now), "manager")
+    if isinstance(scope, Refusal):
+        return Trend("refused", scope.lang_pref, scope)
     team = scope.team
-    assert team is not None
     key = find_kpi(session, team.id, kpi_word) if kpi_word else "revenue"
     kdef = next((k for k in kpi_defs(session, team.id) if k.key == key), None)
     if kdef is None or kdef.unit == "ratio":

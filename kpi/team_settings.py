@@ -12,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi import periods
-from kpi.access import ChatInfo, resolve
-from kpi.checkins import check_scope
+from kpi.access import ChatInfo, Refusal, require, resolve
 from kpi.models import AuditEvent, CalendarDay, Team
 from kpi.parsing import normalize_hhmm
 from kpi.periods import WEEKDAYS
@@ -21,7 +20,7 @@ from kpi.posts import registry as post_kinds
 from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.teams import PersonInfo, TeamSettings, save_settings, settings_of
 
-SettingsOutcome = Literal["ok", "refused", "forbidden", "bad_input"]
+SettingsOutcome = Literal["ok", "refused", "bad_input"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class SettingsResult:
     lang_pref: str | None
     view: SettingsView | None = None
     changed: str | None = None
-    refusal: object | None = None
+    refusal: Refusal | None = None
     error_code: str | None = None
     error_params: dict[str, object] = field(default_factory=dict)
 
@@ -117,14 +116,10 @@ def settings_command(
     thread_id: int | None = None,
 ) -> SettingsResult:
     """Show the team's settings, or change one: see `_change` for the forms it takes."""
-    scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope, managing=True)
-    if refusal is not None:
-        return SettingsResult("refused", scope.lang_pref, refusal=refusal)
-    if not scope.is_leader:
-        return SettingsResult("forbidden", scope.lang_pref)
+    scope = require(resolve(session, person, chat, admins, now), "leader")
+    if isinstance(scope, Refusal):
+        return SettingsResult("refused", scope.lang_pref, refusal=scope)
     team = scope.team
-    assert team is not None
     words = args.lower().split()
     if not words:
         return SettingsResult("ok", scope.lang_pref, _view(session, team))
@@ -312,10 +307,10 @@ def mute(
     muted: bool,
 ) -> SettingsResult:
     """Turn the caller's private reminders off or on (for the team of this chat)."""
-    scope = resolve(session, person, chat, admins, now)
-    refusal = check_scope(scope)
-    if refusal is not None or scope.membership is None:
-        return SettingsResult("refused", scope.lang_pref, refusal=refusal)
+    scope = require(resolve(session, person, chat, admins, now), "member")
+    if isinstance(scope, Refusal):
+        return SettingsResult("refused", scope.lang_pref, refusal=scope)
+    assert scope.membership is not None  # a member's, as `require` checked
     scope.membership.reminders_muted = muted
     return SettingsResult("ok", scope.lang_pref, changed="muted" if muted else "unmuted")
 

@@ -135,3 +135,118 @@ def test_the_cycle_finder_sees_a_cycle(tmp_path: Path) -> None:
     graph = import_graph(tmp_path)
     assert graph["kpi.c"] == {"kpi.a"}
     assert find_cycle(graph) == ["kpi.a", "kpi.b", "kpi.a"]
+
+
+def _modules(path: Path) -> set[str]:
+    """Return the full names a module imports (`from kpi import store` names `kpi.store`,
+    `from kpi.store import X` names `kpi.store.X`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+# What a handler family shares with the others: the unit of work, texts, sending, views.
+SHARED_HANDLERS = ("handlers.context", "handlers.i18n", "handlers.render", "handlers.posts")
+SHARED_HANDLERS += ("handlers.menu", "handlers.views")
+# What handlers may call in kpi: the use cases, access (refusals, what a viewer sees), and the
+# modules a post or an outbox row is read and settled through. `kpi.reports`, `kpi.admin`,
+# `kpi.team_settings` and `kpi.onboarding` are use-case modules still outside kpi/usecases/.
+HANDLER_KPI = (
+    "kpi.usecases",
+    "kpi.access",
+    "kpi.reading",
+    "kpi.reports",
+    "kpi.admin",
+    "kpi.team_settings",
+    "kpi.onboarding",
+    "kpi.posts",
+    "kpi.outbox",
+    "kpi.db",
+    "kpi.models",
+    "kpi.periods",
+    "kpi.teams",
+    "kpi.parsing",
+    "kpi.catalog",
+    "kpi.charts",
+    "kpi.store.StoredEntry",
+    "kpi.standings.Board",
+    "kpi.standings.MemberRow",
+    "kpi.scoring",
+)
+
+
+def _allowed(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _handler_families() -> list[Path]:
+    shared = {p.rsplit(".", 1)[1] for p in SHARED_HANDLERS}
+    return [
+        f
+        for f in sorted((ROOT / "handlers").glob("*.py"))
+        if f.stem not in shared and f.stem not in ("__init__", "errors")
+    ]
+
+
+def test_handler_families_do_not_import_each_other() -> None:
+    families = {f"handlers.{f.stem}" for f in _handler_families()}
+    offenders = {
+        f.stem: sorted(
+            n
+            for n in _modules(f)
+            if n.startswith("handlers.")
+            and not _allowed(n, SHARED_HANDLERS)
+            and (n in families or n.rsplit(".", 1)[0] in families)
+        )
+        for f in _handler_families()
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_handlers_call_kpi_use_cases_and_access_only() -> None:
+    files = sorted((ROOT / "handlers").rglob("*.py"))
+    offenders = {
+        str(f.relative_to(ROOT)): sorted(
+            n
+            for n in _modules(f)
+            if (n == "kpi" or n.startswith("kpi."))
+            and n != "kpi"
+            and not _allowed(n, HANDLER_KPI)
+            and not _allowed(n.rsplit(".", 1)[0], HANDLER_KPI)
+        )
+        for f in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_views_are_pure() -> None:
+    files = sorted((ROOT / "handlers" / "views").rglob("*.py"))
+    assert files
+    offenders = {
+        str(f.relative_to(ROOT)): sorted(
+            n
+            for n in _modules(f)
+            if n.startswith(("telegram.ext", "telegram.error", "sqlalchemy", "bot"))
+            or _allowed(n, ("kpi.db", "kpi.store.record_checkin", "handlers.context"))
+        )
+        for f in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_checkers_see_sideways_and_impure_imports(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from handlers.checkins import reply_logged\nfrom telegram.ext import Application\n"
+        "from kpi import store\n",
+        encoding="utf-8",
+    )
+    assert {"handlers.checkins.reply_logged", "telegram.ext.Application"} <= _modules(bad)
+    assert "kpi.store" in _modules(bad)
+    assert not _allowed("kpi.store", HANDLER_KPI)
+    assert _allowed("kpi.usecases.checkins", HANDLER_KPI)

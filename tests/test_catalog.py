@@ -16,7 +16,7 @@ from handlers import menu
 from handlers.i18n import LANGS, catalog
 from handlers.onboarding import command_names
 from kpi import catalog as metrics
-from kpi import checkins, parsing, scoring, standings
+from kpi import parsing, reading, scoring, standings
 from kpi.parsing import build_vocabulary, normalize_text
 
 SPECS = metrics.BUILTIN_METRICS
@@ -84,8 +84,8 @@ def test_the_parser_reads_the_catalogues_words_in_every_language() -> None:
 
 
 def test_the_logging_commands_are_the_catalogues() -> None:
-    assert checkins.LOGGING_COMMANDS == metrics.LOGGING_COMMANDS
-    assert checkins.COUNT_COMMANDS == {
+    assert reading.LOGGING_COMMANDS == metrics.LOGGING_COMMANDS
+    assert reading.COUNT_COMMANDS == {
         "call": "calls",
         "goi": "calls",
         "meeting": "meetings",
@@ -96,8 +96,8 @@ def test_the_logging_commands_are_the_catalogues() -> None:
         "proposal": "proposals",
         "baogia": "proposals",
     }
-    assert checkins.DEAL_COMMANDS == ("deal", "chot")
-    assert checkins.LOST_COMMANDS == ("lost", "mat")
+    assert reading.DEAL_COMMANDS == ("deal", "chot")
+    assert reading.LOST_COMMANDS == ("lost", "mat")
 
 
 async def test_the_handler_table_answers_every_catalogue_command(app: Any) -> None:
