@@ -27,6 +27,8 @@ PRIVATE = (
     "unmute",
     "help",
     "language",
+    "export",
+    "import",
 )
 GROUP = ("call", "meeting", "deal", "log", "today", "week", "month", "leaderboard", "join", "help")
 ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
