@@ -184,7 +184,7 @@ def render_report(report: ImportReport, filename: str, tr: Translate) -> str:
     """Render an import's report: what is (or would be) stored, each rejected row and why."""
     if report.file_error is not None:
         err = report.file_error
-        return tr(f"import.file.{err.code}", detail=err.detail)
+        return tr(f"import.{err.code}", detail=err.detail)
     stored = not report.dry_run and report.stored > 0
     lines = [tr("import.title" if stored else "import.dry_run_title", file=filename)]
     if report.all_already:

@@ -136,6 +136,8 @@ _ROLE_HEADERS: dict[str, Iterable[str]] = {
     "new_customer": ("khach moi", "khach hang moi", "new customer", "new"),
     "note": ("ghi chu", "note", "notes", "comment"),
     "status": ("trang thai", "status"),
+    # An export's own entry ids: a row naming an entry the team has is not stored again.
+    "entry_id": ("ma muc", "entry id"),
 }
 
 # Columns that carry one metric's figure (one row per person and day or month).

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from kpi import parsing, periods, scoring, store
+from kpi import periods, scoring, store
 from kpi.exports.columns import fold
 from kpi.metrics import KPI_BY_KEY
 from kpi.models import (
@@ -81,13 +81,26 @@ def parse_span(text: str | None, today: dt.date, cal: WorkCalendar) -> Span | No
     m = _RANGE.fullmatch(text)
     if m is None:
         return None
-    try:
-        start, end = parsing.parse_day(m[1], today), parsing.parse_day(m[2], today)
-    except parsing.ParseError:
-        return None
+    start, end = _range_day(m[1], today), _range_day(m[2], today)
     if start is None or end is None or start > end:
         return None
     return DateRange("day", start, end)
+
+
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{4}))?")
+_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _range_day(text: str, today: dt.date) -> dt.date | None:
+    """Read a day of a range, day first or ISO (a range may end after today, unlike a check-in)."""
+    try:
+        if m := _YMD.fullmatch(text):
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _DMY.fullmatch(text):
+            return dt.date(int(m[3]) if m[3] else today.year, int(m[2]), int(m[1]))
+    except ValueError:
+        return None
+    return None
 
 
 # --- teams -------------------------------------------------------------------------------------

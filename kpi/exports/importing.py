@@ -177,8 +177,21 @@ def import_file(
         good.append(row)
         ids.append(member_id)
         keys.append(key)
+    # Keyed by the person as written: a name becomes a member on the first import, and the
+    # second must still find the same key. Exported rows carry their entry's id instead.
     row_keys = parse.row_keys(good, keys)
-    known = set(
+    exported = {r.entry_id for r in good if r.entry_id is not None}
+    present = (
+        set(
+            session.scalars(
+                select(Activity.id).where(Activity.team_id == team.id, Activity.id.in_(exported))
+            )
+        )
+        if exported
+        else set()
+    )
+    known = {k for r, k in zip(good, row_keys, strict=True) if r.entry_id in present}
+    known |= set(
         session.scalars(
             select(ImportRow.row_key).where(
                 ImportRow.team_id == team.id, ImportRow.row_key.in_(row_keys)

@@ -46,6 +46,7 @@ class ParsedRow:
     monthly: bool
     entries: tuple[EntryInput, ...]
     skipped: str | None = None  # why the row is left out on purpose (a total line, not counted)
+    entry_id: int | None = None  # the entry an exported row came from
 
 
 def _text(cell: CellValue | None) -> str:
@@ -180,7 +181,9 @@ def parse_row(
     entries = _activity(cells, layout) if layout.per_activity else _figures(cells, layout)
     if not entries:
         raise RowError("row.empty")
-    return ParsedRow(number, person, day, monthly, tuple(entries))
+    entry = _text(layout.cell(cells, "entry_id"))
+    entry_id = int(entry) if entry.isdigit() and len(entry) < 19 else None
+    return ParsedRow(number, person, day, monthly, tuple(entries), entry_id=entry_id)
 
 
 def _looks_total(cells: Sequence[CellValue]) -> bool:
