@@ -173,7 +173,11 @@ def import_file(
             last = periods.last_working_day(cal, periods.span_of("month", row.day, cal))
             # The month's totals count on its last working day (its last day if it has none).
             end = periods.span_of("month", row.day, cal).end
-            row = parse.ParsedRow(row.row, row.person, last or end, True, row.entries)
+            # A month still running counts its totals up to today, never on a later day.
+            day = min(last or end, today)
+            row = parse.ParsedRow(
+                row.row, row.person, day, True, row.entries, entry_id=row.entry_id
+            )
         good.append(row)
         ids.append(member_id)
         keys.append(key)
