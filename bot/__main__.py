@@ -1,4 +1,4 @@
-"""The `kpibot` command line: run, demo, db upgrade."""
+"""The `kpibot` command line: run, demo, db, export, import, backup, restore."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", parents=[config], help="bring the schema up to date")
     db_sub.add_parser("current", parents=[config], help="show the schema revision")
+    from bot.data_commands import add_parsers
+
+    add_parsers(sub, [config])
     return p
 
 
@@ -90,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_demo(Path(args.out), day=args.date))
         if args.command == "db":
             return db_command(settings, args.db_command)
+        from bot.data_commands import COMMANDS
+
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](settings, args)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

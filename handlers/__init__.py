@@ -13,7 +13,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, checkins, corrections, errors, onboarding, reports, settings
+from handlers import admin, checkins, corrections, errors, exports, onboarding, reports, settings
 from kpi import catalog
 
 
@@ -60,6 +60,11 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(["mute", "tatnhac"], settings.mute, filters=new))
     add(CommandHandler(["unmute", "batnhac"], settings.unmute, filters=new))
 
+    # --- data in and out (leaders): Excel exports, spreadsheet imports
+    add(CommandHandler(["export", "xuat"], exports.export, filters=new))
+    add(CommandHandler(["import", "nhap"], exports.import_help, filters=new))
+    add(MessageHandler(new & filters.ChatType.PRIVATE & filters.Document.ALL, exports.document))
+
     # --- buttons (payloads are short prefixes; state lives in the database)
     add(CallbackQueryHandler(onboarding.language_button, pattern=r"^lang:"))
     add(CallbackQueryHandler(onboarding.team_button, pattern=r"^team:\d+$"))
@@ -68,6 +73,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(corrections.undo_button, pattern=r"^u:\d+$"))
     add(CallbackQueryHandler(corrections.edit_button, pattern=r"^e:\d+:\w+$"))
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
+    add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

@@ -27,6 +27,8 @@ PRIVATE = (
     "unmute",
     "help",
     "language",
+    "export",
+    "import",
 )
 GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "join", "help")
 ADMINS = ("setup", "target", "kpi", "settings", *GROUP)

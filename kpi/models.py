@@ -499,3 +499,21 @@ class ChatState(Base):
     # report key -> {"at": ISO time, "message_id": the post's first message or null}.
     recent_reports: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImportRow(Base):
+    """A spreadsheet row already imported into a team: the key that makes a re-import a no-op.
+
+    `row_key` hashes the row's normalised content and its occurrence among identical rows of
+    the file, so a file imported twice (also after it was re-saved) counts once.
+    """
+
+    __tablename__ = "import_rows"
+    __table_args__ = (UniqueConstraint("team_id", "row_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    row_key: Mapped[str] = mapped_column(String(64))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id"))
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""Date readers that only the tests call: a whole phrase, or a date among tokens.
+"""A date reader that only the tests call: a date among tokens.
 
 The product reads dates inside commands (`kpi.parsing.dates.match_day`); these compose the same
 rules so the tests can pin the date grammar on its own.
@@ -9,21 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from kpi.parsing.dates import days_ago, match_day, merge_day, numeric_day
-from kpi.parsing.text import core, normalize_text
-from kpi.parsing.vocabulary import DAY_PHRASES, DAY_PREFIXES
+from kpi.parsing.dates import match_day, merge_day, parse_day
+from kpi.parsing.text import core
 
-
-def parse_day(token_or_phrase: str, today: dt.date) -> dt.date | None:
-    """Parse `hôm qua`, `yesterday`, `20/11`, `20/11/26` or `2026-11-20`; None if no date."""
-    words = [w for w in (core(w) for w in normalize_text(token_or_phrase).split()) if w]
-    while tuple(words) not in DAY_PHRASES and len(words) > 1 and words[0] in DAY_PREFIXES:
-        words = words[1:]
-    if tuple(words) in DAY_PHRASES:
-        return days_ago(today, DAY_PHRASES[tuple(words)], token_or_phrase)
-    if len(words) != 1:
-        return None
-    return numeric_day(words[0], today, token_or_phrase.strip())
+__all__ = ["extract_day", "parse_day"]
 
 
 def extract_day(tokens: Sequence[str], today: dt.date) -> tuple[dt.date | None, list[str]]:

@@ -40,6 +40,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         *("target", "chitieu", "kpi", "settings", "caidat"),
         *("mute", "tatnhac", "unmute", "batnhac"),
     ),
+    "exports": ("export", "xuat", "import", "nhap"),
     # Commands the bot does not have: a typo is answered with the closest command and /help.
     "unknown": ("cal", "hlep", "setings", "xyz", "start_", "a" * 32),
 }
@@ -280,6 +281,7 @@ test_corrections_survive_any_arguments = property_test(COMMAND_GROUPS["correctio
 test_other_commands_survive_any_arguments = property_test(COMMAND_GROUPS["people"])
 test_report_commands_survive_any_arguments = property_test(COMMAND_GROUPS["reports"])
 test_leader_commands_survive_any_arguments = property_test(COMMAND_GROUPS["leaders"])
+test_export_commands_survive_any_arguments = property_test(COMMAND_GROUPS["exports"])
 test_unknown_commands_survive_any_arguments = property_test(
     COMMAND_GROUPS["unknown"], address=True
 )

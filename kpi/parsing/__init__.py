@@ -48,7 +48,7 @@ from kpi.parsing.commands import (
     parse_lost,
 )
 from kpi.parsing.counts import parse_count
-from kpi.parsing.dates import check_backdate
+from kpi.parsing.dates import check_backdate, parse_day
 from kpi.parsing.free_text import parse_free_text
 from kpi.parsing.results import (
     DEAL_METRIC,
@@ -100,6 +100,7 @@ __all__ = [
     "parse_amount",
     "parse_count",
     "parse_count_note",
+    "parse_day",
     "parse_deal",
     "parse_free_text",
     "parse_hhmm",

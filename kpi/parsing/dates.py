@@ -11,9 +11,10 @@ import re
 from collections.abc import Sequence
 
 from kpi.parsing.results import ParseError
+from kpi.parsing.text import core, normalize_text
 from kpi.parsing.vocabulary import DAY_PHRASES, DAY_PREFIXES
 
-__all__ = ["check_backdate", "days_ago", "match_day", "merge_day", "numeric_day"]
+__all__ = ["check_backdate", "days_ago", "match_day", "merge_day", "numeric_day", "parse_day"]
 
 _DMY = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})(?:\2([0-9]+))?")
 _YMD = re.compile(r"([0-9]{4})([/.-])([0-9]{1,2})\2([0-9]{1,2})")
@@ -97,3 +98,19 @@ def merge_day(current: dt.date | None, new: dt.date) -> dt.date:
     if current is not None and current != new:
         raise ParseError("date.multiple")
     return new
+
+
+def parse_day(token_or_phrase: str, today: dt.date) -> dt.date | None:
+    """Parse `hôm qua`, `yesterday`, `20/11`, `20/11/26` or `2026-11-20`; None if no date.
+
+    A whole cell or phrase that is a date (the importer's date column); inside a command the
+    parser finds dates among the words with `match_day`.
+    """
+    words = [w for w in (core(w) for w in normalize_text(token_or_phrase).split()) if w]
+    while tuple(words) not in DAY_PHRASES and len(words) > 1 and words[0] in DAY_PREFIXES:
+        words = words[1:]
+    if tuple(words) in DAY_PHRASES:
+        return days_ago(today, DAY_PHRASES[tuple(words)], token_or_phrase)
+    if len(words) != 1:
+        return None
+    return numeric_day(words[0], today, token_or_phrase.strip())

@@ -1,0 +1,186 @@
+"""`kpibot export`, `import`, `backup` and `restore`: a team's numbers in and out of the database.
+
+Exit codes: 0 done (an import stored, or with --dry-run would store, every row; a file imported
+again is done too), 1 rows rejected (nothing stored unless --skip-bad-rows), 2 the file, the
+team or the arguments could not be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> None:
+    """Add the export, import, backup and restore subcommands."""
+    ex = sub.add_parser("export", parents=parents, help="a team's numbers as XLSX or CSV")
+    ex.add_argument("--team", required=True, help="the team's name or its group's chat id")
+    ex.add_argument(
+        "--period",
+        default=None,
+        help="week, month, last-month, ..., YYYY-MM, or FROM..TO (default: this month)",
+    )
+    ex.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    ex.add_argument("--lang", choices=("vi", "en"), default=None, help="default: the team's")
+    ex.add_argument(
+        "-o", "--output", default=None, help="the file to write (default: kpi-TEAM-PERIOD.xlsx)"
+    )
+    im = sub.add_parser("import", parents=parents, help="a spreadsheet (XLSX or CSV) into a team")
+    im.add_argument("file", help="the .xlsx or .csv file")
+    im.add_argument("--team", required=True, help="the team's name or its group's chat id")
+    im.add_argument("--dry-run", action="store_true", help="report only, store nothing")
+    im.add_argument(
+        "--skip-bad-rows", action="store_true", help="store the good rows even if some are bad"
+    )
+    bk = sub.add_parser("backup", parents=parents, help="a consistent copy of a SQLite database")
+    bk.add_argument("path", help="the new backup file")
+    rs = sub.add_parser("restore", parents=parents, help="restore a SQLite backup (bot stopped)")
+    rs.add_argument("path", help="the backup file")
+
+
+def _fail(message: str, code: int = EXIT_UNUSABLE) -> int:
+    print(f"kpibot: {message}", file=sys.stderr)
+    return code
+
+
+def _team_id(session: Session, ref: str) -> tuple[int | None, str | None]:
+    from kpi.exports.data import find_team
+
+    match = find_team(session, ref)
+    if match.team_id is not None:
+        return match.team_id, None
+    if match.candidates:
+        chats = ", ".join(f"{title} ({chat})" for title, chat in match.candidates)
+        return None, f"several teams are called {ref!r}: give the chat id of one: {chats}"
+    return None, f"no team {ref!r} (give the team's name or its group's chat id)"
+
+
+def export_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a team's export file."""
+    from kpi import periods
+    from kpi.db import Database
+    from kpi.exports.data import load_export, parse_span
+    from kpi.exports.export import build_csv, build_xlsx, file_name
+    from kpi.models import Team
+    from kpi.targets import calendar_of
+
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            team_id, error = _team_id(session, args.team)
+            if team_id is None:
+                return _fail(error or "")
+            team = session.get(Team, team_id)
+            assert team is not None
+            cal = calendar_of(session, team)
+            today = periods.local_today(cal, dt.datetime.now(dt.UTC))
+            span = parse_span(args.period, today, cal)
+            if span is None:
+                return _fail(
+                    f"cannot read the period {args.period!r} (week, month, last-month, "
+                    "2026-11, 01/11/2026..15/11/2026)"
+                )
+            data = load_export(session, team, span)
+            lang = args.lang or ("en" if team.language == "en" else "vi")
+    finally:
+        db.dispose()
+    content = build_csv(data, lang) if args.format == "csv" else build_xlsx(data, lang)
+    out = Path(args.output or file_name(data, args.format))
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        return _fail(f"cannot write {out}: {exc.strerror or exc}")
+    print(f"{out}: {len(data.entries)} entries, {len(data.summary)} members, {span.key}")
+    return EXIT_OK
+
+
+def import_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Import a spreadsheet into a team; print the report."""
+    from handlers.exports import plain, render_report
+    from kpi.db import Database
+    from kpi.exports.importing import import_file
+    from kpi.models import Team
+
+    path = Path(args.file)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return _fail(f"cannot read {path}: {exc.strerror or exc}")
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            team_id, error = _team_id(session, args.team)
+            if team_id is None:
+                return _fail(error or "")
+            team = session.get(Team, team_id)
+            assert team is not None
+            report = import_file(
+                session,
+                team,
+                content,
+                path.name,
+                now=dt.datetime.now(dt.UTC),
+                actor_id=None,
+                dry_run=args.dry_run,
+                skip_bad_rows=args.skip_bad_rows,
+            )
+    finally:
+        db.dispose()
+    print(render_report(report, path.name, plain("en")))
+    if report.file_error is not None:
+        return EXIT_UNUSABLE
+    return EXIT_REJECTED if report.rejected else EXIT_OK
+
+
+def backup_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the SQLite database while the bot runs."""
+    from kpi.backup import BackupError, backup
+    from kpi.db import sqlite_file
+
+    source = sqlite_file(settings.database_url)
+    if source is None:
+        return _fail(
+            "kpibot backup copies SQLite databases; for PostgreSQL use pg_dump -Fc "
+            "(and pg_restore to restore), see the README"
+        )
+    try:
+        tables = backup(source, Path(args.path))
+    except BackupError as exc:
+        return _fail(str(exc), 1)
+    print(f"{args.path}: backup of {source} checked ({tables} tables)")
+    return EXIT_OK
+
+
+def restore_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Replace the SQLite database by a backup, unless a bot has it open."""
+    from kpi.backup import BackupError, restore
+    from kpi.db import sqlite_file
+
+    target = sqlite_file(settings.database_url)
+    if target is None:
+        return _fail("kpibot restore restores SQLite backups; for PostgreSQL use pg_restore")
+    try:
+        tables = restore(Path(args.path), target)
+    except BackupError as exc:
+        return _fail(str(exc), 1)
+    print(f"{target}: restored from {args.path} ({tables} tables)")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "export": export_command,
+    "import": import_command,
+    "backup": backup_command,
+    "restore": restore_command,
+}
