@@ -166,6 +166,8 @@ HANDLER_KPI = (
     "kpi.onboarding",
     "kpi.posts",
     "kpi.outbox",
+    # Data in and out: its use cases, the report types, and the file builders run in a thread.
+    "kpi.exports",
     "kpi.db",
     "kpi.models",
     "kpi.periods",
