@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -38,6 +38,7 @@ from handlers.render import (
 from kpi import checkins, outbox
 from kpi.checkins import CorrectionResult, Kept, LogResult
 from kpi.metrics import DEALS
+from kpi.names import Names
 from kpi.store import StoredEntry
 
 # What people typed is quoted back short: a message must stay under Telegram's 4,096 characters.
@@ -46,7 +47,7 @@ UNKNOWN_WORDS_SHOWN = 10
 
 
 def entry_text(
-    lang: str, names: dict[str, tuple[str, str]], e: StoredEntry, limit: int | None = None
+    lang: str, names: Mapping[str, Names], e: StoredEntry, limit: int | None = None
 ) -> str:
     """Describe one entry: `+3 cuộc gọi`, `+2 hợp đồng 45tr · ABC (khách mới)`."""
     label = metric_label(names, e.metric, lang)
@@ -481,7 +482,7 @@ def _queue(
 
 
 def stored_lines(
-    lang: str, names: dict[str, tuple[str, str]], earlier: list[outbox.Unconfirmed]
+    lang: str, names: Mapping[str, Names], earlier: list[outbox.Unconfirmed]
 ) -> list[str]:
     """Render `✅ Stored: +3 calls · 19/11 (…)` for check-ins never confirmed (voided: none)."""
     return [
@@ -562,7 +563,7 @@ def _confirmation(
     return join_lines(*lines), markup
 
 
-def kept_text(lang: str, names: dict[str, tuple[str, str]], kept: Kept) -> Html:
+def kept_text(lang: str, names: Mapping[str, Names], kept: Kept) -> Html:
     """Tell the rep that a leader's correction of an entry outlives the edit of the message."""
     e = kept.entry
     key = "log.kept_voided" if e.status == "voided" else "log.kept_edited"
@@ -592,9 +593,9 @@ def t_has(key: str) -> bool:
 
 
 def _params_of(key: str) -> set[str]:
-    from handlers.i18n import catalog, placeholders
+    from handlers.i18n import DEFAULT_LANG, catalog, placeholders
 
-    return placeholders(catalog("vi")[key])
+    return placeholders(catalog(DEFAULT_LANG)[key])
 
 
 # --- corrections -----------------------------------------------------------------------------
@@ -682,7 +683,7 @@ async def _correction(
 
 def bound_question(
     lang: str,
-    names: dict[str, tuple[str, str]],
+    names: Mapping[str, Names],
     metric: str | None,
     value: int | None,
     bound: int,

@@ -22,11 +22,13 @@ from handlers.render import (
     command_example,
     fmt_figure,
     join_lines,
+    metric_label,
     names_list,
     shown_attainment,
 )
 from kpi import periods, reports
 from kpi import state as chat_state
+from kpi.names import name_in
 from kpi.state import GroupReport
 
 
@@ -99,8 +101,7 @@ def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
         ln = m.line
         if not ln.target:
             continue
-        vi, en = names.get(ln.key, (ln.key, ln.key))
-        label = en if lang == "en" else vi
+        label = metric_label(names, ln.key, lang)
         if period is None:
             label = f"{label} ({t(lang, f'period.{m.span.period}')})"
         expected = m.share if ln.unit != "ratio" and 0 < m.share < 1 else None
@@ -131,8 +132,7 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
         lines.append(t(lang, "me.no_kpis"))
     for m in res.lines:
         ln = m.line
-        vi, en = names.get(ln.key, (ln.key, ln.key))
-        name = en if lang == "en" else vi
+        name = metric_label(names, ln.key, lang)
         if period is None:
             name = f"{name} {t(lang, f'period.{m.span.period}')}"
         actual = fmt_figure(ln.actual, ln.unit, lang)
@@ -188,8 +188,7 @@ def _short(name: str) -> str:
 
 def kpi_name(board: reports.Board, key: str, lang: str) -> str:
     """Return a KPI's name in a language."""
-    vi, en = board.names.get(key, (key, key))
-    return en if lang == "en" else vi
+    return metric_label(board.names, key, lang)
 
 
 def span_label(lang: str, span: periods.Span) -> str:
@@ -602,8 +601,7 @@ def trend_png(res: reports.Trend, lang: str) -> bytes | None:
 
     if not res.days or res.span is None:
         return None
-    vi, en = res.kpi_names
-    name = en if lang == "en" else vi
+    name = name_in(res.kpi_names, lang)
     who = res.who or t_plain(lang, "chart.team")
     unit = res.unit
     return charts.trend_chart(

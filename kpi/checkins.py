@@ -32,6 +32,7 @@ from kpi.models import (
     PendingAction,
     Team,
 )
+from kpi.names import Names, all_names
 from kpi.store import EntryInput, StoredEntry
 from kpi.targets import calendar_of, target_book
 from kpi.teams import PersonInfo, settings_of
@@ -99,7 +100,7 @@ class LogResult:
     choices: tuple[TeamChoice, ...] = ()
     error_code: str | None = None
     error_params: dict[str, object] = field(default_factory=dict)
-    metric_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    metric_names: dict[str, Names] = field(default_factory=dict)
     pending_id: int | None = None
     candidates: tuple[int, ...] = ()
     bound_metric: str | None = None
@@ -161,19 +162,19 @@ def split_command(text: str) -> tuple[str | None, str]:
 def vocabulary(session: Session, team_id: int) -> parsing.Vocabulary:
     """Build the team's metric vocabulary: built-in aliases plus the team's own."""
     rows = session.execute(
-        select(Metric.key, Metric.name_vi, Metric.name_en, Metric.aliases)
+        select(Metric.key, Metric.names, Metric.aliases)
         .where(Metric.team_id == team_id, Metric.retired_at.is_(None))
         .order_by(Metric.id)
     ).all()
-    return _vocabulary(tuple((k, vi, en, extra or "") for k, vi, en, extra in rows))
+    return _vocabulary(tuple((k, all_names(names), extra or "") for k, names, extra in rows))
 
 
 @functools.lru_cache(maxsize=256)
-def _vocabulary(rows: tuple[tuple[str, str, str, str], ...]) -> parsing.Vocabulary:
+def _vocabulary(rows: tuple[tuple[str, tuple[str, ...], str], ...]) -> parsing.Vocabulary:
     # Building the vocabulary normalises a few hundred phrases: done once per catalogue.
     entries = []
-    for key, vi, en, extra in rows:
-        aliases = [*parsing.DEFAULT_ALIASES.get(key, ()), vi, en]
+    for key, names, extra in rows:
+        aliases = [*parsing.DEFAULT_ALIASES.get(key, ()), *names]
         aliases += [a.strip() for a in extra.split(",") if a.strip()]
         entries.append((key, aliases))
     try:
@@ -274,14 +275,14 @@ def check_day(
     return None
 
 
-def metric_names(session: Session, team_id: int) -> dict[str, tuple[str, str]]:
-    """Return the team's metric names (vi, en) by key, in catalogue order."""
+def metric_names(session: Session, team_id: int) -> dict[str, Names]:
+    """Return the team's metric names ({language: name}) by key, in catalogue order."""
     rows = session.execute(
-        select(Metric.key, Metric.name_vi, Metric.name_en)
+        select(Metric.key, Metric.names)
         .where(Metric.team_id == team_id)
         .order_by(Metric.sort_order, Metric.id)
     )
-    return {k: (vi, en) for k, vi, en in rows}
+    return {k: names for k, names in rows}
 
 
 def _base(scope: Scope, session: Session, now: dt.datetime, chat: ChatInfo) -> LogResult:
@@ -806,7 +807,7 @@ class CorrectionResult:
     lang_pref: str | None = None
     entries: tuple[StoredEntry, ...] = ()
     before: tuple[StoredEntry, ...] = ()
-    metric_names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    metric_names: dict[str, Names] = field(default_factory=dict)
     choices: tuple[TeamChoice, ...] = ()
     error_code: str | None = None
     error_params: dict[str, object] = field(default_factory=dict)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kpi.names import Names
+
 Unit = Literal["count", "vnd", "ratio"]
 Direction = Literal["higher", "lower"]
 
@@ -18,8 +20,7 @@ class MetricSpec:
     """A built-in counted metric."""
 
     key: str
-    name_vi: str
-    name_en: str
+    names: Names  # {language: name}; a language left out falls back to the default's
     daily_bound: int
     order: int
 
@@ -28,14 +29,14 @@ DEALS = "deals"
 LOST = "lost"
 
 BUILTIN_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("calls", "cuộc gọi", "calls", 300, 10),
-    MetricSpec("emails", "email", "emails", 500, 20),
-    MetricSpec("meetings", "cuộc hẹn", "meetings", 30, 30),
-    MetricSpec("demos", "demo", "demos", 30, 40),
-    MetricSpec("leads", "khách tiềm năng", "leads", 100, 50),
-    MetricSpec("proposals", "báo giá", "proposals", 50, 60),
-    MetricSpec(DEALS, "hợp đồng", "deals", 20, 70),
-    MetricSpec(LOST, "hợp đồng trượt", "lost deals", 50, 80),
+    MetricSpec("calls", {"vi": "cuộc gọi", "en": "calls"}, 300, 10),
+    MetricSpec("emails", {"vi": "email", "en": "emails"}, 500, 20),
+    MetricSpec("meetings", {"vi": "cuộc hẹn", "en": "meetings"}, 30, 30),
+    MetricSpec("demos", {"vi": "demo", "en": "demos"}, 30, 40),
+    MetricSpec("leads", {"vi": "khách tiềm năng", "en": "leads"}, 100, 50),
+    MetricSpec("proposals", {"vi": "báo giá", "en": "proposals"}, 50, 60),
+    MetricSpec(DEALS, {"vi": "hợp đồng", "en": "deals"}, 20, 70),
+    MetricSpec(LOST, {"vi": "hợp đồng trượt", "en": "lost deals"}, 50, 80),
 )
 METRIC_KEYS = tuple(m.key for m in BUILTIN_METRICS)
 # One deal above this is a typo more often than a record (PRODUCT.md: one deal 50 tỷ).
@@ -47,8 +48,7 @@ class KpiSpec:
     """A built-in KPI: how it is computed and how it is read."""
 
     key: str
-    name_vi: str
-    name_en: str
+    names: Names  # {language: name}; a language left out falls back to the default's
     unit: Unit
     source: str  # "metric:<key>" or the name of a formula in kpi.scoring.derived
     direction: Direction = "higher"
@@ -60,38 +60,50 @@ class KpiSpec:
 
 
 BUILTIN_KPIS: tuple[KpiSpec, ...] = (
-    KpiSpec("calls", "Cuộc gọi", "Calls", "count", "metric:calls", period="day", order=10),
-    KpiSpec("emails", "Email", "Emails", "count", "metric:emails", period="day", order=20),
     KpiSpec(
-        "meetings", "Cuộc hẹn", "Meetings", "count", "metric:meetings", period="week", order=30
+        "calls", {"vi": "Cuộc gọi", "en": "Calls"}, "count", "metric:calls", period="day", order=10
     ),
-    KpiSpec("demos", "Demo", "Demos", "count", "metric:demos", period="week", order=40),
+    KpiSpec(
+        "emails", {"vi": "Email", "en": "Emails"}, "count", "metric:emails", period="day", order=20
+    ),
+    KpiSpec(
+        "meetings",
+        {"vi": "Cuộc hẹn", "en": "Meetings"},
+        "count",
+        "metric:meetings",
+        period="week",
+        order=30,
+    ),
+    KpiSpec(
+        "demos", {"vi": "Demo", "en": "Demos"}, "count", "metric:demos", period="week", order=40
+    ),
     KpiSpec(
         "leads",
-        "Khách tiềm năng mới",
-        "New leads",
+        {"vi": "Khách tiềm năng mới", "en": "New leads"},
         "count",
         "metric:leads",
         order=50,
         former_names=("Khách hàng tiềm năng mới",),
     ),
-    KpiSpec("proposals", "Báo giá", "Proposals", "count", "metric:proposals", order=60),
-    KpiSpec("deals", "Hợp đồng chốt", "Deals closed", "count", "metric:deals", order=70),
+    KpiSpec(
+        "proposals", {"vi": "Báo giá", "en": "Proposals"}, "count", "metric:proposals", order=60
+    ),
+    KpiSpec(
+        "deals", {"vi": "Hợp đồng chốt", "en": "Deals closed"}, "count", "metric:deals", order=70
+    ),
     KpiSpec(
         "lost",
-        "Hợp đồng trượt",
-        "Lost deals",
+        {"vi": "Hợp đồng trượt", "en": "Lost deals"},
         "count",
         "metric:lost",
         "lower",
         order=80,
         former_names=("Giao dịch thất bại",),
     ),
-    KpiSpec("revenue", "Doanh số", "Revenue", "vnd", "revenue", order=5),
+    KpiSpec("revenue", {"vi": "Doanh số", "en": "Revenue"}, "vnd", "revenue", order=5),
     KpiSpec(
         "average_deal_value",
-        "Giá trị hợp đồng trung bình",
-        "Average deal value",
+        {"vi": "Giá trị hợp đồng trung bình", "en": "Average deal value"},
         "vnd",
         "average_deal_value",
         order=90,
@@ -99,8 +111,7 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "call_conversion",
-        "Tỷ lệ chuyển đổi cuộc gọi → hợp đồng",
-        "Call → deal conversion",
+        {"vi": "Tỷ lệ chuyển đổi cuộc gọi → hợp đồng", "en": "Call → deal conversion"},
         "ratio",
         "call_conversion",
         order=91,
@@ -108,34 +119,30 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "meeting_rate",
-        "Tỷ lệ chấp nhận cuộc hẹn",
-        "Meeting rate",
+        {"vi": "Tỷ lệ chấp nhận cuộc hẹn", "en": "Meeting rate"},
         "ratio",
         "meeting_rate",
         order=92,
     ),
     KpiSpec(
         "lead_conversion",
-        "Tỷ lệ chuyển đổi khách tiềm năng",
-        "Lead → customer rate",
+        {"vi": "Tỷ lệ chuyển đổi khách tiềm năng", "en": "Lead → customer rate"},
         "ratio",
         "lead_conversion",
         order=93,
         former_names=("Tỷ lệ kiếm được khách hàng",),
     ),
-    KpiSpec("win_rate", "Tỷ lệ thắng", "Win rate", "ratio", "win_rate", order=94),
+    KpiSpec("win_rate", {"vi": "Tỷ lệ thắng", "en": "Win rate"}, "ratio", "win_rate", order=94),
     KpiSpec(
         "new_customer_share",
-        "Tỷ trọng doanh số khách mới",
-        "New-customer share of revenue",
+        {"vi": "Tỷ trọng doanh số khách mới", "en": "New-customer share of revenue"},
         "ratio",
         "new_customer_share",
         order=95,
     ),
     KpiSpec(
         "revenue_per_rep",
-        "Doanh số trung bình / nhân viên",
-        "Revenue per rep",
+        {"vi": "Doanh số trung bình / nhân viên", "en": "Revenue per rep"},
         "vnd",
         "revenue_per_rep",
         team_only=True,
@@ -143,8 +150,7 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "reps_on_target",
-        "Tỷ lệ nhân viên đạt chỉ tiêu",
-        "Reps on target",
+        {"vi": "Tỷ lệ nhân viên đạt chỉ tiêu", "en": "Reps on target"},
         "ratio",
         "reps_on_target",
         team_only=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from kpi.access import ChatInfo, resolve
 from kpi.admin import member_by_handle
 from kpi.checkins import LogResult, check_scope
 from kpi.models import Team
+from kpi.names import Names
 from kpi.periods import Span, WorkCalendar
 from kpi.scoring import (
     KpiDef,
@@ -79,7 +80,7 @@ class MeReport:
     member_name: str = ""
     period: str | None = None
     lines: tuple[MeLine, ...] = ()
-    names: Mapping[str, tuple[str, str]] | None = None
+    names: Mapping[str, Names] | None = None
     score: float | None = None
     working_day: bool = True
     today: dt.date | None = None
@@ -110,7 +111,7 @@ def me_report(
     cal = calendar_of(session, team)
     today = periods.local_today(cal, now)
     lines, score = member_lines(session, team, cal, scope.member.id, today, now, period)
-    defs = {k.key: (k.name_vi, k.name_en) for k in kpi_defs(session, team.id)}
+    defs = {k.key: k.names for k in kpi_defs(session, team.id)}
     return MeReport(
         "ok",
         scope.lang_pref,
@@ -273,7 +274,7 @@ class Trend:
     lang_pref: str | None
     refusal: LogResult | None = None
     kpi: str | None = None
-    kpi_names: tuple[str, str] = ("", "")
+    kpi_names: Names = field(default_factory=dict)
     unit: str = "count"
     span: Span | None = None
     days: tuple[dt.date, ...] = ()
@@ -359,7 +360,7 @@ def trend(
         "ok",
         scope.lang_pref,
         kpi=kdef.key,
-        kpi_names=(kdef.name_vi, kdef.name_en),
+        kpi_names=kdef.names,
         unit=kdef.unit,
         span=span,
         days=tuple(days),
