@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from handlers.i18n import languages
 from kpi.catalog import KPI_BY_KEY, METRIC_KEYS
 from kpi.parsing import normalize_hhmm
 from kpi.periods import WEEKDAYS
@@ -259,8 +260,8 @@ def _defaults(raw: Mapping[str, Any]) -> TeamDefaults:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"defaults.timezone: unknown time zone {tz!r}") from exc
     language = str(raw.get("language", base.language))
-    if language not in ("vi", "en"):
-        raise ConfigError('defaults.language must be "vi" or "en"')
+    if language not in languages():
+        raise ConfigError(f"defaults.language must be one of {', '.join(languages())}")
     days = raw.get("working_days")
     working_days = (
         tuple(sorted({_weekday(d, "defaults.working_days") for d in days}))

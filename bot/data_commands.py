@@ -92,7 +92,7 @@ def export_command(settings: Settings, args: argparse.Namespace) -> int:
                     "2026-11, 01/11/2026..15/11/2026)"
                 )
             data = load_export(session, team, span)
-            lang = args.lang or ("en" if team.language == "en" else "vi")
+            lang = args.lang or team.language
     finally:
         db.dispose()
     content = build_csv(data, lang) if args.format == "csv" else build_xlsx(data, lang)

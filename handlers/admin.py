@@ -22,6 +22,7 @@ from handlers.render import (
 )
 from handlers.views.checkins import render_error
 from kpi import admin
+from kpi.names import name_in
 from kpi.reading import split_command
 
 
@@ -60,11 +61,10 @@ async def target(update: Update, context: KpiContext) -> None:
         else:
             await msg.reply_text(render_error(lang, res.error_code, res.error_params, None))
     else:
-        vi, en = res.kpi_names
         text = t(
             lang,
             "admin.target_set" if res.member_name else "admin.target_set_default",
-            kpi=en if lang == "en" else vi,
+            kpi=name_in(res.kpi_names, lang),
             value=fmt_value(res.value, res.unit, lang),
             period=t(lang, f"per.{res.period}"),
             member=res.member_name or "",
@@ -100,14 +100,14 @@ async def kpi(update: Update, context: KpiContext) -> None:
             t(
                 lang,
                 f"admin.kpi_{res.action}",
-                kpi=(res.kpi_names[1] if lang == "en" else res.kpi_names[0]) or res.kpi or "",
+                kpi=name_in(res.kpi_names, lang) or res.kpi or "",
                 value=fmt_pct(res.value, lang),
                 code=res.kpi or "",
             )
         )
     lines.append(t(lang, "admin.kpi_title"))
     for row in res.rows:
-        name = row.name_en if lang == "en" else row.name_vi
+        name = name_in(row.names, lang)
         parts = [f"• <b>{esc(name)}</b> <code>{esc(row.key)}</code>"]
         if row.target is not None:
             parts.append(

@@ -24,7 +24,14 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, esc, fmt_day, fmt_pct, t
 from handlers.posts import classify
-from handlers.render import fit, fmt_figure, join_lines, names_list, not_modified
+from handlers.render import (
+    fit,
+    fmt_figure,
+    join_lines,
+    metric_label,
+    names_list,
+    not_modified,
+)
 from handlers.views.boards import board_chart, team_lines, visible_ranking
 from kpi.access import Viewer, visible
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
@@ -305,8 +312,7 @@ async def _reminder_messages(r: kd.Reminder) -> list[Outgoing]:
     lang = lang_of(r.recipient.lang_pref)
     lines: list[str] = [t(lang, registry.REMINDER.title, name=r.recipient.name)]
     for c in r.coaching:
-        vi, en = r.names.get(c.kpi, (c.kpi, c.kpi))
-        name = en if lang == "en" else vi
+        name = metric_label(r.names, c.kpi, lang)
         line: str = t(
             lang,
             "digest.reminder_line",

@@ -1,9 +1,11 @@
-"""The translation layer: keyed vi/en catalogs, HTML escaping, Babel number/money/date formats.
+"""The translation layer: gettext catalogs through Babel, HTML escaping, number/money/date formats.
 
-Catalogs are TOML files in `handlers/locales/<lang>/` (one file per area of the bot, the same
-keys in each language; a test fails when they differ). Messages are Telegram HTML. Every
-parameter is escaped unless it is wrapped in `Html` (a fragment this module or another message
-produced), so text people typed is always shown literally.
+Every language is a folder, `handlers/locales/<lang>/LC_MESSAGES/kpibot.po` compiled to
+`kpibot.mo` (`handlers/locales/kpibot.pot` is the template): `msgctxt` is the message key,
+`msgid` the English text, `msgstr` the translation. Adding a folder adds a language; its Babel
+locale comes from the folder's name. Messages are Telegram HTML. Every parameter is escaped unless
+it is wrapped in `Html` (a fragment this module or another message produced), so text people
+typed is always shown literally.
 """
 
 from __future__ import annotations
@@ -13,20 +15,29 @@ import functools
 import html
 import math
 import string
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, Literal
+from importlib.resources.abc import Traversable
 
+from babel import Locale
+from babel.core import get_global
 from babel.dates import format_date
+from babel.messages.mofile import read_mo
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from kpi.names import DEFAULT_LANGUAGE
 from kpi.parsing import format_amount_short
 
-Lang = Literal["vi", "en"]
-LANGS: tuple[Lang, ...] = ("vi", "en")
-DEFAULT_LANG: Lang = "vi"
-_BABEL_LOCALE = {"vi": "vi_VN", "en": "en_US"}
+# A language is a catalog folder's name (`vi`, `en`, `pt_BR`): any string, checked against
+# `languages()`, not a closed set in the types.
+Lang = str
+DEFAULT_LANG: Lang = DEFAULT_LANGUAGE
+DOMAIN = "kpibot"
+
+
+def locales_dir() -> Traversable:
+    """Return the folder that holds one catalog folder per language."""
+    return resources.files("handlers").joinpath("locales")
 
 
 class Html(str):
@@ -42,33 +53,34 @@ def esc(text: object) -> Html:
     return Html(html.escape(str(text), quote=False))
 
 
+def _mo(lang: str) -> Traversable:
+    return locales_dir().joinpath(lang, "LC_MESSAGES", f"{DOMAIN}.mo")
+
+
+@functools.cache
+def languages() -> tuple[Lang, ...]:
+    """List the languages that have a compiled catalog: the default first, then by name."""
+    found = sorted(
+        item.name for item in locales_dir().iterdir() if item.is_dir() and _mo(item.name).is_file()
+    )
+    if DEFAULT_LANG not in found:
+        raise RuntimeError(f"no compiled catalog for the default language {DEFAULT_LANG!r}")
+    return (DEFAULT_LANG, *(lang for lang in found if lang != DEFAULT_LANG))
+
+
 @functools.cache
 def catalog(lang: str) -> Mapping[str, str]:
-    """Load one language's catalog (flattened dotted keys)."""
-    folder = resources.files("handlers").joinpath("locales", lang)
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, node: Mapping[str, Any]) -> None:
-        for k, v in node.items():
-            key = f"{prefix}.{k}" if prefix else k
-            if isinstance(v, Mapping):
-                walk(key, v)
-            else:
-                flat[key] = str(v)
-
-    # One file per area of the bot (core, logging, reports, ...); keys must not repeat.
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if item.name.endswith(".toml"):
-            before = len(flat)
-            data = tomllib.loads(item.read_text("utf-8"))
-            walk("", data)
-            if len(flat) - before != _count(data):
-                raise ValueError(f"{lang}/{item.name} repeats a key defined in another file")
-    return flat
+    """Load one language's compiled catalog: message key (msgctxt) to template."""
+    with _mo(lang).open("rb") as f:
+        compiled = read_mo(f)
+    # An untranslated message is left out of the .mo; `_template` then falls back.
+    return {m.context: str(m.string) for m in compiled if m.context and m.string}
 
 
-def _count(node: Mapping[str, Any]) -> int:
-    return sum(_count(v) if isinstance(v, Mapping) else 1 for v in node.values())
+def reload() -> None:
+    """Forget the loaded catalogs and languages (after `locales_dir` changed, in tests)."""
+    for cached in (languages, catalog, normalize_lang, babel_locale):
+        cached.cache_clear()
 
 
 def placeholders(template: str) -> set[str]:
@@ -76,28 +88,39 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+@functools.cache
 def normalize_lang(code: str | None) -> Lang:
-    """Map Telegram's language_code (or a stored choice) to a supported language."""
-    if code and code.lower().startswith("en"):
-        return "en"
-    return "vi"
+    """Map Telegram's language_code (or a stored choice) to the best language there is.
+
+    The exact language (`pt-br` → `pt_BR`), else its language part (`en-GB` → `en`), else the
+    default.
+    """
+    if not code:
+        return DEFAULT_LANG
+    wanted = code.replace("-", "_").lower()
+    by_code = {lang.lower(): lang for lang in languages()}
+    if wanted in by_code:
+        return by_code[wanted]
+    return by_code.get(wanted.split("_", 1)[0], DEFAULT_LANG)
+
+
+def _template(lang: str, key: str) -> str:
+    # A message a catalog lacks is shown in the default language rather than not at all.
+    template = catalog(normalize_lang(lang)).get(key) or catalog(DEFAULT_LANG).get(key)
+    if template is None:
+        raise KeyError(f"missing message {key!r} for {lang!r}")
+    return template
 
 
 def t(lang: str, key: str, /, **params: object) -> Html:
     """Render one message in a language; parameters are escaped unless they are `Html`."""
-    template = catalog(normalize_lang(lang)).get(key)
-    if template is None:
-        raise KeyError(f"missing message {key!r} for {lang!r}")
     safe = {k: (v if isinstance(v, Html) else esc(v)) for k, v in params.items()}
-    return Html(template.format(**safe))
+    return Html(_template(lang, key).format(**safe))
 
 
 def t_plain(lang: str, key: str, /, **params: object) -> str:
     """Render a message as plain text (for chart images: nothing there reads HTML)."""
-    template = catalog(normalize_lang(lang)).get(key)
-    if template is None:
-        raise KeyError(f"missing message {key!r} for {lang!r}")
-    return template.format(**{k: str(v) for k, v in params.items()})
+    return _template(lang, key).format(**{k: str(v) for k, v in params.items()})
 
 
 def has(key: str) -> bool:
@@ -105,15 +128,33 @@ def has(key: str) -> bool:
     return key in catalog(DEFAULT_LANG)
 
 
-def _locale(lang: str) -> str:
-    return _BABEL_LOCALE[normalize_lang(lang)]
+def language_words(lang: str) -> tuple[str, ...]:
+    """Return the words that choose a language in `/language` (its code first)."""
+    return (lang.lower(), *t_plain(lang, "language.words").split())
+
+
+def choose_language(word: str) -> Lang | None:
+    """Return the language a word someone typed names (`en`, `anh`, `tiếng`), if any."""
+    word = word.lower()
+    for lang in languages():
+        if word.startswith(language_words(lang)):
+            return lang
+    return None
+
+
+@functools.cache
+def babel_locale(lang: str) -> Locale:
+    """Return a language's Babel locale, its territory from CLDR's likely subtags (vi → vi_VN)."""
+    code = normalize_lang(lang)
+    likely: Mapping[str, str] = get_global("likely_subtags")
+    return Locale.parse(likely.get(code, code))
 
 
 def fmt_int(n: float, lang: str) -> str:
     """Format a count: 1.234 in Vietnamese, 1,234 in English."""
     if float(n).is_integer():
-        return format_decimal(int(n), locale=_locale(lang))
-    return format_decimal(round(n, 1), format="#,##0.#", locale=_locale(lang))
+        return format_decimal(int(n), locale=babel_locale(lang))
+    return format_decimal(round(n, 1), format="#,##0.#", locale=babel_locale(lang))
 
 
 def round_count(value: float) -> float:
@@ -144,12 +185,14 @@ def round_money(amount: float) -> float:
 
 def fmt_count(value: float, lang: str) -> str:
     """Format a count rounded for display (see `round_count`): 1.234, 4,5, 0,04."""
-    return format_decimal(round_count(value), format="#,##0.##", locale=_locale(lang))
+    return format_decimal(round_count(value), format="#,##0.##", locale=babel_locale(lang))
 
 
 def fmt_money(amount: int | float, lang: str, currency: str = "VND") -> str:
     """Format money in full: 50.000.000 ₫ / ₫50,000,000."""
-    return format_currency(round(amount), currency, locale=_locale(lang), format_type="standard")
+    return format_currency(
+        round(amount), currency, locale=babel_locale(lang), format_type="standard"
+    )
 
 
 def fmt_money_short(amount: int | float, lang: str) -> str:
@@ -161,12 +204,12 @@ def fmt_pct(ratio: float | None, lang: str) -> str:
     """Format a ratio as a whole percentage, or a dash when it is undefined."""
     if ratio is None:
         return "—"
-    return format_percent(ratio, format="#,##0%", locale=_locale(lang))
+    return format_percent(ratio, format="#,##0%", locale=babel_locale(lang))
 
 
 def fmt_day(day: dt.date, lang: str) -> str:
     """Format a day the short way both languages read: 22/11."""
-    return format_date(day, "dd/MM", locale=_locale(lang))
+    return format_date(day, "dd/MM", locale=babel_locale(lang))
 
 
 def progress_bar(ratio: float | None, width: int = 10) -> str:

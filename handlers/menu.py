@@ -11,7 +11,7 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
 )
 
-from handlers.i18n import LANGS, t
+from handlers.i18n import DEFAULT_LANG, languages, t
 from kpi import catalog
 
 # The logging commands come from the metric catalogue (its entries with `menu=True`).
@@ -39,13 +39,13 @@ def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:
 
 
 async def publish_commands(bot: Bot) -> None:
-    """Register the menus: Telegram picks one by the app's language, so both are published."""
+    """Register the menus: Telegram picks one by the app's language, so each is published."""
     scopes: list[tuple[BotCommandScope, tuple[str, ...]]] = [
         (BotCommandScopeAllPrivateChats(), PRIVATE),
         (BotCommandScopeAllGroupChats(), GROUP),
         (BotCommandScopeAllChatAdministrators(), ADMINS),
     ]
     for scope, names in scopes:
-        await bot.set_my_commands(_commands("vi", names), scope=scope)
-        for lang in LANGS:
+        await bot.set_my_commands(_commands(DEFAULT_LANG, names), scope=scope)
+        for lang in languages():
             await bot.set_my_commands(_commands(lang, names), scope=scope, language_code=lang)

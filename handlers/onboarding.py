@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from handlers.context import KpiContext, chat_of, for_caller, lang_of, person_of, unit_of_work
-from handlers.i18n import Html, t
+from handlers.i18n import Html, choose_language, languages, normalize_lang, t, t_plain
 from handlers.render import answer_query, clip, edit_text, join_lines
 from kpi import onboarding, parsing, teams
 
@@ -209,13 +209,7 @@ async def language(update: Update, context: KpiContext) -> None:
     msg, user = update.effective_message, update.effective_user
     assert msg is not None and user is not None
     bd = context.bot_data
-    choice = None
-    if context.args:
-        word = context.args[0].lower()
-        if word.startswith(("en", "anh")):
-            choice = "en"
-        elif word.startswith(("vi", "tieng", "tiếng")):
-            choice = "vi"
+    choice = choose_language(context.args[0]) if context.args else None
     pref = await unit_of_work(
         update,
         context,
@@ -227,14 +221,12 @@ async def language(update: Update, context: KpiContext) -> None:
     if choice is not None:
         await msg.reply_text(t(lang, "language.set"))
         return
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton("🇻🇳 Tiếng Việt", callback_data="lang:vi"),
-                InlineKeyboardButton("🇬🇧 English", callback_data="lang:en"),
-            ]
-        ]
-    )
+    # Each language's button is written in that language, whoever reads it.
+    buttons = [
+        InlineKeyboardButton(t_plain(code, "language.self_name"), callback_data=f"lang:{code}")
+        for code in languages()
+    ]
+    markup = InlineKeyboardMarkup([buttons])
     await msg.reply_text(t(lang, "language.current"), reply_markup=markup)
 
 
@@ -242,7 +234,7 @@ async def language_button(update: Update, context: KpiContext) -> None:
     """Apply a language chosen with a button."""
     q = update.callback_query
     assert q is not None and q.data is not None
-    choice = "en" if q.data == "lang:en" else "vi"
+    choice = normalize_lang(q.data.removeprefix("lang:"))
     pref = await unit_of_work(
         update,
         context,

@@ -28,6 +28,7 @@ from handlers.i18n import (
 )
 from kpi import scoring
 from kpi.access import TeamChoice
+from kpi.names import Names, name_in
 
 # Telegram's limits (PRODUCT.md): messages, captions, button payloads.
 MAX_TEXT = 4096
@@ -83,10 +84,9 @@ async def answer_query(q: CallbackQuery, text: str | None = None) -> None:
         await q.answer(plain)
 
 
-def metric_label(names: Mapping[str, tuple[str, str]], metric: str, lang: str) -> str:
-    """Return a metric's name in the reader's language (the key when unknown)."""
-    vi, en = names.get(metric, (metric, metric))
-    return en if lang == "en" else vi
+def metric_label(names: Mapping[str, Names], metric: str, lang: str) -> str:
+    """Return a metric's or KPI's name in the reader's language (the key when unknown)."""
+    return name_in(names.get(metric, {}), lang) or metric
 
 
 def fmt_value(value: float | None, unit: str, lang: str) -> str:

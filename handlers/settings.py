@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from handlers.context import KpiContext, for_caller, lang_of, refuse
-from handlers.i18n import Html, fmt_day, t
+from handlers.i18n import Html, fmt_day, languages, t
 from handlers.render import answer_query, edit_text, example_line, join_lines, quoted_params
 from kpi import team_settings
 from kpi.periods import WEEKDAYS
@@ -52,6 +52,13 @@ def render_settings(lang: str, view: team_settings.SettingsView) -> Html:
     return join_lines(*lines)
 
 
+def _next_language(current: str) -> str:
+    """Return the language the language button switches to: the next one, round the list."""
+    langs = languages()
+    index = langs.index(current) if current in langs else -1
+    return langs[(index + 1) % len(langs)]
+
+
 def settings_keyboard(lang: str, view: team_settings.SettingsView) -> InlineKeyboardMarkup:
     """Toggle buttons for the settings changed most often."""
     s = view.settings
@@ -84,7 +91,7 @@ def settings_keyboard(lang: str, view: team_settings.SettingsView) -> InlineKeyb
                 ),
                 InlineKeyboardButton(
                     t(lang, "settings.btn_language"),
-                    callback_data="set:language " + ("en" if view.language == "vi" else "vi"),
+                    callback_data="set:language " + _next_language(view.language),
                 ),
             ],
         ]
@@ -123,6 +130,7 @@ async def _apply(
         context,
         team_settings.settings_command,
         args=args,
+        languages=languages(),
         thread_id=thread_id,
     )
     if res is None:

@@ -23,6 +23,7 @@ from kpi.models import (
     Metric,
     Team,
 )
+from kpi.names import DEFAULT_LANGUAGE, Names
 from kpi.targets import active_targets, find_kpi, kpi_defs, set_target
 from kpi.teams import PersonInfo
 
@@ -43,7 +44,7 @@ class AdminResult:
     lang_pref: str | None
     refusal: Refusal | None = None
     kpi: str | None = None
-    kpi_names: tuple[str, str] = ("", "")
+    kpi_names: Names = field(default_factory=dict)
     unit: str = "count"
     value: float | None = None
     period: str | None = None
@@ -179,7 +180,7 @@ def target(
         "ok",
         scope.lang_pref,
         kpi=kpi,
-        kpi_names=(kdef.name_vi, kdef.name_en),
+        kpi_names=kdef.names,
         unit=kdef.unit,
         value=value,
         period=chosen,
@@ -192,8 +193,7 @@ class KpiRow:
     """One KPI definition as /kpi lists it."""
 
     key: str
-    name_vi: str
-    name_en: str
+    names: Names
     unit: str
     direction: str
     period: str
@@ -217,7 +217,7 @@ class KpiListing:
     error_code: str | None = None
     error_params: dict[str, object] = field(default_factory=dict)
     leader: bool = False
-    kpi_names: tuple[str, str] = ("", "")
+    kpi_names: Names = field(default_factory=dict)
 
 
 def _listing(session: Session, team: Team) -> tuple[KpiRow, ...]:
@@ -228,8 +228,7 @@ def _listing(session: Session, team: Team) -> tuple[KpiRow, ...]:
         rows.append(
             KpiRow(
                 k.key,
-                k.name_vi,
-                k.name_en,
+                k.names,
                 k.unit,
                 k.direction,
                 k.period,
@@ -329,7 +328,7 @@ def kpi_command(
         kpi=kdef.key,
         value=value,
         leader=True,
-        kpi_names=(kdef.name_vi, kdef.name_en),
+        kpi_names=kdef.names,
     )
 
 
@@ -357,12 +356,14 @@ def _add_kpi(
         return KpiListing(
             "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"kpi": key}
         )
+    # A name typed in one language is stored as the default language's, which every other
+    # language falls back to (kpi.names.name_in).
+    names = {DEFAULT_LANGUAGE: name}
     session.add(
         Metric(
             team_id=team.id,
             key=key,
-            name_vi=name,
-            name_en=name,
+            names=names,
             daily_bound=100,
             builtin=False,
             sort_order=200,
@@ -371,8 +372,7 @@ def _add_kpi(
     kdef = KpiDefinition(
         team_id=team.id,
         key=key,
-        name_vi=name,
-        name_en=name,
+        names=dict(names),
         unit="count",
         source=f"metric:{key}",
         direction="higher",
@@ -403,5 +403,5 @@ def _add_kpi(
         action="add",
         kpi=key,
         leader=True,
-        kpi_names=(name, name),
+        kpi_names=names,
     )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from kpi.names import Names
 from kpi.parsing import vocabulary
 
 Unit = Literal["count", "vnd", "ratio"]
@@ -32,8 +33,7 @@ class MetricSpec:
     """A built-in counted metric."""
 
     key: str
-    name_vi: str
-    name_en: str
+    names: Names  # {language: name}; a language left out falls back to the default's
     daily_bound: int  # a day's value above this asks for confirmation (the sanity bound)
     order: int
     commands: tuple[str, ...] = ()  # the English command first, then its Vietnamese alias(es)
@@ -46,8 +46,7 @@ LOST = "lost"
 BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "calls",
-        "cuộc gọi",
-        "calls",
+        {"vi": "cuộc gọi", "en": "calls"},
         300,
         10,
         commands=("call", "goi"),
@@ -55,16 +54,14 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "emails",
-        "email",
-        "emails",
+        {"vi": "email", "en": "emails"},
         500,
         20,
         commands=("email",),
     ),
     MetricSpec(
         "meetings",
-        "cuộc hẹn",
-        "meetings",
+        {"vi": "cuộc hẹn", "en": "meetings"},
         30,
         30,
         commands=("meeting", "hen"),
@@ -72,32 +69,28 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "demos",
-        "demo",
-        "demos",
+        {"vi": "demo", "en": "demos"},
         30,
         40,
         commands=("demo",),
     ),
     MetricSpec(
         "leads",
-        "khách tiềm năng",
-        "leads",
+        {"vi": "khách tiềm năng", "en": "leads"},
         100,
         50,
         commands=("lead",),
     ),
     MetricSpec(
         "proposals",
-        "báo giá",
-        "proposals",
+        {"vi": "báo giá", "en": "proposals"},
         50,
         60,
         commands=("proposal", "baogia"),
     ),
     MetricSpec(
         DEALS,
-        "hợp đồng",
-        "deals",
+        {"vi": "hợp đồng", "en": "deals"},
         20,
         70,
         commands=("deal", "chot"),
@@ -105,8 +98,7 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         LOST,
-        "hợp đồng trượt",
-        "lost deals",
+        {"vi": "hợp đồng trượt", "en": "lost deals"},
         50,
         80,
         commands=("lost", "mat"),
@@ -148,8 +140,7 @@ class KpiSpec:
     """A built-in KPI: how it is computed and how it is read."""
 
     key: str
-    name_vi: str
-    name_en: str
+    names: Names  # {language: name}; a language left out falls back to the default's
     unit: Unit
     source: str  # "metric:<key>" or the name of a formula in kpi.scoring.derived
     direction: Direction = "higher"
@@ -161,38 +152,50 @@ class KpiSpec:
 
 
 BUILTIN_KPIS: tuple[KpiSpec, ...] = (
-    KpiSpec("calls", "Cuộc gọi", "Calls", "count", "metric:calls", period="day", order=10),
-    KpiSpec("emails", "Email", "Emails", "count", "metric:emails", period="day", order=20),
     KpiSpec(
-        "meetings", "Cuộc hẹn", "Meetings", "count", "metric:meetings", period="week", order=30
+        "calls", {"vi": "Cuộc gọi", "en": "Calls"}, "count", "metric:calls", period="day", order=10
     ),
-    KpiSpec("demos", "Demo", "Demos", "count", "metric:demos", period="week", order=40),
+    KpiSpec(
+        "emails", {"vi": "Email", "en": "Emails"}, "count", "metric:emails", period="day", order=20
+    ),
+    KpiSpec(
+        "meetings",
+        {"vi": "Cuộc hẹn", "en": "Meetings"},
+        "count",
+        "metric:meetings",
+        period="week",
+        order=30,
+    ),
+    KpiSpec(
+        "demos", {"vi": "Demo", "en": "Demos"}, "count", "metric:demos", period="week", order=40
+    ),
     KpiSpec(
         "leads",
-        "Khách tiềm năng mới",
-        "New leads",
+        {"vi": "Khách tiềm năng mới", "en": "New leads"},
         "count",
         "metric:leads",
         order=50,
         former_names=("Khách hàng tiềm năng mới",),
     ),
-    KpiSpec("proposals", "Báo giá", "Proposals", "count", "metric:proposals", order=60),
-    KpiSpec("deals", "Hợp đồng chốt", "Deals closed", "count", "metric:deals", order=70),
+    KpiSpec(
+        "proposals", {"vi": "Báo giá", "en": "Proposals"}, "count", "metric:proposals", order=60
+    ),
+    KpiSpec(
+        "deals", {"vi": "Hợp đồng chốt", "en": "Deals closed"}, "count", "metric:deals", order=70
+    ),
     KpiSpec(
         "lost",
-        "Hợp đồng trượt",
-        "Lost deals",
+        {"vi": "Hợp đồng trượt", "en": "Lost deals"},
         "count",
         "metric:lost",
         "lower",
         order=80,
         former_names=("Giao dịch thất bại",),
     ),
-    KpiSpec("revenue", "Doanh số", "Revenue", "vnd", "revenue", order=5),
+    KpiSpec("revenue", {"vi": "Doanh số", "en": "Revenue"}, "vnd", "revenue", order=5),
     KpiSpec(
         "average_deal_value",
-        "Giá trị hợp đồng trung bình",
-        "Average deal value",
+        {"vi": "Giá trị hợp đồng trung bình", "en": "Average deal value"},
         "vnd",
         "average_deal_value",
         order=90,
@@ -200,8 +203,7 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "call_conversion",
-        "Tỷ lệ chuyển đổi cuộc gọi → hợp đồng",
-        "Call → deal conversion",
+        {"vi": "Tỷ lệ chuyển đổi cuộc gọi → hợp đồng", "en": "Call → deal conversion"},
         "ratio",
         "call_conversion",
         order=91,
@@ -209,34 +211,30 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "meeting_rate",
-        "Tỷ lệ chấp nhận cuộc hẹn",
-        "Meeting rate",
+        {"vi": "Tỷ lệ chấp nhận cuộc hẹn", "en": "Meeting rate"},
         "ratio",
         "meeting_rate",
         order=92,
     ),
     KpiSpec(
         "lead_conversion",
-        "Tỷ lệ chuyển đổi khách tiềm năng",
-        "Lead → customer rate",
+        {"vi": "Tỷ lệ chuyển đổi khách tiềm năng", "en": "Lead → customer rate"},
         "ratio",
         "lead_conversion",
         order=93,
         former_names=("Tỷ lệ kiếm được khách hàng",),
     ),
-    KpiSpec("win_rate", "Tỷ lệ thắng", "Win rate", "ratio", "win_rate", order=94),
+    KpiSpec("win_rate", {"vi": "Tỷ lệ thắng", "en": "Win rate"}, "ratio", "win_rate", order=94),
     KpiSpec(
         "new_customer_share",
-        "Tỷ trọng doanh số khách mới",
-        "New-customer share of revenue",
+        {"vi": "Tỷ trọng doanh số khách mới", "en": "New-customer share of revenue"},
         "ratio",
         "new_customer_share",
         order=95,
     ),
     KpiSpec(
         "revenue_per_rep",
-        "Doanh số trung bình / nhân viên",
-        "Revenue per rep",
+        {"vi": "Doanh số trung bình / nhân viên", "en": "Revenue per rep"},
         "vnd",
         "revenue_per_rep",
         team_only=True,
@@ -244,8 +242,7 @@ BUILTIN_KPIS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "reps_on_target",
-        "Tỷ lệ nhân viên đạt chỉ tiêu",
-        "Reps on target",
+        {"vi": "Tỷ lệ nhân viên đạt chỉ tiêu", "en": "Reps on target"},
         "ratio",
         "reps_on_target",
         team_only=True,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kpi import periods, store
 from kpi.catalog import DEALS
 from kpi.models import ENTRY_ACTIVE, ENTRY_PENDING, Activity, Metric, Team
+from kpi.names import Names
 from kpi.store import EntryInput
 from kpi.targets import calendar_of, target_book
 from kpi.teams import settings_of
@@ -46,14 +47,14 @@ def check_day(
     return None
 
 
-def metric_names(session: Session, team_id: int) -> dict[str, tuple[str, str]]:
-    """Return the team's metric names (vi, en) by key, in catalogue order."""
+def metric_names(session: Session, team_id: int) -> dict[str, Names]:
+    """Return the team's metric names ({language: name}) by key, in catalogue order."""
     rows = session.execute(
-        select(Metric.key, Metric.name_vi, Metric.name_en)
+        select(Metric.key, Metric.names)
         .where(Metric.team_id == team_id)
         .order_by(Metric.sort_order, Metric.id)
     )
-    return {k: (vi, en) for k, vi, en in rows}
+    return {k: names for k, names in rows}
 
 
 def edit_window(team: Team, leader: bool) -> int:

@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from kpi.names import DEFAULT_LANGUAGE
+
 # Stable constraint names, so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -131,7 +133,7 @@ class Team(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     title: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    language: Mapped[str] = mapped_column(String(8), default="vi")
+    language: Mapped[str] = mapped_column(String(8), default=DEFAULT_LANGUAGE)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
     currency: Mapped[str] = mapped_column(String(8), default="VND")
     country: Mapped[str | None] = mapped_column(String(8), default="VN")
@@ -239,8 +241,8 @@ class Metric(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     key: Mapped[str] = mapped_column(String(32))
-    name_vi: Mapped[str] = mapped_column(String(100))
-    name_en: Mapped[str] = mapped_column(String(100))
+    # The name in each language, {"vi": "cuộc gọi", "en": "calls"} (kpi.names.name_in reads it).
+    names: Mapped[dict[str, str]] = mapped_column(JSON)
     aliases: Mapped[str] = mapped_column(Text, default="")  # comma-separated extra words
     daily_bound: Mapped[int] = mapped_column(BigInteger)  # sanity bound per day
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -257,8 +259,7 @@ class KpiDefinition(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     key: Mapped[str] = mapped_column(String(32))
-    name_vi: Mapped[str] = mapped_column(String(100))
-    name_en: Mapped[str] = mapped_column(String(100))
+    names: Mapped[dict[str, str]] = mapped_column(JSON)  # {language: name}
     # "count" (a metric's sum), "vnd" (money), "ratio" (a formula between sums)
     unit: Mapped[str] = mapped_column(String(16))
     # which built-in formula (kpi.catalog.FORMULAS) or "metric:<key>" for a counted metric

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kpi import periods
 from kpi.access import ChatInfo, TeamChoice, resolve
 from kpi.models import MEMBERSHIP_ACTIVE, ROLE_LEADER, Invite, Team
+from kpi.names import DEFAULT_LANGUAGE
 from kpi.teams import (
     JoinStatus,
     PersonInfo,
@@ -91,7 +92,7 @@ class SetupResult:
 
     outcome: SetupOutcome
     lang_pref: str | None
-    team_language: str = "vi"
+    team_language: str = DEFAULT_LANGUAGE
     team_title: str = ""
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kpi import catalog, parsing
 from kpi.catalog import DEALS, LOST
 from kpi.models import Metric
+from kpi.names import all_names
 from kpi.store import EntryInput
 
 # The commands that log, from the metric catalogue (Latin names: Telegram allows nothing else).
@@ -48,19 +49,19 @@ def split_command(text: str) -> tuple[str | None, str]:
 def vocabulary(session: Session, team_id: int) -> parsing.Vocabulary:
     """Build the team's metric vocabulary: built-in aliases plus the team's own."""
     rows = session.execute(
-        select(Metric.key, Metric.name_vi, Metric.name_en, Metric.aliases)
+        select(Metric.key, Metric.names, Metric.aliases)
         .where(Metric.team_id == team_id, Metric.retired_at.is_(None))
         .order_by(Metric.id)
     ).all()
-    return _vocabulary(tuple((k, vi, en, extra or "") for k, vi, en, extra in rows))
+    return _vocabulary(tuple((k, all_names(names), extra or "") for k, names, extra in rows))
 
 
 @functools.lru_cache(maxsize=256)
-def _vocabulary(rows: tuple[tuple[str, str, str, str], ...]) -> parsing.Vocabulary:
+def _vocabulary(rows: tuple[tuple[str, tuple[str, ...], str], ...]) -> parsing.Vocabulary:
     # Building the vocabulary normalises a few hundred phrases: done once per catalogue.
     entries = []
-    for key, vi, en, extra in rows:
-        aliases = [*parsing.DEFAULT_ALIASES.get(key, ()), vi, en]
+    for key, names, extra in rows:
+        aliases = [*parsing.DEFAULT_ALIASES.get(key, ()), *names]
         aliases += [a.strip() for a in extra.split(",") if a.strip()]
         entries.append((key, aliases))
     try:

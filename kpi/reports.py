@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from kpi import periods, store
 from kpi.access import ChatInfo, Refusal, require, resolve
 from kpi.admin import member_by_handle
 from kpi.models import Team
+from kpi.names import Names
 from kpi.periods import Span, WorkCalendar
 from kpi.posts.chats import GroupReport, report_in_group
 from kpi.scoring import (
@@ -78,7 +79,7 @@ class MeReport:
     member_name: str = ""
     period: str | None = None
     lines: tuple[MeLine, ...] = ()
-    names: Mapping[str, tuple[str, str]] | None = None
+    names: Mapping[str, Names] | None = None
     score: float | None = None
     working_day: bool = True
     today: dt.date | None = None
@@ -107,7 +108,7 @@ def me_report(
     cal = calendar_of(session, team)
     today = periods.local_today(cal, now)
     lines, score = member_lines(session, team, cal, scope.member.id, today, now, period)
-    defs = {k.key: (k.name_vi, k.name_en) for k in kpi_defs(session, team.id)}
+    defs = {k.key: k.names for k in kpi_defs(session, team.id)}
     return MeReport(
         "ok",
         scope.lang_pref,
@@ -268,7 +269,7 @@ class Trend:
     lang_pref: str | None
     refusal: Refusal | None = None
     kpi: str | None = None
-    kpi_names: tuple[str, str] = ("", "")
+    kpi_names: Names = field(default_factory=dict)
     unit: str = "count"
     span: Span | None = None
     days: tuple[dt.date, ...] = ()
@@ -352,7 +353,7 @@ def trend(
         "ok",
         scope.lang_pref,
         kpi=kdef.key,
-        kpi_names=(kdef.name_vi, kdef.name_en),
+        kpi_names=kdef.names,
         unit=kdef.unit,
         span=span,
         days=tuple(days),

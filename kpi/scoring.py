@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 from kpi import periods
+from kpi.names import Names, name_in
 
 __all__ = [
     "DEFAULT_CAP",
@@ -316,8 +317,7 @@ class KpiDef:
     """A KPI definition as scoring and reports need it."""
 
     key: str
-    name_vi: str
-    name_en: str
+    names: Names
     unit: str
     source: str
     direction: str
@@ -326,8 +326,8 @@ class KpiDef:
     minimum: float | None
 
     def name(self, lang: str) -> str:
-        """Return the name in a language."""
-        return self.name_en if lang == "en" else self.name_vi
+        """Return the name in a language (the default language's when it has none)."""
+        return name_in(self.names, lang)
 
 
 def additive(kpi: KpiDef) -> bool:

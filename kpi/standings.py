@@ -34,6 +34,7 @@ from kpi.models import (
     Team,
     display_name,
 )
+from kpi.names import Names
 from kpi.periods import Span, WorkCalendar
 from kpi.scoring import KpiDef, PreviousTotals, additive, kpi_value
 from kpi.store import MetricSum
@@ -288,7 +289,7 @@ class Board:
     kpi_unit: str
     rows: tuple[MemberRow, ...]
     team: tuple[TeamKpi, ...]
-    names: Mapping[str, tuple[str, str]]
+    names: Mapping[str, Names]
     reps_on_target: tuple[int, int]
     revenue_per_rep: float | None
     win_rate: float | None
@@ -391,7 +392,7 @@ def team_board(
         kpi_unit=kdef.unit if kdef else "score",
         rows=rows,
         team=tuple(team_kpis),
-        names={k.key: (k.name_vi, k.name_en) for k in all_kpis},
+        names={k.key: k.names for k in all_kpis},
         reps_on_target=met,
         revenue_per_rep=scoring.revenue_per_rep(totals.revenue, len(people)),
         win_rate=derived["win_rate"],

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kpi import parsing
 from kpi.catalog import KPI_BY_KEY
 from kpi.models import AuditEvent, CalendarDay, KpiDefinition, Target, Team
+from kpi.names import all_names
 from kpi.periods import Span, WorkCalendar, prorate
 from kpi.scoring import KpiDef
 
@@ -50,8 +51,7 @@ def _kpi_defs_where(
             k.team_id,
             k.valid_until,
             k.key,
-            k.name_vi,
-            k.name_en,
+            k.names,
             k.unit,
             k.source,
             k.direction,
@@ -80,13 +80,13 @@ def active_teams_kpi_defs(session: Session, day: dt.date) -> dict[int, list[KpiD
 
 
 def find_kpi(session: Session, team_id: int, word: str) -> str | None:
-    """Find a KPI by key, name (vi/en, with or without diacritics) or a metric alias."""
+    """Find a KPI by key, name (any language, with or without diacritics) or a metric alias."""
     wanted = parsing.normalize_text(word).replace(" ", "_")
     defs = kpi_defs(session, team_id)
     for k in defs:
         spec = KPI_BY_KEY.get(k.key)
         former = spec.former_names if spec is not None else ()
-        names = {k.key, *(parsing.normalize_text(n) for n in (k.name_vi, k.name_en, *former))}
+        names = {k.key, *(parsing.normalize_text(n) for n in (*all_names(k.names), *former))}
         if wanted in {n.replace(" ", "_") for n in names}:
             return k.key
     words = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -113,6 +114,7 @@ def settings_command(
     admins: frozenset[int],
     now: dt.datetime,
     args: str,
+    languages: Sequence[str],
     thread_id: int | None = None,
 ) -> SettingsResult:
     """Show the team's settings, or change one: see `_change` for the forms it takes."""
@@ -124,7 +126,7 @@ def settings_command(
     if not words:
         return SettingsResult("ok", scope.lang_pref, _view(session, team))
     try:
-        changed = _change(session, team, words, thread_id, scope.member.id, now)
+        changed = _change(session, team, words, thread_id, scope.member.id, now, languages)
     except _Bad as exc:
         return SettingsResult(
             "bad_input",
@@ -151,10 +153,11 @@ def _change(
     thread_id: int | None,
     actor_id: int,
     now: dt.datetime,
+    languages: Sequence[str],
 ) -> str:
     """Apply one change; return its name. Forms:
 
-    timezone <IANA> · language vi|en · time <post> <HH:MM|off> · days mon-fri|mon,wed,…
+    timezone <IANA> · language <code> · time <post> <HH:MM|off> · days mon-fri|mon,wed,…
     · hours 08:00-17:30 · show full|top [N]|totals · reminders|celebrations|board on|off|toggle
     · topic <post> [off] (in a forum topic) · dayoff <date> · workday <date>
     """
@@ -173,8 +176,9 @@ def _change(
             raise _Bad("settings.bad_timezone", value=arg or "")
         team.timezone = name
     elif what in ("language", "ngonngu", "lang"):
-        if arg not in ("vi", "en"):
-            raise _Bad("settings.bad_language")
+        # The languages there are catalogs for: the caller knows them, the domain does not.
+        if arg is None or arg not in languages:
+            raise _Bad("settings.bad_language", languages=", ".join(languages))
         team.language = arg
     elif what in ("time", "gio"):
         post = post_kinds.by_word(arg or "")

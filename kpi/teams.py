@@ -29,6 +29,7 @@ from kpi.models import (
     Team,
     utcnow,
 )
+from kpi.names import DEFAULT_LANGUAGE
 from kpi.posts.registry import DEFAULT_SCHEDULE
 
 GroupSees = Literal["full", "top", "totals"]
@@ -87,7 +88,7 @@ class TargetDefault:
 class TeamDefaults:
     """What a new team gets from the config."""
 
-    language: str = "vi"
+    language: str = DEFAULT_LANGUAGE
     timezone: str = "Asia/Ho_Chi_Minh"
     currency: str = "VND"
     country: str | None = "VN"
@@ -337,8 +338,7 @@ def _seed_catalogue(
             Metric(
                 team_id=team.id,
                 key=spec.key,
-                name_vi=spec.name_vi,
-                name_en=spec.name_en,
+                names=dict(spec.names),
                 daily_bound=defaults.metric_bounds.get(spec.key, spec.daily_bound),
                 builtin=True,
                 sort_order=spec.order,
@@ -349,8 +349,7 @@ def _seed_catalogue(
             KpiDefinition(
                 team_id=team.id,
                 key=kspec.key,
-                name_vi=kspec.name_vi,
-                name_en=kspec.name_en,
+                names=dict(kspec.names),
                 unit=kspec.unit,
                 source=kspec.source,
                 direction=kspec.direction,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from handlers import menu
-from handlers.i18n import LANGS, catalog
+from handlers.i18n import catalog, languages
 from handlers.onboarding import command_names
 from kpi import catalog as metrics
 from kpi import parsing, reading, scoring, standings
@@ -35,7 +35,7 @@ def test_no_command_logs_two_metrics() -> None:
     assert not set(commands) & set(metrics.LOG_COMMANDS)
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", languages())
 @pytest.mark.parametrize("spec", SPECS, ids=lambda m: m.key)
 def test_every_metric_command_has_an_example_in_each_language(
     spec: metrics.MetricSpec, lang: str
@@ -46,7 +46,7 @@ def test_every_metric_command_has_an_example_in_each_language(
         assert example.startswith(f"/{command}"), example
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", languages())
 @pytest.mark.parametrize("spec", SPECS, ids=lambda m: m.key)
 def test_every_metric_command_is_in_the_help(spec: metrics.MetricSpec, lang: str) -> None:
     shown = set(re.findall(r"/([a-z]+)", catalog(lang)["help.rep"]))
@@ -57,7 +57,7 @@ def test_every_metric_command_is_in_the_help(spec: metrics.MetricSpec, lang: str
 def test_menu_metrics_are_in_both_menus_with_a_description(spec: metrics.MetricSpec) -> None:
     command = spec.commands[0]
     assert command in menu.PRIVATE and command in menu.GROUP and command in menu.ADMINS
-    for lang in LANGS:
+    for lang in languages():
         assert catalog(lang).get(f"commands.{command}"), f"commands.{command} missing in {lang}"
 
 
@@ -69,7 +69,7 @@ def test_the_menus_list_the_catalogues_menu_metrics_in_order() -> None:
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda m: m.key)
 def test_every_metric_has_words_in_each_language(spec: metrics.MetricSpec) -> None:
-    for lang in LANGS:
+    for lang in languages():
         assert metrics.metric_words(lang).get(spec.key), f"{spec.key} has no words in {lang}"
 
 
@@ -77,7 +77,7 @@ def test_the_parser_reads_the_catalogues_words_in_every_language() -> None:
     assert metrics.metric_words() == parsing.DEFAULT_ALIASES
     assert set(parsing.DEFAULT_ALIASES) == {m.key for m in SPECS}
     vocab = build_vocabulary(parsing.DEFAULT_ALIASES.items())
-    for lang in LANGS:
+    for lang in languages():
         for key, words in metrics.metric_words(lang).items():
             for word in words:
                 assert vocab[" ".join(normalize_text(word).split())] == key, (lang, word)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, update
 
@@ -53,8 +54,21 @@ def at_head(db: Database) -> Iterator[Database]:
 
 
 def names(db: Database, model: Any) -> dict[str, str]:
+    """Return the Vietnamese names by key, in the schema the database is at (0005 moved them)."""
+    table = model.__tablename__
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns(table)}
     with db.transaction() as s:
-        return {k: v for k, v in s.execute(select(model.key, model.name_vi))}
+        if "name_vi" in columns:
+            old = sa.table(table, sa.column("key"), sa.column("name_vi"))
+            return {k: v for k, v in s.execute(select(old.c.key, old.c.name_vi))}
+        return {k: v["vi"] for k, v in s.execute(select(model.key, model.names))}
+
+
+def old_names(model: Any) -> sa.TableClause:
+    """Return a table as revisions before 0005 shaped it (names in name_vi / name_en)."""
+    return sa.table(
+        model.__tablename__, sa.column("key"), sa.column("name_vi"), sa.column("name_en")
+    )
 
 
 def test_setup_writes_the_reviewed_names(team: Any, db: Database) -> None:
@@ -76,10 +90,9 @@ async def test_existing_teams_get_the_new_names_and_keep_their_rows(
     assert {k: kpis[k] for k in OLD_KPIS} == OLD_KPIS
     # A leader renamed two of them; those names are theirs.
     with db.transaction() as s:
-        s.execute(update(Metric).where(Metric.key == "leads").values(name_vi="data khách"))
-        s.execute(
-            update(KpiDefinition).where(KpiDefinition.key == "lost").values(name_vi="Mất khách")
-        )
+        metric, kpi = old_names(Metric), old_names(KpiDefinition)
+        s.execute(update(metric).where(metric.c.key == "leads").values(name_vi="data khách"))
+        s.execute(update(kpi).where(kpi.c.key == "lost").values(name_vi="Mất khách"))
         rows_before = s.scalar(select(func.count()).select_from(Activity))
         kpi_rows_before = s.scalar(select(func.count()).select_from(KpiDefinition))
 
@@ -104,11 +117,8 @@ async def test_existing_teams_get_the_new_names_and_keep_their_rows(
 def test_downgrade_leaves_names_a_leader_chose(team: Any, at_head: Database) -> None:
     db = at_head
     with db.transaction() as s:
-        s.execute(
-            update(KpiDefinition)
-            .where(KpiDefinition.key == "reps_on_target")
-            .values(name_vi="Số người đạt")
-        )
+        kdef = s.scalars(select(KpiDefinition).where(KpiDefinition.key == "reps_on_target")).one()
+        kdef.names = {**kdef.names, "vi": "Số người đạt"}
     migrate.downgrade(db.engine, before_revision())
     kpis = names(db, KpiDefinition)
     assert kpis["reps_on_target"] == "Số người đạt"

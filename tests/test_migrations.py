@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from kpi import migrate, store
 from kpi.db import Database
-from kpi.models import Activity, Base, Member, ScheduledRun, Team
+from kpi.models import Activity, Base, KpiDefinition, Member, Metric, ScheduledRun, Team
 from kpi.posts import claims as run_claims
 from kpi.store import EntryInput
 
@@ -84,5 +85,63 @@ def test_revision_0002_keeps_every_row_and_an_instance_on_0001_still_fits(db: Da
         with db.transaction() as s:
             # Old claims never recorded whether they were sent: stale, they are uncertain.
             assert run_claims.expire_stale(s, now + dt.timedelta(hours=1)) == 2
+    finally:
+        migrate.upgrade(db.engine)
+
+
+def test_revision_0005_keeps_every_name_in_every_language(db: Database) -> None:
+    """R7 for revision 0005: name_vi / name_en become one `names` mapping per row, and back."""
+    old = {
+        table: sa.table(table, sa.column("key"), sa.column("name_vi"), sa.column("name_en"))
+        for table in ("metrics", "kpi_definitions")
+    }
+
+    def old_names(table: str) -> dict[str, tuple[str, str]]:
+        t = old[table]
+        with db.transaction() as s:
+            return {
+                k: (vi, en) for k, vi, en in s.execute(select(t.c.key, t.c.name_vi, t.c.name_en))
+            }
+
+    with db.transaction() as s:
+        team = Team(chat_id=-1, title="T", settings={})
+        s.add(team)
+        s.flush()
+        s.add_all(
+            [
+                Metric(
+                    team_id=team.id,
+                    key="calls",
+                    names={"vi": "gọi", "en": "dials"},
+                    daily_bound=300,
+                ),
+                Metric(team_id=team.id, key="visits", names={"en": "visits"}, daily_bound=30),
+                KpiDefinition(
+                    team_id=team.id,
+                    key="calls",
+                    names={"vi": "Gọi", "en": "Dials"},
+                    unit="count",
+                    source="metric:calls",
+                ),
+            ]
+        )
+    try:
+        migrate.downgrade(db.engine, "0004")
+        # A name missing in one language takes the other's: the old columns were both required.
+        assert old_names("metrics") == {"calls": ("gọi", "dials"), "visits": ("visits", "visits")}
+        assert old_names("kpi_definitions") == {"calls": ("Gọi", "Dials")}
+        with db.transaction() as s:
+            # An instance still on 0004 renames a metric while the upgrade rolls out.
+            t = old["metrics"]
+            s.execute(update(t).where(t.c.key == "calls").values(name_en="phone calls"))
+        migrate.upgrade(db.engine)
+        with db.transaction() as s:
+            metrics = {k: v for k, v in s.execute(select(Metric.key, Metric.names))}
+            kpis = {k: v for k, v in s.execute(select(KpiDefinition.key, KpiDefinition.names))}
+        assert metrics == {
+            "calls": {"vi": "gọi", "en": "phone calls"},
+            "visits": {"vi": "visits", "en": "visits"},
+        }
+        assert kpis == {"calls": {"vi": "Gọi", "en": "Dials"}}
     finally:
         migrate.upgrade(db.engine)

@@ -873,11 +873,12 @@ def test_built_in_metric_names_join_the_default_aliases_without_conflict() -> No
     from kpi.catalog import BUILTIN_METRICS
 
     vocab = build_vocabulary(
-        (m.key, (*DEFAULT_ALIASES.get(m.key, ()), m.name_vi, m.name_en)) for m in BUILTIN_METRICS
+        (m.key, (*DEFAULT_ALIASES.get(m.key, ()), *m.names.values())) for m in BUILTIN_METRICS
     )
     for m in BUILTIN_METRICS:
-        assert vocab[normalize_text(m.name_vi)] == m.key
-        assert vocab[normalize_text(m.name_en)] == m.key
+        assert set(m.names) >= {"vi", "en"}
+        for name in m.names.values():
+            assert vocab[normalize_text(name)] == m.key
 
 
 COMMANDS = ("call", "goi", "meeting", "help", "leaderboard", "settings", "caidat", "me", "kpi")

@@ -13,7 +13,7 @@ import pytest
 
 from bot.scheduler import due_posts
 from handlers import digests
-from handlers.i18n import LANGS, catalog
+from handlers.i18n import catalog, languages
 from kpi.periods import WorkCalendar
 from kpi.posts import registry
 from kpi.posts.registry import DEFAULT_SCHEDULE, POST_KINDS, SCHEDULED, PostKind
@@ -25,7 +25,7 @@ KINDS = pytest.mark.parametrize("kind", POST_KINDS, ids=lambda k: k.key)
 
 @KINDS
 def test_every_post_kind_has_its_texts_in_each_language(kind: PostKind) -> None:
-    for lang in LANGS:
+    for lang in languages():
         assert kind.title in catalog(lang), f"{kind.title} missing in {lang}"
         if kind.scheduled:
             key = f"settings.post_{kind.key}"

@@ -69,11 +69,11 @@ def test_the_vietnamese_catalog_keeps_the_glossary() -> None:
 
 
 def test_built_in_metric_and_kpi_names_keep_the_glossary() -> None:
-    names = [(f"metric.{m.key}", m.name_vi) for m in BUILTIN_METRICS]
-    names += [(f"kpi.{k.key}", k.name_vi) for k in BUILTIN_KPIS]
+    names = [(f"metric.{m.key}", m.names["vi"]) for m in BUILTIN_METRICS]
+    names += [(f"kpi.{k.key}", k.names["vi"]) for k in BUILTIN_KPIS]
     found = [v for key, name in names for v in violations(key, name)]
     assert found == []
-    by_key = {k.key: k.name_vi for k in BUILTIN_KPIS}
+    by_key = {k.key: k.names["vi"] for k in BUILTIN_KPIS}
     assert by_key["lost"] == "Hợp đồng trượt"
     assert by_key["call_conversion"] == "Tỷ lệ chuyển đổi cuộc gọi → hợp đồng"
 

@@ -6,7 +6,14 @@ What a reader may see is decided by `kpi.access.visible`; these functions only r
 from __future__ import annotations
 
 from handlers.i18n import Html, esc, fmt_day, fmt_pct, t, t_plain
-from handlers.render import MAX_TEXT, fmt_figure, join_lines, names_list, shown_attainment
+from handlers.render import (
+    MAX_TEXT,
+    fmt_figure,
+    join_lines,
+    metric_label,
+    names_list,
+    shown_attainment,
+)
 from kpi import periods
 from kpi.access import BoardView, OwnRank
 from kpi.standings import Board, MemberRow
@@ -27,8 +34,7 @@ def _short(name: str) -> str:
 
 def kpi_name(board: Board, key: str, lang: str) -> str:
     """Return a KPI's name in a language."""
-    vi, en = board.names.get(key, (key, key))
-    return en if lang == "en" else vi
+    return metric_label(board.names, key, lang)
 
 
 def span_label(lang: str, span: periods.Span) -> str:

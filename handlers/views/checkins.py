@@ -28,6 +28,7 @@ from handlers.render import (
 )
 from kpi import outbox
 from kpi.catalog import DEALS
+from kpi.names import Names
 from kpi.store import StoredEntry
 from kpi.usecases.checkins import AskAmount, Kept, Logged, QuickMenu
 from kpi.usecases.outcomes import AskBound, BadInput
@@ -38,7 +39,7 @@ UNKNOWN_WORDS_SHOWN = 10
 
 
 def entry_text(
-    lang: str, names: Mapping[str, tuple[str, str]], e: StoredEntry, limit: int | None = None
+    lang: str, names: Mapping[str, Names], e: StoredEntry, limit: int | None = None
 ) -> str:
     """Describe one entry: `+3 cuộc gọi`, `+2 hợp đồng 45tr · ABC (khách mới)`."""
     label = metric_label(names, e.metric, lang)
@@ -62,7 +63,7 @@ def entry_text(
 
 
 def stored_lines(
-    lang: str, names: Mapping[str, tuple[str, str]], earlier: Sequence[outbox.Unconfirmed]
+    lang: str, names: Mapping[str, Names], earlier: Sequence[outbox.Unconfirmed]
 ) -> list[str]:
     """Render `✅ Stored: +3 calls · 19/11 (…)` for check-ins never confirmed (voided: none)."""
     return [
@@ -144,7 +145,7 @@ def confirmation(
     return join_lines(*lines), markup
 
 
-def kept_text(lang: str, names: Mapping[str, tuple[str, str]], kept: Kept) -> Html:
+def kept_text(lang: str, names: Mapping[str, Names], kept: Kept) -> Html:
     """Tell the rep that a leader's correction of an entry outlives the edit of the message."""
     e = kept.entry
     key = "log.kept_voided" if e.status == "voided" else "log.kept_edited"
@@ -172,7 +173,7 @@ def _params_of(key: str) -> set[str]:
 
 def bound_question(
     lang: str,
-    names: Mapping[str, tuple[str, str]],
+    names: Mapping[str, Names],
     metric: str | None,
     value: int | None,
     bound: int,

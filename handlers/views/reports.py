@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from handlers.i18n import Html, esc, fmt_day, fmt_pct, progress_bar, t, t_plain
-from handlers.render import fmt_figure, join_lines, shown_attainment
+from handlers.render import fmt_figure, join_lines, metric_label, shown_attainment
 from handlers.views.boards import span_label
 from kpi import reports
+from kpi.names import name_in
 
 
 def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
@@ -18,8 +19,7 @@ def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
         ln = m.line
         if not ln.target:
             continue
-        vi, en = names.get(ln.key, (ln.key, ln.key))
-        label = en if lang == "en" else vi
+        label = metric_label(names, ln.key, lang)
         if period is None:
             label = f"{label} ({t(lang, f'period.{m.span.period}')})"
         expected = m.share if ln.unit != "ratio" and 0 < m.share < 1 else None
@@ -50,8 +50,7 @@ def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
         lines.append(t(lang, "me.no_kpis"))
     for m in res.lines:
         ln = m.line
-        vi, en = names.get(ln.key, (ln.key, ln.key))
-        name = en if lang == "en" else vi
+        name = metric_label(names, ln.key, lang)
         if period is None:
             name = f"{name} {t(lang, f'period.{m.span.period}')}"
         actual = fmt_figure(ln.actual, ln.unit, lang)
@@ -95,8 +94,7 @@ def trend_png(res: reports.Trend, lang: str) -> bytes | None:
 
     if not res.days or res.span is None:
         return None
-    vi, en = res.kpi_names
-    name = en if lang == "en" else vi
+    name = name_in(res.kpi_names, lang)
     who = res.who or t_plain(lang, "chart.team")
     unit = res.unit
     return charts.trend_chart(

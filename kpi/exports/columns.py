@@ -11,14 +11,15 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from kpi import parsing
+from kpi.names import Names, name_in
 
 # --- what an export writes ---------------------------------------------------------------------
 
-SHEETS: Mapping[str, tuple[str, str]] = MappingProxyType(
+SHEETS: Mapping[str, Names] = MappingProxyType(
     {
-        "activities": ("Hoạt động", "Activities"),
-        "summary": ("Tổng hợp", "Summary"),
-        "targets": ("Chỉ tiêu", "Targets"),
+        "activities": {"vi": "Hoạt động", "en": "Activities"},
+        "summary": {"vi": "Tổng hợp", "en": "Summary"},
+        "targets": {"vi": "Chỉ tiêu", "en": "Targets"},
     }
 )
 
@@ -39,68 +40,67 @@ ACTIVITY_COLUMNS: tuple[str, ...] = (
     "entry_id",
 )
 
-HEADERS: Mapping[str, tuple[str, str]] = MappingProxyType(
+HEADERS: Mapping[str, Names] = MappingProxyType(
     {
-        "date": ("Ngày", "Date"),
-        "member": ("Nhân viên", "Member"),
-        "metric": ("Chỉ số", "Metric"),
-        "value": ("Giá trị", "Value"),
-        "amount": ("Số tiền (VND)", "Amount (VND)"),
-        "customer": ("Khách hàng", "Customer"),
-        "new_customer": ("Khách mới", "New customer"),
-        "note": ("Ghi chú", "Note"),
-        "status": ("Trạng thái", "Status"),
-        "source": ("Nguồn", "Source"),
-        "logged_by": ("Người ghi", "Logged by"),
-        "changed_by": ("Người sửa", "Changed by"),
-        "entry_id": ("Mã mục", "Entry id"),
-        "rank": ("Hạng", "Rank"),
-        "score": ("Điểm KPI", "KPI score"),
-        "kpi": ("KPI", "KPI"),
-        "period": ("Kỳ", "Period"),
-        "target": ("Chỉ tiêu", "Target"),
-        "from": ("Áp dụng từ", "In force from"),
-        "actual_suffix": ("thực hiện", "actual"),
-        "target_suffix": ("chỉ tiêu", "target"),
-        "attainment_suffix": ("% đạt", "% attained"),
-        "everyone": ("Mặc định mỗi người", "Default per member"),
-        "erased": ("(đã xoá)", "(erased)"),
+        "date": {"vi": "Ngày", "en": "Date"},
+        "member": {"vi": "Nhân viên", "en": "Member"},
+        "metric": {"vi": "Chỉ số", "en": "Metric"},
+        "value": {"vi": "Giá trị", "en": "Value"},
+        "amount": {"vi": "Số tiền (VND)", "en": "Amount (VND)"},
+        "customer": {"vi": "Khách hàng", "en": "Customer"},
+        "new_customer": {"vi": "Khách mới", "en": "New customer"},
+        "note": {"vi": "Ghi chú", "en": "Note"},
+        "status": {"vi": "Trạng thái", "en": "Status"},
+        "source": {"vi": "Nguồn", "en": "Source"},
+        "logged_by": {"vi": "Người ghi", "en": "Logged by"},
+        "changed_by": {"vi": "Người sửa", "en": "Changed by"},
+        "entry_id": {"vi": "Mã mục", "en": "Entry id"},
+        "rank": {"vi": "Hạng", "en": "Rank"},
+        "score": {"vi": "Điểm KPI", "en": "KPI score"},
+        "kpi": {"vi": "KPI", "en": "KPI"},
+        "period": {"vi": "Kỳ", "en": "Period"},
+        "target": {"vi": "Chỉ tiêu", "en": "Target"},
+        "from": {"vi": "Áp dụng từ", "en": "In force from"},
+        "actual_suffix": {"vi": "thực hiện", "en": "actual"},
+        "target_suffix": {"vi": "chỉ tiêu", "en": "target"},
+        "attainment_suffix": {"vi": "% đạt", "en": "% attained"},
+        "everyone": {"vi": "Mặc định mỗi người", "en": "Default per member"},
+        "erased": {"vi": "(đã xoá)", "en": "(erased)"},
     }
 )
 
-STATUSES: Mapping[str, tuple[str, str]] = MappingProxyType(
+STATUSES: Mapping[str, Names] = MappingProxyType(
     {
-        "active": ("được tính", "counts"),
-        "pending": ("chờ duyệt", "pending approval"),
-        "voided": ("đã huỷ", "voided"),
-        "rejected": ("bị từ chối", "rejected"),
-        "replaced": ("đã thay", "replaced"),
+        "active": {"vi": "được tính", "en": "counts"},
+        "pending": {"vi": "chờ duyệt", "en": "pending approval"},
+        "voided": {"vi": "đã huỷ", "en": "voided"},
+        "rejected": {"vi": "bị từ chối", "en": "rejected"},
+        "replaced": {"vi": "đã thay", "en": "replaced"},
     }
 )
 
-SOURCES: Mapping[str, tuple[str, str]] = MappingProxyType(
+SOURCES: Mapping[str, Names] = MappingProxyType(
     {
-        "import": ("nhập từ tệp", "imported"),
-        "monthly": ("nhập tổng tháng", "imported monthly total"),
-        "chat": ("Telegram", "Telegram"),
+        "import": {"vi": "nhập từ tệp", "en": "imported"},
+        "monthly": {"vi": "nhập tổng tháng", "en": "imported monthly total"},
+        "chat": {"vi": "Telegram", "en": "Telegram"},
     }
 )
 
-PERIOD_NAMES: Mapping[str, tuple[str, str]] = MappingProxyType(
+PERIOD_NAMES: Mapping[str, Names] = MappingProxyType(
     {
-        "day": ("ngày", "day"),
-        "week": ("tuần", "week"),
-        "month": ("tháng", "month"),
-        "quarter": ("quý", "quarter"),
-        "year": ("năm", "year"),
+        "day": {"vi": "ngày", "en": "day"},
+        "week": {"vi": "tuần", "en": "week"},
+        "month": {"vi": "tháng", "en": "month"},
+        "quarter": {"vi": "quý", "en": "quarter"},
+        "year": {"vi": "năm", "en": "year"},
     }
 )
 
 
-def word(table: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
-    """Return a table's word in a language (English for "en", else Vietnamese)."""
-    vi, en = table[key]
-    return en if lang == "en" else vi
+def word(table: Mapping[str, Names], key: str, lang: str) -> str:
+    """Return a table's word in a language (the default language's where it has none)."""
+    return name_in(table[key], lang)
 
 
 def header(key: str, lang: str) -> str:

@@ -32,6 +32,7 @@ from kpi.models import (
     Team,
     display_name,
 )
+from kpi.names import DEFAULT_LANGUAGE, Names
 from kpi.periods import Span, WorkCalendar
 from kpi.scoring import KpiDef, additive, kpi_value
 from kpi.standings import (
@@ -156,7 +157,7 @@ class KpiColumn:
     """A KPI of the summary sheet."""
 
     key: str
-    names: tuple[str, str]  # vi, en
+    names: Names
     unit: str  # count, vnd, ratio
 
 
@@ -183,7 +184,7 @@ class SummaryRow:
 class TargetLine:
     """A target in force at the end of the span."""
 
-    kpi: tuple[str, str]  # vi, en
+    kpi: Names
     unit: str
     member_id: int | None  # None: the default for every member
     period: str
@@ -198,7 +199,7 @@ class ExportData:
     team_title: str
     span: Span
     people: Mapping[int, str | None]  # display names by member id; None: erased
-    metrics: Mapping[str, tuple[str, str]]  # metric key -> (vi, en)
+    metrics: Mapping[str, Names]  # metric key -> {language: name}
     entries: tuple[EntryRow, ...]
     kpis: tuple[KpiColumn, ...]
     summary: tuple[SummaryRow, ...]
@@ -210,9 +211,9 @@ def load_export(session: Session, team: Team, span: Span) -> ExportData:
     cal = calendar_of(session, team)
     people = _people(session, team.id)
     metrics = {
-        key: (vi, en)
-        for key, vi, en in session.execute(
-            select(Metric.key, Metric.name_vi, Metric.name_en).where(Metric.team_id == team.id)
+        key: names
+        for key, names in session.execute(
+            select(Metric.key, Metric.names).where(Metric.team_id == team.id)
         )
     }
     erased = {i for i, name in people.items() if name is None}
@@ -231,7 +232,7 @@ def load_export(session: Session, team: Team, span: Span) -> ExportData:
                 continue
             targets.append(
                 TargetLine(
-                    (k.name_vi, k.name_en) if k else (key, key),
+                    k.names if k else {DEFAULT_LANGUAGE: key},
                     k.unit if k else "count",
                     member_id,
                     row.period,
@@ -395,7 +396,7 @@ def _summary(
             attained = scoring.kpi_attainment(k, actual, target, cap).raw
             cells.append(KpiCell(actual, target, attained))
         rows.append(SummaryRow(r.key, r.rank, r.value, tuple(cells)))
-    columns = tuple(KpiColumn(k.key, (k.name_vi, k.name_en), k.unit) for k in shown)
+    columns = tuple(KpiColumn(k.key, k.names, k.unit) for k in shown)
     return columns, tuple(rows)
 
 

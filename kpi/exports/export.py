@@ -23,6 +23,7 @@ from kpi.exports.columns import (
     word,
 )
 from kpi.exports.data import EntryRow, ExportData
+from kpi.names import name_in
 
 DATE_FORMAT = "DD/MM/YYYY"
 VND_FORMAT = '#,##0 "₫"'
@@ -60,8 +61,7 @@ def person(data: ExportData, member_id: int | None, lang: str) -> str | None:
 
 
 def _metric(data: ExportData, key: str, lang: str) -> str:
-    vi, en = data.metrics.get(key, (key, key))
-    return en if lang == "en" else vi
+    return name_in(data.metrics.get(key, {}), lang) or key
 
 
 def _entry_cells(data: ExportData, e: EntryRow, lang: str) -> list[Cell]:
@@ -94,7 +94,7 @@ def _unit_format(unit: str, *, target: bool = False) -> str:
 def _summary_sheet(data: ExportData, lang: str) -> tuple[list[str], list[list[Cell]]]:
     heads = [header("member", lang), header("rank", lang), header("score", lang)]
     for k in data.kpis:
-        name = k.names[1] if lang == "en" else k.names[0]
+        name = name_in(k.names, lang)
         heads += [
             f"{name} ({header('actual_suffix', lang)})",
             f"{name} ({header('target_suffix', lang)})",
@@ -127,7 +127,7 @@ def _targets_sheet(data: ExportData, lang: str) -> tuple[list[str], list[list[Ce
     ]
     rows = [
         [
-            (t.kpi[1] if lang == "en" else t.kpi[0], None),
+            (name_in(t.kpi, lang), None),
             (person(data, t.member_id, lang) or header("everyone", lang), None),
             (word(PERIOD_NAMES, t.period, lang) if t.period in PERIOD_NAMES else t.period, None),
             (t.value, _unit_format(t.unit, target=True)),

@@ -34,6 +34,7 @@ from kpi.models import (
     Team,
     display_name,
 )
+from kpi.names import all_names
 from kpi.targets import calendar_of
 from kpi.teams import add_membership, settings_of
 
@@ -134,14 +135,15 @@ def import_file(
     except ImportFileError as exc:
         return ImportReport(dry_run, file_error=exc)
     metrics = session.execute(
-        select(
-            Metric.key, Metric.name_vi, Metric.name_en, Metric.aliases, Metric.daily_bound
-        ).where(Metric.team_id == team.id)
+        select(Metric.key, Metric.names, Metric.aliases, Metric.daily_bound).where(
+            Metric.team_id == team.id
+        )
     ).all()
     words = {
-        k: [vi, en, *(a for a in aliases.split(",") if a)] for k, vi, en, aliases, _ in metrics
+        k: [*all_names(names), *(a for a in aliases.split(",") if a)]
+        for k, names, aliases, _ in metrics
     }
-    bounds = {k: int(bound) for k, _, _, _, bound in metrics}
+    bounds = {k: int(bound) for k, _, _, bound in metrics}
     found = find_header(table, header_roles(words))
     if found is None:
         return ImportReport(dry_run, file_error=ImportFileError("file.no_header"))

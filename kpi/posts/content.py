@@ -23,6 +23,7 @@ from kpi.models import (
     Membership,
     Team,
 )
+from kpi.names import Names
 from kpi.periods import Span, WorkCalendar
 from kpi.posts.registry import REMINDER
 from kpi.reports import MeLine, member_lines
@@ -227,7 +228,7 @@ class Reminder:
     recipient: Recipient
     lines: tuple[MeLine, ...]
     coaching: tuple[Coaching, ...]
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    names: dict[str, Names] = field(default_factory=dict)
 
 
 def reminders(session: Session, post: Post, now: dt.datetime) -> tuple[TeamInfo, list[Reminder]]:
@@ -239,7 +240,7 @@ def reminders(session: Session, post: Post, now: dt.datetime) -> tuple[TeamInfo,
     today = periods.local_today(cal, now)
     if not REMINDER.enabled(info.settings) or not periods.is_working_day(cal, today):
         return info, []
-    names = {k.key: (k.name_vi, k.name_en) for k in kpi_defs(session, team.id)}
+    names = {k.key: k.names for k in kpi_defs(session, team.id)}
     muted = set(
         session.scalars(
             select(Membership.member_id).where(

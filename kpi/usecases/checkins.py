@@ -19,6 +19,7 @@ from kpi.access import Caller, ChatInfo, Refusal, require, resolve, scope_in_tea
 from kpi.catalog import DEALS
 from kpi.entries import Progress
 from kpi.models import CHECKIN_ACTIVE, ENTRY_ACTIVE, Checkin, Member, Team
+from kpi.names import Names
 from kpi.posts.registry import CELEBRATION
 from kpi.reading import LOG_COMMANDS, split_command
 from kpi.store import EntryInput, StoredEntry
@@ -58,7 +59,7 @@ class Logged:
     checkin_id: int
     day: dt.date
     today: dt.date
-    names: Mapping[str, tuple[str, str]]
+    names: Mapping[str, Names]
     is_group: bool
     command: str | None  # the command read; None for plain language (shown with an undo)
     entries: tuple[StoredEntry, ...] = ()
@@ -96,7 +97,7 @@ class QuickMenu:
     """The bare `/log` keyboard: the metrics a +1 button logs."""
 
     lang_pref: str | None
-    names: Mapping[str, tuple[str, str]]
+    names: Mapping[str, Names]
 
 
 LogOutcome = Logged | Refusal | BadInput | NotUnderstood | AskAmount | AskBound | Closed | Ignored
@@ -108,7 +109,7 @@ class _Context:
 
     caller: Caller
     today: dt.date
-    names: dict[str, tuple[str, str]]
+    names: dict[str, Names]
     is_group: bool
     command: str | None = None
     unknown: tuple[str, ...] = ()

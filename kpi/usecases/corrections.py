@@ -17,6 +17,7 @@ from kpi import entries, parsing, pending, store
 from kpi.access import Caller, ChatInfo, Refusal, Scope, require, resolve, scope_in_team
 from kpi.catalog import DEALS
 from kpi.models import CHECKIN_ACTIVE, ENTRY_ACTIVE, ENTRY_PENDING, Activity, Checkin, Team
+from kpi.names import Names
 from kpi.store import StoredEntry
 from kpi.teams import PersonInfo
 from kpi.usecases.outcomes import AskBound, BadInput, Closed
@@ -28,7 +29,7 @@ class Corrected:
 
     lang_pref: str | None
     entries: tuple[StoredEntry, ...]
-    names: Mapping[str, tuple[str, str]]
+    names: Mapping[str, Names]
     before: tuple[StoredEntry, ...] = ()
 
 
@@ -38,7 +39,7 @@ class History:
 
     lang_pref: str | None
     entries: tuple[StoredEntry, ...]
-    names: Mapping[str, tuple[str, str]]
+    names: Mapping[str, Names]
     today: dt.date
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kpi.names import Names
+
 
 @dataclass(frozen=True)
 class BadInput:
@@ -26,7 +28,7 @@ class AskBound:
     metric: str  # a metric key, or "amount" for a deal's amount
     value: int
     bound: int
-    names: Mapping[str, tuple[str, str]]
+    names: Mapping[str, Names]
 
 
 @dataclass(frozen=True)

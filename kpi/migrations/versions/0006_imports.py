@@ -20,7 +20,7 @@ import kpi.models
 
 revision = "0006"
 # Re-point to "0005" when merged after the language revision.
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
