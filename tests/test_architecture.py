@@ -174,6 +174,7 @@ HANDLER_KPI = (
     "kpi.teams",
     "kpi.parsing",
     "kpi.catalog",
+    "kpi.names",
     "kpi.charts",
     "kpi.store.StoredEntry",
     "kpi.standings.Board",
