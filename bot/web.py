@@ -154,7 +154,7 @@ def webhook_route(
         if not hmac.compare_digest(given.encode(), expected):
             return _refuse(403, "wrong secret token")
         try:
-            update = Update.de_json(_as_update(await _body(request, max_bytes)), bot)
+            update = _parse(_as_update(await _body(request, max_bytes)), bot)
         except BadUpdate as exc:
             return _refuse(exc.status, exc.reason)
         except ClientDisconnect:
@@ -193,6 +193,14 @@ def _as_update(body: bytes) -> dict[str, Any]:
     if not isinstance(data[kinds[0]], dict):
         raise BadUpdate(400, "not an update")
     return data
+
+
+def _parse(data: dict[str, Any], bot: Any) -> Update:
+    try:
+        return Update.de_json(data, bot)
+    except Exception:
+        # Shaped like an update, but its content is not one (fields missing or mistyped).
+        raise BadUpdate(400, "not an update") from None
 
 
 def _refuse(status: int, reason: str) -> Response:

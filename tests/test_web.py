@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
@@ -18,7 +18,7 @@ from telegram import Update
 
 from bot.config import ConfigError, load_settings
 from bot.logs import Redactor, log_chat, redacting_handler
-from bot.metrics import MeteredRequest, Metrics
+from bot.metrics import MeteredRequest, Metrics, update_kind
 from bot.polling import InboxPoller
 from bot.sandbox import Sandbox, SandboxRequest
 from bot.web import (
@@ -97,6 +97,7 @@ UPDATE = {"update_id": 7, "message": {"message_id": 1, "date": 0, "chat": {"id":
         ({SECRET_HEADER: SECRET}, '{"update_id": "7", "message": {}}', 400),
         ({SECRET_HEADER: SECRET}, '{"update_id": 7}', 400),
         ({SECRET_HEADER: SECRET}, '{"update_id": 7, "message": 3}', 400),
+        ({SECRET_HEADER: SECRET}, '{"update_id": 7, "message": {"text": "hi"}}', 400),
         ({SECRET_HEADER: SECRET}, json.dumps({**UPDATE, "padding": "x" * (1 << 20)}), 413),
     ],
     ids=[
@@ -110,6 +111,7 @@ UPDATE = {"update_id": 7, "message": {"message_id": 1, "date": 0, "chat": {"id":
         "update-id-text",
         "no-content",
         "content-not-an-object",
+        "content-not-a-message",
         "oversized",
     ],
 )
@@ -302,8 +304,8 @@ def test_json_logs_are_one_object_a_line_with_the_chat_and_no_token() -> None:
     assert SECRET not in out.getvalue()
 
 
-def test_the_webhook_secret_is_checked_against_telegrams_rule(tmp_path: Any) -> None:
-    env = {"KPIBOT_CONFIG": "", "TELEGRAM_WEBHOOK_SECRET": "has spaces!"}
+def test_the_webhook_secret_is_checked_against_telegrams_rule() -> None:
+    env = {"TELEGRAM_WEBHOOK_SECRET": "has spaces!"}
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET must be"):
         load_settings(None, env)
     settings = load_settings(None, {"TELEGRAM_WEBHOOK_SECRET": SECRET})
@@ -337,18 +339,10 @@ def test_addresses_and_paths() -> None:
     WebOptions(webhook_url="http://127.0.0.1:8080/tg", set_webhook=False).check()
 
 
-def _kinds(updates: Sequence[Update]) -> list[str]:
-    from bot.metrics import update_kind
-
-    return [update_kind(u) for u in updates]
-
-
 def test_update_kinds(sandbox: Sandbox) -> None:
     hoa = sandbox.user("Hoa", language_code="en")
     dm = sandbox.private(hoa)
     message = sandbox.text(hoa, dm, "hi")
     edited = sandbox.edit(message, "hello")
-    assert _kinds([Update.de_json(message, None), Update.de_json(edited, None)]) == [
-        "message",
-        "edited_message",
-    ]
+    kinds = [update_kind(Update.de_json(u, None)) for u in (message, edited)]
+    assert kinds == ["message", "edited_message"]
