@@ -10,11 +10,15 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.config import ENVIRONMENT, ConfigError, Settings, load_settings
 from bot.logs import Redactor, setup_logging
 from kpi.db import DatabaseUrlError, hide_password, url_password
+
+if TYPE_CHECKING:
+    from bot.web import WebOptions
 
 log = logging.getLogger("kpibot")
 
@@ -33,14 +37,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help=_CONFIG_HELP)
     p.add_argument("--version", action="version", version=f"kpibot {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser(
+    run_p = sub.add_parser(
         "run",
         parents=[config],
-        help="run the bot (long polling)",
-        description="Run the bot (long polling) until SIGINT or SIGTERM.",
+        help="run the bot (long polling, or a webhook with --webhook)",
+        description="Run the bot until SIGINT or SIGTERM: long polling, or Telegram posting "
+        "updates to our web server (--webhook).",
         epilog=_environment_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _web_arguments(run_p)
     demo = sub.add_parser("demo", parents=[config], help="offline demo: no token, no network")
     demo.add_argument("--out", default="kpibot-demo", help="folder for the demo's files")
     demo.add_argument(
@@ -56,6 +62,63 @@ def _parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, [config])
     return p
+
+
+def _web_arguments(p: argparse.ArgumentParser) -> None:
+    from bot.web import DEFAULT_MAX_CONNECTIONS
+
+    p.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="webhook mode: the public https:// URL Telegram posts to (its path is served)",
+    )
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="webhook mode: where the web server listens (default 127.0.0.1:8080)",
+    )
+    p.add_argument(
+        "--no-set-webhook",
+        action="store_true",
+        help="webhook mode: do not call setWebhook (another instance or the operator does)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help=f"webhook mode: setWebhook's max_connections (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="polling mode: serve /healthz, /readyz and /metrics here",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines (default) or one JSON object per line",
+    )
+
+
+def _web_options(args: argparse.Namespace) -> WebOptions:
+    """Turn the run command's options into WebOptions (ConfigError when they contradict)."""
+    from bot.web import DEFAULT_LISTEN, AddressError, WebOptions, parse_address
+
+    webhook = args.webhook
+    if webhook is None and (args.listen or args.no_set_webhook):
+        raise AddressError("--listen and --no-set-webhook go with --webhook URL")
+    if webhook is not None and args.http:
+        raise AddressError("in webhook mode the endpoints are on --listen; drop --http")
+    options = WebOptions(
+        webhook_url=webhook,
+        listen=parse_address(args.listen) if args.listen else DEFAULT_LISTEN,
+        http=parse_address(args.http) if args.http else None,
+        set_webhook=not args.no_set_webhook,
+        max_connections=args.max_connections,
+    )
+    options.check()
+    return options
 
 
 def _environment_help() -> str:
@@ -82,11 +145,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         database = f"the database {hide_password(settings.database_url)}"
         redact = setup_logging(
-            settings.log_level, [settings.token, url_password(settings.database_url)]
+            settings.log_level,
+            [settings.token, url_password(settings.database_url), settings.webhook_secret],
+            fmt=getattr(args, "log_format", "text"),
         )
         if args.command == "run":
             settings.require_token()
-            return asyncio.run(run(settings))
+            web = _web_options(args)
+            if web.webhook_url:
+                settings.require_webhook_secret()
+            return asyncio.run(run(settings, web))
         if args.command == "demo":
             from bot.demo import run_demo
 
@@ -157,43 +225,97 @@ def db_command(settings: Settings, command: str) -> int:
     return 0
 
 
-async def run(settings: Settings) -> int:
-    """Run the bot until SIGINT or SIGTERM: reach the database and Telegram, poll.
+async def run(settings: Settings, web: WebOptions | None = None) -> int:
+    """Run the bot until SIGINT or SIGTERM: reach the database and Telegram, then poll, or
+    serve the webhook.
 
     Stored updates (the inbox's backlog) and new ones share the chats' lanes, so new updates are
     served at once; a stop ends every wait within a container's 10 s grace, and leaves what is
     not done in the database for the next start.
     """
+    from telegram.request import HTTPXRequest
+
     from bot.app import build_application
+    from bot.metrics import MeteredRequest, Metrics
     from bot.polling import InboxPoller
     from bot.ratelimit import SlidingWindowLimiter
     from bot.scheduler import Scheduler
-    from bot.startup import connect_telegram, open_database
+    from bot.startup import connect_telegram, open_database, set_webhook
+    from bot.web import (
+        WebOptions,
+        WebServer,
+        bind,
+        build_web_app,
+        operator_routes,
+        webhook_path,
+        webhook_route,
+    )
 
+    web = web or WebOptions()
+    webhook = web.webhook_url
+    # Bound first: a port in use is one line before the database or Telegram is reached.
+    sock = bind(web.address) if web.address else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     db = await open_database(settings.database_url, stop)
     if db is None:
+        if sock is not None:
+            sock.close()
         log.info("stopped before the database was reached")
         return 0
-    app = build_application(settings, db=db)
+    metrics = Metrics()
+    metrics.watch(db.engine)
+    # One pool for every call (PTB's own default size), counted by method and outcome.
+    request = MeteredRequest(HTTPXRequest(connection_pool_size=256), metrics)
+    app = build_application(settings, db=db, request=request)
+    app.add_error_handler(metrics.note_failure)
+    server: WebServer | None = None
     try:
-        if not await connect_telegram(app, stop):
+        if not await connect_telegram(app, stop, polling=webhook is None):
             await app.shutdown()
             log.info("stopped before Telegram was reached")
             return 0
-        poller = InboxPoller(app, db, timeout=settings.telegram.poll_timeout)
+        poller = InboxPoller(app, db, timeout=settings.telegram.poll_timeout, metrics=metrics)
         async with app:
             await app.start()
             scheduler = Scheduler(app)
             queued = await poller.drain()
             scheduler.start_soon(after=poller.backlog_handled())
-            log.info("bot @%s running; %d stored updates queued", app.bot.username, queued)
-            await poller.run(stop)
+            if sock is not None:
+                routes = operator_routes(db, metrics)
+                if webhook:
+                    secret = settings.require_webhook_secret()
+                    path = webhook_path(webhook)
+                    routes.insert(0, webhook_route(path, secret, poller.receive, app.bot))
+                server = WebServer(build_web_app(routes), sock)
+                await server.start()
+                log.info("serving on http://%s", server.address)
+            if webhook and web.set_webhook:
+                # Only once we listen: Telegram starts posting as soon as it is registered.
+                await set_webhook(
+                    app,
+                    stop,
+                    url=webhook,
+                    secret=settings.require_webhook_secret(),
+                    max_connections=web.max_connections,
+                )
+            mode = "webhook" if webhook else "polling"
+            log.info(
+                "bot @%s running (%s); %d stored updates queued", app.bot.username, mode, queued
+            )
+            if webhook:
+                await stop.wait()
+            else:
+                await poller.run(stop)
+            began = loop.time()
+            if server is not None:
+                # No new updates: in-flight posts are stored (or refused) within its grace.
+                await server.stop()
+                server = None
             # A container gets 10 s after SIGTERM: finish what is in hand, leave the rest stored.
-            left = await poller.finish(seconds=5)
+            left = await poller.finish(seconds=max(5 - (loop.time() - began), 1))
             if left:
                 log.info("%d updates left in the inbox for the next start", left)
             # Posts still waiting for a chat's send budget are settled as not sent, for later.
@@ -202,6 +324,10 @@ async def run(settings: Settings) -> int:
             await scheduler.stop(seconds=2)
             await app.stop()
     finally:
+        if server is not None:
+            await server.stop()
+        elif sock is not None:
+            sock.close()
         app.bot_data.close()
     log.info("stopped cleanly")
     return 0

@@ -9,6 +9,7 @@ import dataclasses
 import difflib
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ ENVIRONMENT: dict[str, str] = {
     "TELEGRAM_BASE_URL": "Bot API server, e.g. http://127.0.0.1:8081/bot (self-hosted)",
     "TELEGRAM_BASE_FILE_URL": "Bot API file server, e.g. http://127.0.0.1:8081/file/bot",
     "KPIBOT_CONFIG": "the config file to read instead of ./config.toml (it must exist)",
+    "TELEGRAM_WEBHOOK_SECRET": "webhook mode: the secret Telegram sends with every update "
+    "(1-256 of A-Z a-z 0-9 _ -; the same for every instance, never logged)",
 }
 
 
@@ -66,6 +69,7 @@ class Settings:
     defaults: TeamDefaults = field(default_factory=TeamDefaults)
     log_level: str = "INFO"
     instance: str = "kpibot"
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def require_token(self) -> str:
         """Return the token or say what to do."""
@@ -75,6 +79,15 @@ class Settings:
                 "`export TELEGRAM_BOT_TOKEN=<token>` (or try `kpibot demo`, which needs none)"
             )
         return self.token
+
+    def require_webhook_secret(self) -> str:
+        """Return the webhook secret or say what to do."""
+        if not self.webhook_secret:
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET is not set: webhook mode needs it (the same for every "
+                "instance); create one with `openssl rand -hex 32`"
+            )
+        return self.webhook_secret
 
 
 @dataclass(frozen=True)
@@ -363,6 +376,9 @@ def load_settings(
     url = env.get("DATABASE_URL")
     if url:
         settings = dataclasses.replace(settings, database_url=_database_url(url, "DATABASE_URL"))
+    secret = env.get("TELEGRAM_WEBHOOK_SECRET")
+    if secret:
+        settings = dataclasses.replace(settings, webhook_secret=_webhook_secret(secret))
     return settings
 
 
@@ -412,3 +428,16 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         log_level=level,
         instance=str(bot.get("instance", "kpibot")),
     )
+
+
+# Telegram's rule for setWebhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _webhook_secret(value: str) -> str:
+    if not _WEBHOOK_SECRET.fullmatch(value):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - "
+            "(Telegram's rule), e.g. the output of `openssl rand -hex 32`"
+        )
+    return value

@@ -8,6 +8,9 @@ handler, and the command line's last-resort error line uses the same `Redactor`.
 
 from __future__ import annotations
 
+import contextvars
+import datetime as dt
+import json
 import logging
 import sys
 import threading
@@ -83,26 +86,72 @@ class RedactingFormatter(logging.Formatter):
 
 _FORMATTER = logging.Formatter()
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMATS = ("text", "json")
+
+# The chat whose update is being handled, set by its lane; a record may also carry `team` or
+# `chat` itself (logging's `extra`), which wins.
+log_chat: contextvars.ContextVar[int | None] = contextvars.ContextVar("log_chat", default=None)
 
 
-def redacting_handler(redact: Redactor, stream: TextIO | None = None) -> logging.Handler:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, team and chat where known."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record as one JSON line, then redact the result."""
+        line: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        team = getattr(record, "team", None)
+        chat = getattr(record, "chat", None) or log_chat.get()
+        if team is not None:
+            line["team"] = team
+        if chat is not None:
+            line["chat"] = chat
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        # Redacted once more as a whole: json.dumps may escape a secret's characters, so the
+        # values were redacted by RedactFilter already and the line is checked again here.
+        return self.redact(json.dumps(line, ensure_ascii=False, default=str))
+
+
+def redacting_handler(
+    redact: Redactor, stream: TextIO | None = None, *, fmt: str = "text"
+) -> logging.Handler:
     """Return a stream handler (stderr by default) that writes nothing the redactor removes."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter(FORMAT, redact))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter(redact))
+    else:
+        handler.setFormatter(RedactingFormatter(FORMAT, redact))
     handler.addFilter(RedactFilter(redact))
     return handler
 
 
-def setup_logging(level: str, secrets: Iterable[str | None]) -> Redactor:
+def setup_logging(level: str, secrets: Iterable[str | None], *, fmt: str = "text") -> Redactor:
     """Configure the root logger with redaction on its handler; return the redactor."""
     redact = Redactor(secrets)
     root = logging.getLogger()
-    root.handlers[:] = [redacting_handler(redact)]
+    root.handlers[:] = [redacting_handler(redact, fmt=fmt)]
     root.setLevel(level)
     # httpx logs every request URL, which contains the token: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # uvicorn's access log would carry the webhook's path; its errors still come through.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.captureWarnings(True)
     _route_uncaught_exceptions()
     return redact

@@ -20,6 +20,8 @@ from typing import Any
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.logs import log_chat
+from bot.metrics import Metrics
 from handlers.context import update_key
 from kpi import inbox
 from kpi.db import Database
@@ -30,9 +32,12 @@ log = logging.getLogger(__name__)
 class InboxPoller:
     """Fetch updates, store them in the inbox, and feed them to the application."""
 
-    def __init__(self, app: Any, db: Database, *, timeout: int = 30) -> None:
+    def __init__(
+        self, app: Any, db: Database, *, timeout: int = 30, metrics: Metrics | None = None
+    ) -> None:
         self.app = app
         self.db = db
+        self.metrics = metrics or Metrics()
         self.timeout = timeout
         self.offset: int | None = None
         self.handled = 0
@@ -86,6 +91,14 @@ class InboxPoller:
         """Store a fetched batch in the inbox, then queue it for its chats; return its size."""
         if not updates:
             return 0
+        await self.receive(updates)
+        # Only now may Telegram forget them: the next call carries the new offset.
+        self.offset = updates[-1].update_id + 1
+        return len(updates)
+
+    async def receive(self, updates: Sequence[Update]) -> int:
+        """Store updates in the inbox (in a worker thread), then queue the new ones for their
+        chats; return how many were new. Polling and the webhook both come in here."""
         items = [(update_key(u), u) for u in updates]
         new_keys = set(
             await self.db.work(
@@ -95,10 +108,11 @@ class InboxPoller:
                 )
             )
         )
-        # Only now may Telegram forget them: the next call carries the new offset.
-        self.offset = updates[-1].update_id + 1
-        self._dispatch([(k, u) for k, u in items if k in new_keys])
-        return len(updates)
+        new = [(k, u) for k, u in items if k in new_keys]
+        for _, update in new:
+            self.metrics.received(update)
+        self._dispatch(new)
+        return len(new)
 
     async def poll_once(self) -> int:
         """Fetch one batch, store it, and hand it to the chats' workers; return its size."""
@@ -151,11 +165,14 @@ class InboxPoller:
 
     async def _work(self, lane: object) -> None:
         queue = self._queues[lane]
+        # Log lines written while this lane works name its chat (the task's own context).
+        log_chat.set(lane if isinstance(lane, int) else None)
         try:
             while queue:
                 key, update = queue[0]
                 # Errors are answered by the application's error handler; the update is done.
-                await self.app.process_update(update)
+                with self.metrics.handling(update):
+                    await self.app.process_update(update)
                 await self.db.work(partial(inbox.mark, keys=[key]))
                 queue.popleft()
                 self.handled += 1

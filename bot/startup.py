@@ -1,9 +1,10 @@
 """Start-up that survives an unreachable Telegram or database, and a stop at any point of it.
 
-`kpibot run` reaches the database (then migrates it) and Telegram (`getMe`, `deleteWebhook`,
-`setMyCommands`) through `retry`: a network fault, a 5xx answer or a flood wait is logged in one
-line and tried again with backoff, for as long as it takes, and SIGTERM ends the wait at once. A
-token Telegram rejects is final: a `ConfigError` that the command line prints in one line.
+`kpibot run` reaches the database (then migrates it) and Telegram (`getMe`, `deleteWebhook` or
+in webhook mode `setWebhook`, `setMyCommands`) through `retry`: a network fault, a 5xx answer or
+a flood wait is logged in one line and tried again with backoff, for as long as it takes, and
+SIGTERM ends the wait at once. A token Telegram rejects is final: a `ConfigError` that the
+command line prints in one line.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def open_database(url: str, stop: asyncio.Event) -> Database | None:
     """Reach the database (retrying while it is unreachable) and migrate it; None if stopped."""
     db = Database(url)
     # A server may be down or still starting; a SQLite file that cannot be opened will not heal.
-    reachable = partial(_off_loop, partial(_ping, db))
+    reachable = partial(off_loop, partial(ping, db))
     if not is_sqlite(db.engine) and not await retry("connecting to the database", reachable, stop):
         db.dispose()
         return None
@@ -75,19 +76,38 @@ async def open_database(url: str, stop: asyncio.Event) -> Database | None:
     return db
 
 
-async def connect_telegram(app: Any, stop: asyncio.Event) -> bool:
-    """Check the token (getMe), drop any webhook, publish the menus; False if stopped first."""
+async def connect_telegram(app: Any, stop: asyncio.Event, *, polling: bool = True) -> bool:
+    """Check the token (getMe), drop any webhook when polling, publish the menus; False if
+    stopped first. In webhook mode the webhook is left alone (`set_webhook` registers it)."""
     from handlers.menu import publish_commands
 
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
         ("getMe", app.initialize),
-        ("deleteWebhook", app.bot.delete_webhook),
         ("setMyCommands", partial(publish_commands, app.bot)),
     ]
+    if polling:
+        steps.insert(1, ("deleteWebhook", app.bot.delete_webhook))
     for what, step in steps:
         if not await retry(what, step, stop):
             return False
     return True
+
+
+async def set_webhook(
+    app: Any, stop: asyncio.Event, *, url: str, secret: str, max_connections: int
+) -> bool:
+    """Register the webhook with its secret, every update type and the connection cap (retried
+    like the other start-up calls); False if stopped first."""
+    from telegram import Update
+
+    register = partial(
+        app.bot.set_webhook,
+        url=url,
+        secret_token=secret,
+        allowed_updates=Update.ALL_TYPES,
+        max_connections=max_connections,
+    )
+    return await retry("setWebhook", register, stop)
 
 
 async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
@@ -108,12 +128,13 @@ async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
     return True
 
 
-def _ping(db: Database) -> None:
+def ping(db: Database) -> None:
+    """Run SELECT 1 on the database (blocking)."""
     with db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 
 
-async def _off_loop(fn: Callable[[], None]) -> None:
+async def off_loop(fn: Callable[[], None]) -> None:
     """Run a blocking call in a daemon thread: a connection attempt that hangs holds up no exit."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()

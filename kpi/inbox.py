@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kpi.db import insert_ignore
@@ -70,3 +70,16 @@ def purge(session: Session, older_than: dt.timedelta = dt.timedelta(days=7)) -> 
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def backlog(session: Session, now: dt.datetime) -> tuple[int, float]:
+    """Return how many updates are pending and the age in seconds of the oldest (0 if none)."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(InboxUpdate.received_at)).where(
+            InboxUpdate.status == INBOX_PENDING
+        )
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return int(count or 0), age

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ class BotProcess:
         config: str = "",
         *,
         token: str | None = None,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        self.args = list(args)
+        self.extra_env = dict(env or {})
         self.server = server
         self.db_url = db_url
         self.token = token or server.sandbox.token
@@ -48,10 +53,11 @@ class BotProcess:
             "TELEGRAM_BASE_FILE_URL": self.server.base_file_url,
             "DATABASE_URL": self.db_url,
             "KPIBOT_CONFIG": str(self.config),
+            **self.extra_env,
         }
         self._out = self.log.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            [sys.executable, "-m", "bot", "run", *self.args],
             cwd=self.workdir,
             env=env,
             stdout=self._out,

@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kpi.db import insert_ignore
@@ -192,3 +192,11 @@ def expire_stale(
             run.instance,
         )
     return uncertain
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """Return how many scheduled posts' claims are in each status (sent, failed, uncertain…)."""
+    rows = session.execute(
+        select(ScheduledRun.status, func.count()).group_by(ScheduledRun.status)
+    ).all()
+    return {status: int(n) for status, n in rows}
