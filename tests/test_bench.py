@@ -65,7 +65,10 @@ def test_quick_run_prints_every_figure_with_its_reference_ratio_and_goal() -> No
         # The printed ratio is the printed value over the printed reference (up to rounding).
         assert ratio == pytest.approx(value / ref, rel=0.02, abs=0.01)
         met = ratio >= goal if op == ">=" else ratio <= goal
-        assert m["verdict"] == ("ok" if met else "MISSED")
+        # The verdict judges the exact ratio: within the printed rounding of the goal (1.50x
+        # printed for 1.504x) only the exact figure decides, so the printed one cannot check it.
+        if abs(ratio - goal) > 0.005:
+            assert m["verdict"] == ("ok" if met else "MISSED")
     assert re.search(
         r"^P1 handler latency \(.*\): p50 [\d.]+ ms, p99 [\d.]+ ms .*\(reported, no goal\)$",
         done.stdout,
