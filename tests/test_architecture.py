@@ -160,8 +160,6 @@ HANDLER_KPI = (
     "kpi.usecases",
     "kpi.access",
     "kpi.reading",
-    "kpi.reports",
-    "kpi.admin",
     "kpi.team_settings",
     "kpi.onboarding",
     "kpi.posts",
