@@ -13,7 +13,16 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, checkins, corrections, errors, exports, onboarding, reports, settings
+from handlers import (
+    checkins,
+    corrections,
+    errors,
+    exports,
+    leaders,
+    onboarding,
+    reports,
+    settings,
+)
 from kpi import catalog
 
 
@@ -54,8 +63,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(["chart", "bieudo"], reports.chart, filters=new))
 
     # --- leaders
-    add(CommandHandler(["target", "chitieu"], admin.target, filters=new))
-    add(CommandHandler("kpi", admin.kpi, filters=new))
+    add(CommandHandler(["target", "chitieu"], leaders.target, filters=new))
+    add(CommandHandler("kpi", leaders.kpi, filters=new))
     add(CommandHandler(["settings", "caidat"], settings.settings, filters=new))
     add(CommandHandler(["mute", "tatnhac"], settings.mute, filters=new))
     add(CommandHandler(["unmute", "batnhac"], settings.unmute, filters=new))

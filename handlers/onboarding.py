@@ -7,20 +7,25 @@ import logging
 from functools import partial
 from typing import Any
 
-from telegram import (
-    ChatMember,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
+from telegram import ChatMember, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from handlers.context import KpiContext, chat_of, for_caller, lang_of, person_of, unit_of_work
-from handlers.i18n import Html, choose_language, languages, normalize_lang, t, t_plain
-from handlers.render import answer_query, clip, edit_text, join_lines
-from kpi import onboarding, parsing, teams
+from handlers.i18n import choose_language, normalize_lang, t
+from handlers.render import answer_query, clip, edit_text
+from handlers.views.onboarding import (
+    help_view,
+    join_view,
+    language_view,
+    setup_view,
+    start_view,
+    team_choice_view,
+    unknown_command_view,
+)
+from kpi import parsing
+from kpi.usecases import onboarding
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +56,7 @@ async def start(update: Update, context: KpiContext) -> None:
     )
     if res is None:
         return
-    lang = lang_of(res.lang_pref, user)
-    parts: list[str] = [t(lang, "start.welcome", name=user.first_name)]
-    if res.invite != "none":
-        parts.append(t(lang, f"start.invite_{res.invite}", team=res.invite_team or ""))
-    if res.teams:
-        parts.append(t(lang, "start.teams", teams=", ".join(c.title for c in res.teams)))
-        parts.append(t(lang, "start.try"))
-    else:
-        parts.append(t(lang, "start.no_teams"))
-    await msg.reply_text(join_lines(*parts))
+    await msg.reply_text(start_view(lang_of(res.lang_pref, user), res, user.first_name))
 
 
 async def help_command(update: Update, context: KpiContext) -> None:
@@ -68,7 +64,7 @@ async def help_command(update: Update, context: KpiContext) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
     bd = context.bot_data
-    pref, leader = await bd.db.work(
+    res = await bd.db.work(
         partial(
             onboarding.help_info,
             person=person_of(user),
@@ -77,15 +73,7 @@ async def help_command(update: Update, context: KpiContext) -> None:
             now=bd.now(),
         )
     )
-    lang = lang_of(pref, user)
-    await msg.reply_text(
-        join_lines(
-            t(lang, "help.title"),
-            t(lang, "help.rep"),
-            t(lang, "help.leader") if leader else None,
-            t(lang, "help.footer"),
-        )
-    )
+    await msg.reply_text(help_view(lang_of(res.lang_pref, user), res.leader))
 
 
 def command_names(application: Application[Any, Any, Any, Any, Any, Any]) -> set[str]:
@@ -115,7 +103,7 @@ async def unknown_command(update: Update, context: KpiContext) -> None:
     ):
         return
     bd = context.bot_data
-    pref, _ = await bd.db.work(
+    res = await bd.db.work(
         partial(
             onboarding.help_info,
             person=person_of(user),
@@ -124,17 +112,13 @@ async def unknown_command(update: Update, context: KpiContext) -> None:
             now=bd.now(),
         )
     )
-    lang = lang_of(pref, user)
-    typed = "/" + clip(name, 32)
     closest = parsing.closest_command(name, command_names(context.application))
-    if closest is None:
-        await msg.reply_text(t(lang, "help.unknown_command", command=typed))
-        return
     # The arguments come along, so that the suggestion can be copied and sent as it is.
-    suggestion = " ".join([f"/{closest}", *(clip(r, 60) for r in rest)])
-    await msg.reply_text(
-        t(lang, "help.unknown_command_closest", command=typed, closest=suggestion)
+    suggestion = (
+        None if closest is None else " ".join([f"/{closest}", *(clip(r, 60) for r in rest)])
     )
+    lang = lang_of(res.lang_pref, user)
+    await msg.reply_text(unknown_command_view(lang, "/" + clip(name, 32), suggestion))
 
 
 async def setup(update: Update, context: KpiContext) -> None:
@@ -171,15 +155,7 @@ async def setup(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    if res.outcome in ("private", "refused", "refused_existing", "refused_inactive"):
-        await msg.reply_text(t(lang, f"setup.{res.outcome}", team=res.team_title))
-        return
-    text = join_lines(
-        t(lang, f"setup.{res.outcome}", team=res.team_title, name=user.full_name),
-        t(lang, "setup.next"),
-        None if bot_admin else t(lang, "setup.needs_admin"),
-    )
-    await msg.reply_text(text)
+    await msg.reply_text(setup_view(lang, res, user.full_name, bot_admin=bot_admin))
 
 
 async def join(update: Update, context: KpiContext) -> None:
@@ -190,17 +166,7 @@ async def join(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     lang = lang_of(res.lang_pref, user)
-    if res.outcome in ("private", "no_team"):
-        await msg.reply_text(t(lang, f"join.{res.outcome}"))
-        return
-    text = t(lang, f"join.{res.outcome}", name=user.full_name, team=res.team_title)
-    markup = None
-    if not res.can_message and res.outcome in ("joined", "rejoined", "already", "pending"):
-        text = join_lines(text, t(lang, "join.open_private_hint"))
-        url = f"https://t.me/{context.bot.username}"
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t(lang, "join.open_private"), url=url)]]
-        )
+    text, markup = join_view(lang, res, user.full_name, context.bot.username)
     await msg.reply_text(text, reply_markup=markup)
 
 
@@ -210,24 +176,15 @@ async def language(update: Update, context: KpiContext) -> None:
     assert msg is not None and user is not None
     bd = context.bot_data
     choice = choose_language(context.args[0]) if context.args else None
-    pref = await unit_of_work(
+    res = await unit_of_work(
         update,
         context,
         partial(onboarding.set_language, person=person_of(user), lang=choice, now=bd.now()),
     )
-    if pref is None:
+    if res is None:
         return
-    lang = lang_of(pref, user)
-    if choice is not None:
-        await msg.reply_text(t(lang, "language.set"))
-        return
-    # Each language's button is written in that language, whoever reads it.
-    buttons = [
-        InlineKeyboardButton(t_plain(code, "language.self_name"), callback_data=f"lang:{code}")
-        for code in languages()
-    ]
-    markup = InlineKeyboardMarkup([buttons])
-    await msg.reply_text(t(lang, "language.current"), reply_markup=markup)
+    text, markup = language_view(lang_of(res.lang_pref, user), res)
+    await msg.reply_text(text, reply_markup=markup)
 
 
 async def language_button(update: Update, context: KpiContext) -> None:
@@ -235,7 +192,7 @@ async def language_button(update: Update, context: KpiContext) -> None:
     q = update.callback_query
     assert q is not None and q.data is not None
     choice = normalize_lang(q.data.removeprefix("lang:"))
-    pref = await unit_of_work(
+    res = await unit_of_work(
         update,
         context,
         partial(
@@ -246,9 +203,9 @@ async def language_button(update: Update, context: KpiContext) -> None:
         ),
     )
     await answer_query(q)
-    if pref is None:
+    if res is None:
         return
-    await edit_text(q, t(lang_of(pref), "language.set"))
+    await edit_text(q, t(lang_of(res.lang_pref), "language.set"))
 
 
 async def team_button(update: Update, context: KpiContext) -> None:
@@ -273,10 +230,7 @@ async def team_button(update: Update, context: KpiContext) -> None:
     await answer_query(q)
     if res is None:
         return
-    pref, title = res
-    lang = lang_of(pref, q.from_user)
-    text: Html = t(lang, "scope.team_chosen", team=title) if title else t(lang, "scope.team_gone")
-    await edit_text(q, text)
+    await edit_text(q, team_choice_view(lang_of(res.lang_pref, q.from_user), res))
 
 
 async def bot_membership(update: Update, context: KpiContext) -> None:
@@ -286,7 +240,7 @@ async def bot_membership(update: Update, context: KpiContext) -> None:
     if cm.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         now = context.bot_data.now()
         await unit_of_work(
-            update, context, partial(teams.deactivate_team, chat_id=cm.chat.id, now=now)
+            update, context, partial(onboarding.bot_removed, chat_id=cm.chat.id, now=now)
         )
 
 
@@ -301,5 +255,5 @@ async def migrate(update: Update, context: KpiContext) -> None:
     else:
         return
     await unit_of_work(
-        update, context, partial(teams.migrate_chat, old_chat_id=old, new_chat_id=new)
+        update, context, partial(onboarding.chat_migrated, old_chat_id=old, new_chat_id=new)
     )

@@ -16,13 +16,23 @@ from handlers.context import (
     replied_user_id,
 )
 from handlers.i18n import esc, t
-from handlers.render import MAX_TEXT, clip, command_example, join_lines
+from handlers.render import MAX_TEXT, join_lines
 from handlers.views.boards import board_chart, render_board
-from handlers.views.reports import progress_png, render_me, trend_png
-from kpi import periods, reports
-from kpi.access import Viewer, visible
+from handlers.views.reports import (
+    bad_period_view,
+    no_trend_view,
+    progress_png,
+    render_me,
+    trend_png,
+    unknown_board_kpi_view,
+)
+from kpi import periods
+from kpi.access import Refusal, Viewer, visible
 from kpi.posts import chats as chat_state
 from kpi.posts.chats import GroupReport
+from kpi.usecases import reports
+from kpi.usecases.outcomes import UnknownKpi
+from kpi.usecases.reports import Trend
 
 
 async def me(update: Update, context: KpiContext) -> None:
@@ -37,17 +47,12 @@ async def me(update: Update, context: KpiContext) -> None:
     res = await for_caller(update, context, reports.me_report, period=period)
     if res is None:
         return
-    if res.refusal is not None:
-        await refuse(update, res.refusal)
+    if isinstance(res, Refusal):
+        await refuse(update, res)
         return
     lang = lang_of(res.lang_pref, user)
     if word and period is None:
-        await msg.reply_text(
-            join_lines(
-                t(lang, "me.bad_period", word=clip(word)),
-                command_example(lang, "me"),
-            )
-        )
+        await msg.reply_text(bad_period_view(lang, word))
         return
     text = render_me(lang, res, period)
     png = (
@@ -136,20 +141,14 @@ async def _send_board(
     )
     if res is None:
         return
-    lang = lang_of(res.lang_pref, user)
-    if res.refusal is not None:
-        await refuse(update, res.refusal)
+    if isinstance(res, Refusal):
+        await refuse(update, res)
         return
-    if res.outcome == "unknown_kpi":
-        await msg.reply_text(
-            join_lines(
-                t(lang, "board.unknown_kpi", word=clip(res.unknown_kpi or "")),
-                command_example(lang, "leaderboard"),
-            )
-        )
+    lang = lang_of(res.lang_pref, user)
+    if isinstance(res, UnknownKpi):
+        await msg.reply_text(unknown_board_kpi_view(lang, res))
         return
     board = res.board
-    assert board is not None
     # Answered in the group, the whole chat reads it; answered again privately, one person.
     group = res.in_group is not None and res.in_group.earlier is None
     view = visible(board, Viewer(in_group=group, leader=res.leader, member_id=res.me))
@@ -273,20 +272,12 @@ async def chart(update: Update, context: KpiContext) -> None:
     )
     if res is None:
         return
+    if isinstance(res, Refusal):
+        await refuse(update, res)
+        return
     lang = lang_of(res.lang_pref, user)
-    if res.refusal is not None:
-        await refuse(update, res.refusal)
-        return
-    if res.outcome == "unknown_kpi":
-        await msg.reply_text(
-            join_lines(
-                t(lang, "chart.unknown_kpi", word=clip(res.word or "")),
-                command_example(lang, "chart"),
-            )
-        )
-        return
-    if res.outcome in ("unknown_member", "forbidden"):
-        await msg.reply_text(t(lang, f"chart.{res.outcome}", word=clip(res.word or "")))
+    if not isinstance(res, Trend):
+        await msg.reply_text(no_trend_view(lang, res))
         return
     png = await bd.render(trend_png, res, lang)
     if png is None:

@@ -5,7 +5,8 @@ part (`taking_part`), their SQL sums, the targets in force and the team's cap. A
 (`team_board`) loads one team and feeds it; the org-wide ranking (`org_ranking`) loads every
 active team in a fixed number of queries however many teams and people there are (QUALITY.md
 P2) and feeds it each team in turn, so a member's org score and place in their team are the
-board's.
+board's. One member's KPIs, each over the period its target is set for (`member_lines`), are
+what /me and the reminders show.
 """
 
 from __future__ import annotations
@@ -600,3 +601,75 @@ def _targets(session: Session, as_of: dt.date) -> dict[int, list[TargetRow]]:
     for r in rows:
         history[r.team_id].append(r)
     return {team_id: in_force(rs, as_of) for team_id, rs in history.items()}
+
+
+# --- one member's KPIs, each over its target's period ----------------------------------------
+
+
+@dataclass(frozen=True)
+class MeLine:
+    """One KPI of the member, with the span it is measured over."""
+
+    line: scoring.KpiLine
+    span: Span
+    share: float
+    same_point: bool = False  # growth is against the same point of the previous period
+
+
+def _member_targets(
+    book: TargetBook, kpis: Sequence[KpiDef], member_id: int, span: Span
+) -> dict[str, float | None]:
+    return {k.key: book.for_span(k.key, member_id, span, prorated=additive(k)) for k in kpis}
+
+
+def member_lines(
+    session: Session,
+    team: Team,
+    cal: WorkCalendar,
+    member_id: int,
+    today: dt.date,
+    now: dt.datetime,
+    period: periods.Period | None,
+) -> tuple[list[MeLine], float | None]:
+    """Evaluate a member's KPIs that have a target or a weight.
+
+    With `period`, every KPI is measured over that period (targets prorated); without, each
+    over the period its target is set for (calls today, revenue this month).
+    """
+    book = target_book(session, team, cal)
+    kpis = [
+        k
+        for k in kpi_defs(session, team.id, today)
+        if book.row(k.key, member_id) is not None or k.weight > 0
+    ]
+    cap = settings_of(team).attainment_cap
+    by_period: dict[str, list[KpiDef]] = {}
+    for k in kpis:
+        row = book.row(k.key, member_id)
+        p = period or (row.period if row is not None else k.period)
+        by_period.setdefault(p, []).append(k)
+    out: dict[str, MeLine] = {}
+    for p, group in by_period.items():
+        span = periods.span_of(p, today, cal)  # type: ignore[arg-type]
+        base = periods.baseline(cal, span, now)
+        cur = store.member_sums(session, team.id, span.start, span.end, [member_id])
+        whole, with_partial = baseline_sums(session, team.id, base, [member_id])
+        share = periods.elapsed_share(cal, span, now)
+        previous = PreviousTotals(
+            totals_of(whole.get(member_id, {})),
+            totals_of(with_partial.get(member_id, {})) if with_partial is not None else None,
+            base.fraction,
+        )
+        lines, _ = scoring.evaluate(
+            group,
+            totals_of(cur.get(member_id, {})),
+            previous,
+            _member_targets(book, group, member_id, span),
+            share,
+            cap,
+        )
+        for ln in lines:
+            out[ln.key] = MeLine(ln, span, share, base.same_point)
+    ordered = [out[k.key] for k in kpis]
+    score = scoring.overall_score((m.line.attainment.capped, m.line.weight) for m in ordered)
+    return ordered, score

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -246,3 +247,26 @@ def set_target(
         )
     )
     return TargetRow(row.id, kpi_key, member_id, period, value, today)
+
+
+def parse_target_value(text: str, unit: str, *, allow_zero: bool = False) -> float:
+    """Read a target value for a KPI's unit: money, a count (decimals allowed), or a percentage."""
+    text = text.strip()
+    if not text:
+        raise parsing.ParseError("target.value_missing")
+    if unit == "vnd":
+        amount = parsing.parse_amount(text)
+        if isinstance(amount, parsing.AmbiguousAmount):
+            raise parsing.ParseError("amount.ambiguous", text=amount.text)
+        return float(amount.value)
+    number = text.rstrip("%").strip().replace(",", ".")
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,4})?", number):
+        raise parsing.ParseError("target.value_invalid", text=text)
+    value = float(number)
+    if unit == "ratio":
+        value = value / 100 if text.endswith("%") or value > 1 else value
+        if value > 1 or (value == 0 and not allow_zero):
+            raise parsing.ParseError("target.value_invalid", text=text)
+    elif value <= 0:
+        raise parsing.ParseError("target.value_invalid", text=text)
+    return value

@@ -490,3 +490,19 @@ def deactivate_team(session: Session, chat_id: int, now: dt.datetime) -> bool:
         AuditEvent(team_id=team.id, action="team.inactive", entity="team", entity_id=team.id)
     )
     return True
+
+
+def member_by_handle(
+    session: Session, team_id: int, handle: str | None, reply_to: int | None
+) -> Member | None:
+    """Find a team member by @username (among members the bot has seen) or a replied-to user."""
+    stmt = (
+        select(Member)
+        .join(Membership, Membership.member_id == Member.id)
+        .where(Membership.team_id == team_id, Membership.status == MEMBERSHIP_ACTIVE)
+    )
+    if handle:
+        return session.scalar(stmt.where(Member.username == handle.lstrip("@").lower()))
+    if reply_to is not None:
+        return session.scalar(stmt.where(Member.telegram_id == reply_to))
+    return None

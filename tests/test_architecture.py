@@ -154,16 +154,11 @@ def _modules(path: Path) -> set[str]:
 SHARED_HANDLERS = ("handlers.context", "handlers.i18n", "handlers.render", "handlers.posts")
 SHARED_HANDLERS += ("handlers.menu", "handlers.views")
 # What handlers may call in kpi: the use cases, access (refusals, what a viewer sees), and the
-# modules a post or an outbox row is read and settled through. `kpi.reports`, `kpi.admin`,
-# `kpi.team_settings` and `kpi.onboarding` are use-case modules still outside kpi/usecases/.
+# modules a post or an outbox row is read and settled through.
 HANDLER_KPI = (
     "kpi.usecases",
     "kpi.access",
     "kpi.reading",
-    "kpi.reports",
-    "kpi.admin",
-    "kpi.team_settings",
-    "kpi.onboarding",
     "kpi.posts",
     "kpi.outbox",
     # Data in and out: its use cases, the report types, and the file builders run in a thread.

@@ -14,7 +14,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from kpi import periods, reports
+from kpi import periods
 from kpi.access import ChatInfo
 from kpi.exports.data import DateRange, load_export, parse_span
 from kpi.exports.export import VND_FORMAT, build_csv, build_xlsx
@@ -22,6 +22,7 @@ from kpi.models import Member, Team
 from kpi.standings import team_board
 from kpi.targets import calendar_of
 from kpi.teams import PersonInfo
+from kpi.usecases import reports
 from tests.conftest import Talk
 from tests.test_cli import kpibot
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kpi.admin import parse_target_value
 from kpi.models import Activity, AuditEvent, KpiDefinition, Metric, Target
 from kpi.parsing import ParseError
+from kpi.targets import parse_target_value
 from tests.conftest import Talk
 from tests.test_reports import TODAY, ids, season
 

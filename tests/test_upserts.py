@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from kpi import onboarding
 from kpi.access import ChatInfo
 from kpi.db import Database
 from kpi.models import ChatState, Invite, Member, Membership, Team
 from kpi.posts import chats as chat_state
 from kpi.teams import PersonInfo, TeamDefaults, setup_team, upsert_member
+from kpi.usecases import onboarding
 from tests.conftest import on_postgres
 
 NOW = dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC)
@@ -96,8 +96,8 @@ def race(db: Database, first: Callable[[Session], Any], second: Callable[[Sessio
     return outcome["value"]
 
 
-def _join(chat: ChatInfo) -> Callable[[Session], onboarding.JoinResult]:
-    def fn(session: Session) -> onboarding.JoinResult:
+def _join(chat: ChatInfo) -> Callable[[Session], onboarding.Joined | onboarding.CannotJoin]:
+    def fn(session: Session) -> onboarding.Joined | onboarding.CannotJoin:
         return onboarding.join(session, person=NEW, chat=chat, admins=frozenset(), now=NOW)
 
     return fn
@@ -108,7 +108,7 @@ def test_a_new_persons_first_messages_in_two_groups_at_once_make_one_person(
 ) -> None:
     teams = _teams(db)
     second = race(db, _join(HCM), _join(HN))
-    assert second.outcome == "joined"
+    assert isinstance(second, onboarding.Joined) and second.status == "joined"
     with db.transaction() as s:
         people = s.scalars(select(Member).where(Member.telegram_id == NEW.telegram_id)).all()
         assert [(m.first_name, m.username) for m in people] == [("Tú", "tu_pham")]
@@ -142,7 +142,7 @@ def test_joining_one_team_from_the_invite_and_the_group_at_once_makes_one_member
 
     second = race(db, start, _join(HCM))
     # The group's /join finds the membership the invite link made a moment before.
-    assert second.outcome == "already"
+    assert isinstance(second, onboarding.Joined) and second.status == "already"
     with db.transaction() as s:
         rows = s.execute(
             select(Membership.team_id, Membership.status, Membership.role)

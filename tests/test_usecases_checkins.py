@@ -7,12 +7,11 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from kpi import reports
 from kpi.access import ChatInfo, Refusal, Viewer, visible
 from kpi.db import Database
 from kpi.models import Team
 from kpi.teams import PersonInfo, TeamDefaults, join_team, setup_team, upsert_member
-from kpi.usecases import checkins, corrections
+from kpi.usecases import checkins, corrections, reports
 from kpi.usecases.checkins import Logged, NotUnderstood
 from kpi.usecases.corrections import CannotCorrect, Corrected
 from kpi.usecases.outcomes import AskBound, BadInput

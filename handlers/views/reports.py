@@ -1,19 +1,28 @@
-"""Report views: a member's own KPIs (/me) in words and bars, a KPI's daily trend (/chart)."""
+"""Report views: a member's own KPIs (/me) in words and bars, a KPI's daily trend (/chart),
+and why there is no report."""
 
 from __future__ import annotations
 
 from handlers.i18n import Html, esc, fmt_day, fmt_pct, progress_bar, t, t_plain
-from handlers.render import fmt_figure, join_lines, metric_label, shown_attainment
+from handlers.render import (
+    clip,
+    command_example,
+    fmt_figure,
+    join_lines,
+    metric_label,
+    shown_attainment,
+)
 from handlers.views.boards import span_label
-from kpi import reports
 from kpi.names import name_in
+from kpi.usecases.outcomes import UnknownKpi, UnknownMember
+from kpi.usecases.reports import MeReport, NotYours, Trend
 
 
-def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
+def progress_png(res: MeReport, lang: str, period: str | None) -> bytes:
     """Draw the member's progress against each target, with where pace says they should be."""
     from kpi import charts
 
-    names = res.names or {}
+    names = res.names
     items = []
     for m in res.lines:
         ln = m.line
@@ -39,13 +48,13 @@ def progress_png(res: reports.MeReport, lang: str, period: str | None) -> bytes:
     )
 
 
-def render_me(lang: str, res: reports.MeReport, period: str | None) -> Html:
+def render_me(lang: str, res: MeReport, period: str | None) -> Html:
     """Render a member's KPI report."""
     heading = t(lang, f"period.{period}") if period else t(lang, "me.overview")
     lines: list[str] = [t(lang, "me.title", name=res.member_name, period=heading)]
     if period in (None, "day") and not res.working_day:
         lines.append(t(lang, "me.day_off"))
-    names = res.names or {}
+    names = res.names
     if not res.lines:
         lines.append(t(lang, "me.no_kpis"))
     for m in res.lines:
@@ -88,11 +97,11 @@ def growth_text(lang: str, growth: float, period: str, *, same_point: bool) -> H
     return Html(f"{arrow}{esc(fmt_pct(abs(growth), lang))} {versus}")
 
 
-def trend_png(res: reports.Trend, lang: str) -> bytes | None:
+def trend_png(res: Trend, lang: str) -> bytes | None:
     """Render a trend (in a worker thread); None when there is no day to draw."""
     from kpi import charts
 
-    if not res.days or res.span is None:
+    if not res.days:
         return None
     name = name_in(res.kpi_names, lang)
     who = res.who or t_plain(lang, "chart.team")
@@ -108,3 +117,28 @@ def trend_png(res: reports.Trend, lang: str) -> bytes | None:
         fmt=lambda v: fmt_figure(v, unit, lang),
         date_fmt=lambda d: fmt_day(d, lang),
     )
+
+
+def bad_period_view(lang: str, word: str) -> Html:
+    """Explain that /me did not understand the period asked for, with an example."""
+    return join_lines(t(lang, "me.bad_period", word=clip(word)), command_example(lang, "me"))
+
+
+def unknown_board_kpi_view(lang: str, res: UnknownKpi) -> Html:
+    """Explain that no KPI of the team goes by the words a board was asked for."""
+    return join_lines(
+        t(lang, "board.unknown_kpi", word=clip(res.word or "")),
+        command_example(lang, "leaderboard"),
+    )
+
+
+def no_trend_view(lang: str, res: UnknownKpi | UnknownMember | NotYours) -> Html:
+    """Explain why there is no chart: no such KPI per day, no such member, not yours to see."""
+    if isinstance(res, UnknownKpi):
+        return join_lines(
+            t(lang, "chart.unknown_kpi", word=clip(res.word or "")),
+            command_example(lang, "chart"),
+        )
+    if isinstance(res, UnknownMember):
+        return t(lang, "chart.unknown_member", word=clip(res.word or ""))
+    return t(lang, "chart.forbidden")

@@ -26,8 +26,7 @@ from kpi.models import (
 from kpi.names import Names
 from kpi.periods import Span, WorkCalendar
 from kpi.posts.registry import REMINDER
-from kpi.reports import MeLine, member_lines
-from kpi.standings import Board, team_board
+from kpi.standings import Board, MeLine, member_lines, team_board
 from kpi.store import last_activity_days
 from kpi.targets import calendar_of, kpi_defs
 from kpi.teams import TeamSettings, settings_of

@@ -1,4 +1,5 @@
-"""Outcomes several use cases share: bad input, a question with buttons, a closed question."""
+"""Outcomes several use cases share: bad input, a question with buttons, a closed question,
+an unknown KPI or member."""
 
 from __future__ import annotations
 
@@ -37,3 +38,19 @@ class Closed:
 
     lang_pref: str | None
     why: Literal["cancelled", "expired", "not_yours"]
+
+
+@dataclass(frozen=True)
+class UnknownKpi:
+    """No KPI of the team goes by these words (or none the command can use)."""
+
+    lang_pref: str | None
+    word: str | None
+
+
+@dataclass(frozen=True)
+class UnknownMember:
+    """No active member of the team goes by the @handle (or is the replied-to person)."""
+
+    lang_pref: str | None
+    word: str | None

@@ -6,8 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,10 +17,8 @@ from kpi.models import AuditEvent, CalendarDay, Team
 from kpi.parsing import normalize_hhmm
 from kpi.periods import WEEKDAYS
 from kpi.posts import registry as post_kinds
-from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.teams import PersonInfo, TeamSettings, save_settings, settings_of
-
-SettingsOutcome = Literal["ok", "refused", "bad_input"]
+from kpi.usecases.outcomes import BadInput
 
 
 @dataclass(frozen=True)
@@ -40,16 +37,23 @@ class SettingsView:
 
 
 @dataclass(frozen=True)
-class SettingsResult:
-    """What /settings showed or changed."""
+class Settings:
+    """The team's settings, after the change /settings made (`changed`), if any."""
 
-    outcome: SettingsOutcome
     lang_pref: str | None
-    view: SettingsView | None = None
+    view: SettingsView
     changed: str | None = None
-    refusal: Refusal | None = None
-    error_code: str | None = None
-    error_params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Muted:
+    """The caller's private reminders turned off (`muted`) or back on."""
+
+    lang_pref: str | None
+    muted: bool
+
+
+SettingsOutcome = Settings | BadInput | Refusal
 
 
 def _view(session: Session, team: Team) -> SettingsView:
@@ -116,27 +120,21 @@ def settings_command(
     args: str,
     languages: Sequence[str],
     thread_id: int | None = None,
-) -> SettingsResult:
+) -> SettingsOutcome:
     """Show the team's settings, or change one: see `_change` for the forms it takes."""
     scope = require(resolve(session, person, chat, admins, now), "leader")
     if isinstance(scope, Refusal):
-        return SettingsResult("refused", scope.lang_pref, refusal=scope)
+        return scope
     team = scope.team
     words = args.lower().split()
     if not words:
-        return SettingsResult("ok", scope.lang_pref, _view(session, team))
+        return Settings(scope.lang_pref, _view(session, team))
     try:
         changed = _change(session, team, words, thread_id, scope.member.id, now, languages)
     except _Bad as exc:
-        return SettingsResult(
-            "bad_input",
-            scope.lang_pref,
-            _view(session, team),
-            error_code=exc.code,
-            error_params=exc.params,
-        )
+        return BadInput(scope.lang_pref, exc.code, exc.params)
     session.flush()
-    return SettingsResult("ok", scope.lang_pref, _view(session, team), changed=changed)
+    return Settings(scope.lang_pref, _view(session, team), changed)
 
 
 class _Bad(Exception):
@@ -309,14 +307,11 @@ def mute(
     admins: frozenset[int],
     now: dt.datetime,
     muted: bool,
-) -> SettingsResult:
+) -> Muted | Refusal:
     """Turn the caller's private reminders off or on (for the team of this chat)."""
     scope = require(resolve(session, person, chat, admins, now), "member")
     if isinstance(scope, Refusal):
-        return SettingsResult("refused", scope.lang_pref, refusal=scope)
+        return scope
     assert scope.membership is not None  # a member's, as `require` checked
     scope.membership.reminders_muted = muted
-    return SettingsResult("ok", scope.lang_pref, changed="muted" if muted else "unmuted")
-
-
-__all__ = ["DEFAULT_SCHEDULE", "SettingsResult", "mute", "settings_command"]
+    return Muted(scope.lang_pref, muted)

@@ -1,11 +1,10 @@
-"""Leader use cases: targets (`/target`) and KPI definitions (`/kpi`)."""
+"""Leader use cases: targets (`/target`) and KPI definitions (`/kpi`), each one typed outcome."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,60 +14,31 @@ from kpi.access import Caller, ChatInfo, Refusal, require, resolve
 from kpi.catalog import KPI_BY_KEY
 from kpi.entries import local_today
 from kpi.models import (
-    MEMBERSHIP_ACTIVE,
     AuditEvent,
     KpiDefinition,
-    Member,
-    Membership,
     Metric,
     Team,
 )
 from kpi.names import DEFAULT_LANGUAGE, Names
-from kpi.targets import active_targets, find_kpi, kpi_defs, set_target
-from kpi.teams import PersonInfo
-
-AdminOutcome = Literal[
-    "ok",
-    "refused",  # no team / not a member / which team / not a leader
-    "bad_input",
-    "unknown_kpi",
-    "unknown_member",
-]
+from kpi.targets import active_targets, find_kpi, kpi_defs, parse_target_value, set_target
+from kpi.teams import PersonInfo, member_by_handle
+from kpi.usecases.outcomes import BadInput, UnknownKpi, UnknownMember
 
 
 @dataclass(frozen=True)
-class AdminResult:
-    """What a leader command did, or why not."""
+class TargetSet:
+    """A target stored: for everyone (no member) or one member."""
 
-    outcome: AdminOutcome
     lang_pref: str | None
-    refusal: Refusal | None = None
-    kpi: str | None = None
-    kpi_names: Names = field(default_factory=dict)
-    unit: str = "count"
-    value: float | None = None
-    period: str | None = None
-    member_name: str | None = None
-    error_code: str | None = None
-    error_params: dict[str, object] = field(default_factory=dict)
-    word: str | None = None
-    action: str | None = None
+    kpi: str
+    kpi_names: Names
+    unit: str
+    value: float
+    period: str
+    member_name: str | None
 
 
-def member_by_handle(
-    session: Session, team_id: int, handle: str | None, reply_to: int | None
-) -> Member | None:
-    """Find a team member by @username (among members the bot has seen) or a replied-to user."""
-    stmt = (
-        select(Member)
-        .join(Membership, Membership.member_id == Member.id)
-        .where(Membership.team_id == team_id, Membership.status == MEMBERSHIP_ACTIVE)
-    )
-    if handle:
-        return session.scalar(stmt.where(Member.username == handle.lstrip("@").lower()))
-    if reply_to is not None:
-        return session.scalar(stmt.where(Member.telegram_id == reply_to))
-    return None
+TargetOutcome = TargetSet | UnknownKpi | UnknownMember | BadInput | Refusal
 
 
 def _split_kpi(
@@ -82,29 +52,6 @@ def _split_kpi(
     return None, words
 
 
-def parse_target_value(text: str, unit: str, *, allow_zero: bool = False) -> float:
-    """Read a target value for a KPI's unit: money, a count (decimals allowed), or a percentage."""
-    text = text.strip()
-    if not text:
-        raise parsing.ParseError("target.value_missing")
-    if unit == "vnd":
-        amount = parsing.parse_amount(text)
-        if isinstance(amount, parsing.AmbiguousAmount):
-            raise parsing.ParseError("amount.ambiguous", text=amount.text)
-        return float(amount.value)
-    number = text.rstrip("%").strip().replace(",", ".")
-    if not re.fullmatch(r"\d{1,9}(\.\d{1,4})?", number):
-        raise parsing.ParseError("target.value_invalid", text=text)
-    value = float(number)
-    if unit == "ratio":
-        value = value / 100 if text.endswith("%") or value > 1 else value
-        if value > 1 or (value == 0 and not allow_zero):
-            raise parsing.ParseError("target.value_invalid", text=text)
-    elif value <= 0:
-        raise parsing.ParseError("target.value_invalid", text=text)
-    return value
-
-
 def target(
     session: Session,
     *,
@@ -114,22 +61,22 @@ def target(
     now: dt.datetime,
     args: str,
     reply_to: int | None = None,
-) -> AdminResult:
+) -> TargetOutcome:
     """Set a target: `/target <kpi> <value> [period] [@member]` (without @: for everyone)."""
     scope = require(resolve(session, person, chat, admins, now), "leader")
     if isinstance(scope, Refusal):
-        return AdminResult("refused", scope.lang_pref, refusal=scope)
+        return scope
     team = scope.team
     words = args.split()
     handle = next((w for w in words if w.startswith("@")), None)
     words = [w for w in words if not w.startswith("@")]
     if len(words) < 2:
-        return AdminResult("bad_input", scope.lang_pref, error_code="target.usage")
+        return BadInput(scope.lang_pref, "target.usage")
     # The KPI name comes first: it may be several words ("doanh số", "tỷ lệ thắng") and contain
     # what reads as a period without diacritics ("thắng" folds to "thang", month).
     kpi, after = _split_kpi(session, team.id, words, keep=1)
     if kpi is None:
-        return AdminResult("unknown_kpi", scope.lang_pref, word=words[0])
+        return UnknownKpi(scope.lang_pref, words[0])
     period = None
     value_words: list[str] = []
     for w in after:
@@ -144,18 +91,16 @@ def target(
     assert kdef is not None
     spec = KPI_BY_KEY.get(kpi)
     if spec is not None and spec.team_only:
-        return AdminResult("bad_input", scope.lang_pref, error_code="target.team_only")
+        return BadInput(scope.lang_pref, "target.team_only")
     member = None
     if handle or reply_to is not None:
         member = member_by_handle(session, team.id, handle, reply_to)
         if member is None:
-            return AdminResult("unknown_member", scope.lang_pref, word=handle or "")
+            return UnknownMember(scope.lang_pref, handle or "")
     try:
         value = parse_target_value(" ".join(value_words), kdef.unit)
     except parsing.ParseError as exc:
-        return AdminResult(
-            "bad_input", scope.lang_pref, error_code=exc.code, error_params=dict(exc.params)
-        )
+        return BadInput(scope.lang_pref, exc.code, dict(exc.params))
     current = next(
         (
             r
@@ -176,15 +121,14 @@ def target(
         today=local_today(team, now),
         now=now,
     )
-    return AdminResult(
-        "ok",
+    return TargetSet(
         scope.lang_pref,
-        kpi=kpi,
-        kpi_names=kdef.names,
-        unit=kdef.unit,
-        value=value,
-        period=chosen,
-        member_name=member.display_name if member else None,
+        kpi,
+        kdef.names,
+        kdef.unit,
+        value,
+        chosen,
+        member.display_name if member else None,
     )
 
 
@@ -205,19 +149,18 @@ class KpiRow:
 
 @dataclass(frozen=True)
 class KpiListing:
-    """The team's KPI definitions, or what a /kpi subcommand changed."""
+    """The team's KPI definitions, after what a /kpi subcommand changed (`action`), if any."""
 
-    outcome: AdminOutcome
     lang_pref: str | None
-    rows: tuple[KpiRow, ...] = ()
-    refusal: Refusal | None = None
-    action: str | None = None
+    rows: tuple[KpiRow, ...]
+    leader: bool
+    action: str | None = None  # weight, minimum, retire, add
     kpi: str | None = None
     value: float | None = None
-    error_code: str | None = None
-    error_params: dict[str, object] = field(default_factory=dict)
-    leader: bool = False
-    kpi_names: Names = field(default_factory=dict)
+    kpi_names: Names | None = None
+
+
+KpiOutcome = KpiListing | UnknownKpi | BadInput | Refusal
 
 
 def _listing(session: Session, team: Team) -> tuple[KpiRow, ...]:
@@ -252,29 +195,29 @@ def kpi_command(
     admins: frozenset[int],
     now: dt.datetime,
     args: str,
-) -> KpiListing:
+) -> KpiOutcome:
     """List KPIs, or (leaders) `weight <kpi> <w>`, `minimum <kpi> <pct>`, `retire <kpi>`,
     `add <key> <name>` (a new counted metric with its KPI)."""
     asker = resolve(session, person, chat, admins, now)
     scope = require(asker, "manager")
     if isinstance(scope, Refusal):
-        return KpiListing("refused", scope.lang_pref, refusal=scope)
+        return scope
     team = scope.team
     words = args.split()
     if not words:
-        return KpiListing("ok", scope.lang_pref, _listing(session, team), leader=scope.is_leader)
+        return KpiListing(scope.lang_pref, _listing(session, team), scope.is_leader)
     # Everyone in the team may read the list; only leaders change it.
     refusal = require(asker, "leader")
     if isinstance(refusal, Refusal):
-        return KpiListing("refused", scope.lang_pref, refusal=refusal)
+        return refusal
     action = words[0].lower()
     rest = words[1:]
     if action not in ("weight", "minimum", "retire", "add"):
-        return KpiListing("bad_input", scope.lang_pref, error_code="kpi.usage")
+        return BadInput(scope.lang_pref, "kpi.usage")
     if action == "add":
         return _add_kpi(session, scope, team, rest, now)
     if not rest:
-        return KpiListing("bad_input", scope.lang_pref, error_code="kpi.usage")
+        return BadInput(scope.lang_pref, "kpi.usage")
     key, tail = _split_kpi(session, team.id, rest, keep=0)
     kdef = (
         session.scalar(
@@ -284,9 +227,7 @@ def kpi_command(
         else None
     )
     if kdef is None or kdef.retired_at is not None:
-        return KpiListing(
-            "unknown_kpi", scope.lang_pref, error_params={"word": rest[0]}, action=action
-        )
+        return UnknownKpi(scope.lang_pref, rest[0])
     before = {
         "weight": kdef.weight,
         "minimum": kdef.minimum,
@@ -300,9 +241,7 @@ def kpi_command(
             # A weight of 0 % takes a KPI out of the score; a minimum of 0 % drops the flag.
             value = parse_target_value(" ".join(tail), "ratio", allow_zero=True)
         except parsing.ParseError:
-            return KpiListing(
-                "bad_input", scope.lang_pref, error_code=f"kpi.{action}_value", action=action
-            )
+            return BadInput(scope.lang_pref, f"kpi.{action}_value")
         if action == "weight":
             kdef.weight = value
         else:
@@ -321,22 +260,21 @@ def kpi_command(
     )
     session.flush()
     return KpiListing(
-        "ok",
         scope.lang_pref,
         _listing(session, team),
+        leader=True,
         action=action,
         kpi=kdef.key,
         value=value,
-        leader=True,
         kpi_names=kdef.names,
     )
 
 
 def _add_kpi(
     session: Session, scope: Caller, team: Team, rest: list[str], now: dt.datetime
-) -> KpiListing:
+) -> KpiListing | BadInput:
     if len(rest) < 2 or not _KEY.match(rest[0].lower()):
-        return KpiListing("bad_input", scope.lang_pref, error_code="kpi.add_usage")
+        return BadInput(scope.lang_pref, "kpi.add_usage")
     key = rest[0].lower()
     name = " ".join(rest[1:])[:100]
     exists = session.scalar(
@@ -345,17 +283,13 @@ def _add_kpi(
         select(KpiDefinition.id).where(KpiDefinition.team_id == team.id, KpiDefinition.key == key)
     )
     if exists:
-        return KpiListing(
-            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"kpi": key}
-        )
+        return BadInput(scope.lang_pref, "kpi.exists", {"kpi": key})
     try:
         vocab = parsing.build_vocabulary([("_new", (key, name))])
     except parsing.ParseError:
         vocab = {}
     if any(parsing.build_vocabulary(parsing.DEFAULT_ALIASES.items()).get(a) for a in vocab):
-        return KpiListing(
-            "bad_input", scope.lang_pref, error_code="kpi.exists", error_params={"kpi": key}
-        )
+        return BadInput(scope.lang_pref, "kpi.exists", {"kpi": key})
     # A name typed in one language is stored as the default language's, which every other
     # language falls back to (kpi.names.name_in).
     names = {DEFAULT_LANGUAGE: name}
@@ -397,11 +331,10 @@ def _add_kpi(
         )
     )
     return KpiListing(
-        "ok",
         scope.lang_pref,
         _listing(session, team),
+        leader=True,
         action="add",
         kpi=key,
-        leader=True,
         kpi_names=names,
     )

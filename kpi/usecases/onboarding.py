@@ -1,9 +1,10 @@
-"""Onboarding use cases: /start, /setup, /join, /language, the bot joining or leaving a group."""
+"""Onboarding use cases: /start, /help, /setup, /join, /language, the team chosen for a private
+chat, the bot removed from a group, a group that became a supergroup."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
@@ -18,8 +19,10 @@ from kpi.teams import (
     PersonInfo,
     TeamDefaults,
     choose_team,
+    deactivate_team,
     join_team,
     membership_of,
+    migrate_chat,
     setup_team,
     team_for_chat,
     teams_of,
@@ -74,24 +77,22 @@ def start(
     return StartResult(member.language or person.language_code, teams, invite_status, invite_team)
 
 
-SetupOutcome = Literal[
-    "created",
-    "reactivated",
-    "leader_added",
-    "already",
-    "refused",
-    "refused_existing",
-    "refused_inactive",
-    "private",
-]
+@dataclass(frozen=True)
+class SetUp:
+    """The group's team after /setup: made, turned back on, a leader added, or as it was."""
+
+    lang_pref: str | None
+    how: Literal["created", "reactivated", "leader_added", "already"]
+    team_language: str
+    team_title: str
 
 
 @dataclass(frozen=True)
-class SetupResult:
-    """What /setup did."""
+class SetupRefused:
+    """Why /setup did nothing: in private, not a group admin, or the team has its leaders."""
 
-    outcome: SetupOutcome
     lang_pref: str | None
+    why: Literal["private", "refused", "refused_existing", "refused_inactive"]
     team_language: str = DEFAULT_LANGUAGE
     team_title: str = ""
 
@@ -106,7 +107,7 @@ def setup(
     defaults: TeamDefaults,
     now: dt.datetime,
     is_chat_owner: bool = False,
-) -> SetupResult:
+) -> SetUp | SetupRefused:
     """Bind a group to a team and make the caller its leader, if they may.
 
     Any administrator of the group may set up a new team (and becomes its first leader). Once
@@ -118,16 +119,18 @@ def setup(
     member = upsert_member(session, person, now)
     pref = member.language or person.language_code
     if chat.is_private:
-        return SetupResult("private", pref)
+        return SetupRefused(pref, "private")
     is_admin = person.telegram_id in admins
     if not (is_chat_admin or is_admin):
-        return SetupResult("refused", pref)
+        return SetupRefused(pref, "refused")
     existing = team_for_chat(session, chat.id)
     if existing is not None and not (is_admin or is_chat_owner):
         current = membership_of(session, existing.id, member.id)
         if current is None or current.role != ROLE_LEADER or current.status != MEMBERSHIP_ACTIVE:
-            refusal: SetupOutcome = "refused_existing" if existing.active else "refused_inactive"
-            return SetupResult(refusal, pref, existing.language, existing.title)
+            why: Literal["refused_existing", "refused_inactive"] = (
+                "refused_existing" if existing.active else "refused_inactive"
+            )
+            return SetupRefused(pref, why, existing.language, existing.title)
     today = periods.today_in(defaults.timezone, now)
     res = setup_team(
         session,
@@ -143,27 +146,34 @@ def setup(
     assert team is not None
     if member.current_team_id is None:
         member.current_team_id = team.id
-    outcome: SetupOutcome
+    how: Literal["created", "reactivated", "leader_added", "already"]
     if res.created:
-        outcome = "created"
+        how = "created"
     elif res.reactivated:
-        outcome = "reactivated"
+        how = "reactivated"
     elif res.already_leader:
-        outcome = "already"
+        how = "already"
     else:
-        outcome = "leader_added"
-    return SetupResult(outcome, pref, team.language, team.title)
+        how = "leader_added"
+    return SetUp(pref, how, team.language, team.title)
 
 
 @dataclass(frozen=True)
-class JoinResult:
-    """What /join did."""
+class Joined:
+    """The caller's membership of the group's team after /join (`status`: what /join did)."""
 
-    outcome: JoinStatus | Literal["no_team", "private"]
     lang_pref: str | None
-    team_title: str = ""
-    can_message: bool = False
-    choices: tuple[TeamChoice, ...] = field(default_factory=tuple)
+    status: JoinStatus
+    team_title: str
+    can_message: bool  # the bot may write to them in private
+
+
+@dataclass(frozen=True)
+class CannotJoin:
+    """Why /join did nothing: sent in private, or in a group without a team."""
+
+    lang_pref: str | None
+    why: Literal["no_team", "private"]
 
 
 def join(
@@ -173,36 +183,68 @@ def join(
     chat: ChatInfo,
     admins: frozenset[int],
     now: dt.datetime,
-) -> JoinResult:
+) -> Joined | CannotJoin:
     """Join the team of the group the command was sent in."""
     scope = resolve(session, person, chat, admins, now)
     if chat.is_private:
-        return JoinResult("private", scope.lang_pref)
+        return CannotJoin(scope.lang_pref, "private")
     team = scope.team
     if team is None:
-        return JoinResult("no_team", scope.lang_pref)
+        return CannotJoin(scope.lang_pref, "no_team")
     today = periods.today_in(team.timezone, now)
     status = join_team(session, team, scope.member, today)
-    return JoinResult(status, scope.lang_pref, team.title, scope.member.private_chat_ok)
+    return Joined(scope.lang_pref, status, team.title, scope.member.private_chat_ok)
+
+
+@dataclass(frozen=True)
+class Language:
+    """The person's language, just set (`changed`) or as it is."""
+
+    lang_pref: str | None
+    changed: bool
 
 
 def set_language(
     session: Session, *, person: PersonInfo, lang: str | None, now: dt.datetime
-) -> str | None:
+) -> Language:
     """Store the person's language for private chats (None shows the current one)."""
     member = upsert_member(session, person, now)
     if lang is not None:
         member.language = lang
-    return member.language or person.language_code
+    return Language(member.language or person.language_code, lang is not None)
+
+
+@dataclass(frozen=True)
+class TeamPicked:
+    """The team now meant by the person's private chat."""
+
+    lang_pref: str | None
+    team_title: str
+
+
+@dataclass(frozen=True)
+class TeamGone:
+    """The team a button offered is no longer one of the person's."""
+
+    lang_pref: str | None
 
 
 def pick_team(
     session: Session, *, person: PersonInfo, team_id: int, now: dt.datetime
-) -> tuple[str | None, str | None]:
-    """Remember the team chosen for the private chat; return (lang, team title or None)."""
+) -> TeamPicked | TeamGone:
+    """Remember the team chosen for the private chat."""
     member = upsert_member(session, person, now)
     team = choose_team(session, member, team_id)
-    return member.language or person.language_code, team.title if team else None
+    pref = member.language or person.language_code
+    return TeamPicked(pref, team.title) if team else TeamGone(pref)
+
+
+@dataclass(frozen=True)
+class HelpInfo:
+    """What /help (and an unknown command's answer) needs: the language, the leaders' part."""
+
+    lang_pref: str | None
+    leader: bool
 
 
 def help_info(
@@ -212,12 +254,22 @@ def help_info(
     chat: ChatInfo,
     admins: frozenset[int],
     now: dt.datetime,
-) -> tuple[str | None, bool]:
+) -> HelpInfo:
     """Return the caller's language and whether they may use the leaders' commands here."""
     scope = resolve(session, person, chat, admins, now)
     if person.telegram_id in admins:
-        return scope.lang_pref, True
+        return HelpInfo(scope.lang_pref, True)
     if chat.is_private:
         leads = any(m.role == "leader" and m.status == "active" for m in scope.member.memberships)
-        return scope.lang_pref, leads
-    return scope.lang_pref, scope.is_leader or scope.team is None
+        return HelpInfo(scope.lang_pref, leads)
+    return HelpInfo(scope.lang_pref, scope.is_leader or scope.team is None)
+
+
+def bot_removed(session: Session, *, chat_id: int, now: dt.datetime) -> None:
+    """Mark a group's team inactive when the bot is removed from it (nothing is deleted)."""
+    deactivate_team(session, chat_id=chat_id, now=now)
+
+
+def chat_migrated(session: Session, *, old_chat_id: int, new_chat_id: int) -> None:
+    """Follow a group that became a supergroup (a new chat id); nothing is lost."""
+    migrate_chat(session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
