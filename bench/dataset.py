@@ -108,8 +108,17 @@ def person_name(index: int) -> tuple[str, str]:
 def ensure(
     path: Path, scale: Scale, end_day: dt.date, *, only_first_team: bool = False
 ) -> Dataset:
-    """Return the dataset at `path`, building it first unless a finished one is there."""
+    """Return the dataset at `path`, building it first unless a finished one is there.
+
+    A dataset kept from an earlier run is brought up to the current schema first (the
+    migrations keep data), so `--workdir` survives a new revision.
+    """
     if path.exists():
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
         return _describe(path, scale, end_day, 0.0)
     return build(path, scale, end_day, only_first_team=only_first_team)
 
