@@ -8,7 +8,7 @@ from handlers.context import KpiContext, for_caller, lang_of, refuse
 from handlers.i18n import Html, fmt_day, languages, t
 from handlers.render import answer_query, edit_text, example_line, join_lines, quoted_params
 from kpi import team_settings
-from kpi.periods import WEEKDAYS
+from kpi.calendar import WEEKDAYS
 from kpi.posts import registry as post_kinds
 from kpi.reading import split_command
 

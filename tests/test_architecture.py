@@ -174,6 +174,7 @@ HANDLER_KPI = (
     "kpi.db",
     "kpi.models",
     "kpi.periods",
+    "kpi.calendar",
     "kpi.teams",
     "kpi.parsing",
     "kpi.catalog",
