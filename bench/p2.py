@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from bench import dataset
 from bench.core import Figure, Result, fmt_count, interleaved, median_ms
 from kpi import periods
+from kpi.calendar import WorkCalendar, calendar_of, local_today
 from kpi.db import Database
 from kpi.models import Team
 from kpi.periods import Span
 from kpi.standings import Board, org_ranking, org_sums_statement, team_board
-from kpi.targets import calendar_of
 
 FULL = dataset.Scale(teams=40, members_per_team=50, days=365)
 QUICK = dataset.Scale(teams=4, members_per_team=50, days=60)
@@ -97,7 +97,7 @@ def _board_call(period: periods.Period) -> Callable[[Session], Board]:
         team = session.get(Team, MEASURED_TEAM)
         assert team is not None
         cal = calendar_of(session, team)
-        span = periods.span_of(period, periods.local_today(cal, NOW), cal)
+        span = periods.span_of(period, local_today(cal, NOW), cal)
         return team_board(session, team, span, NOW, cal=cal)
 
     return call
@@ -117,7 +117,7 @@ def _board_figure(
 
 def month_span() -> Span:
     """Return the month the org ranking is measured over."""
-    return periods.span_of("month", END_DAY, periods.WorkCalendar())
+    return periods.span_of("month", END_DAY, WorkCalendar())
 
 
 def _org_figure(big: Database, org: dataset.Dataset, runs: int) -> Figure:

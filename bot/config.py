@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from handlers.i18n import languages
+from kpi.calendar import WEEKDAYS
 from kpi.catalog import KPI_BY_KEY, METRIC_KEYS
 from kpi.parsing import normalize_hhmm
-from kpi.periods import WEEKDAYS
 from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.teams import TargetDefault, TeamDefaults, TeamSettings
 

@@ -68,12 +68,11 @@ def _team_id(session: Session, ref: str) -> tuple[int | None, str | None]:
 
 def export_command(settings: Settings, args: argparse.Namespace) -> int:
     """Write a team's export file."""
-    from kpi import periods
+    from kpi.calendar import calendar_of, local_today
     from kpi.db import Database
     from kpi.exports.data import load_export, parse_span
     from kpi.exports.export import build_csv, build_xlsx, file_name
     from kpi.models import Team
-    from kpi.targets import calendar_of
 
     db = Database(settings.database_url)
     try:
@@ -84,7 +83,7 @@ def export_command(settings: Settings, args: argparse.Namespace) -> int:
             team = session.get(Team, team_id)
             assert team is not None
             cal = calendar_of(session, team)
-            today = periods.local_today(cal, dt.datetime.now(dt.UTC))
+            today = local_today(cal, dt.datetime.now(dt.UTC))
             span = parse_span(args.period, today, cal)
             if span is None:
                 return _fail(

@@ -17,10 +17,10 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.sandbox import Sandbox, SandboxRequest, SChat, SUser, deliver
 from kpi import migrate, periods, store
+from kpi.calendar import WorkCalendar, calendar_of, is_working_day, local_today
 from kpi.db import Database
 from kpi.models import Member, Membership, Team
 from kpi.store import EntryInput
-from kpi.targets import calendar_of
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # (first name, last name, username, Telegram language, how busy: calls per day on average)
@@ -148,7 +148,7 @@ async def _write_posts(app: Any, out_dir: Path, day: dt.date, talk: Transcript) 
     from kpi.posts import registry
     from kpi.posts.content import Post
 
-    cal = periods.WorkCalendar()
+    cal = WorkCalendar()
     week = periods.span_of("week", day, cal)
     month = periods.span_of("month", day, cal)
     # What each scheduled kind is about around the demo day (not only on the days it fires, so
@@ -205,7 +205,7 @@ def _seed_history(db: Database, chat_id: int, now: dt.datetime) -> int:
         team = s.query(Team).filter_by(chat_id=chat_id).one()
         _TEAM_ID[0] = team.id
         cal = calendar_of(s, team)
-        today = periods.local_today(cal, now)
+        today = local_today(cal, now)
         by_name = {m.username: m for m in s.query(Member).all()}
         start = today - dt.timedelta(days=35)
         # The team has worked together for a while: membership starts with the history.
@@ -215,7 +215,7 @@ def _seed_history(db: Database, chat_id: int, now: dt.datetime) -> int:
             member = by_name[username]
             day = start
             while day < today:
-                if periods.is_working_day(cal, day):
+                if is_working_day(cal, day):
                     calls = max(0, int(rng.gauss(busy, 5)))
                     entries = [
                         EntryInput("calls", calls),

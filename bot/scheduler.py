@@ -24,7 +24,8 @@ from typing import Any
 
 from handlers import digests, posts
 from handlers.context import BotData
-from kpi import inbox, outbox, periods
+from kpi import inbox, outbox
+from kpi.calendar import local_instant, local_today
 from kpi.db import purge_processed
 from kpi.parsing import parse_hhmm
 from kpi.posts import claims as run_claims
@@ -54,7 +55,7 @@ def due_posts(teams: Iterable[TeamSchedule], now: dt.datetime) -> list[Post]:
     due: list[Post] = []
     for team in teams:
         cal = team.calendar
-        today = periods.local_today(cal, now)
+        today = local_today(cal, now)
         for key, at in team.times.items():
             if not at:
                 continue
@@ -66,11 +67,11 @@ def due_posts(teams: Iterable[TeamSchedule], now: dt.datetime) -> list[Post]:
                 span = kind.occurs(cal, day)
                 if span is None:
                     continue
-                due_at = periods.local_instant(cal, day, parse_hhmm(at))
+                due_at = local_instant(cal, day, parse_hhmm(at))
                 until = due_at + team.grace
                 if kind.until_work_end:
                     # A nudge after the working day is over helps nobody.
-                    until = min(until, max(due_at, periods.local_instant(cal, day, cal.work_end)))
+                    until = min(until, max(due_at, local_instant(cal, day, cal.work_end)))
                 if due_at <= now < until:
                     due.append(Post(team.team_id, key, span.key, due_at, span))
     return due
@@ -80,7 +81,7 @@ def next_times(team: TeamSchedule, now: dt.datetime, days: int = 14) -> dict[str
     """Return when each of the team's posts next fires (for /settings and the README)."""
     out: dict[str, dt.datetime] = {}
     cal = team.calendar
-    today = periods.local_today(cal, now)
+    today = local_today(cal, now)
     for kind, at in team.times.items():
         if not at:
             continue
@@ -88,7 +89,7 @@ def next_times(team: TeamSchedule, now: dt.datetime, days: int = 14) -> dict[str
             day = today + dt.timedelta(days=i)
             if registry.occurrence(cal, kind, day) is None:
                 continue
-            when = periods.local_instant(cal, day, parse_hhmm(at))
+            when = local_instant(cal, day, parse_hhmm(at))
             if when > now:
                 out[kind] = when
                 break

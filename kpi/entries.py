@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi import periods, store
+from kpi.calendar import calendar_of, today_in
 from kpi.catalog import DEALS
 from kpi.models import ENTRY_ACTIVE, ENTRY_PENDING, Activity, Metric, Team
 from kpi.names import Names
 from kpi.store import EntryInput
-from kpi.targets import calendar_of, target_book
+from kpi.targets import target_book
 from kpi.teams import settings_of
 
 
@@ -32,7 +33,7 @@ class Progress:
 
 def local_today(team: Team, now: dt.datetime) -> dt.date:
     """Return today's date in the team's timezone."""
-    return periods.today_in(team.timezone, now)
+    return today_in(team.timezone, now)
 
 
 def check_day(

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from kpi import catalog, periods, scoring, store
+from kpi.calendar import WorkCalendar, calendar_from, calendar_of
 from kpi.catalog import DEALS
 from kpi.models import (
     ENTRY_ACTIVE,
@@ -36,15 +37,13 @@ from kpi.models import (
     display_name,
 )
 from kpi.names import Names
-from kpi.periods import Span, WorkCalendar
+from kpi.periods import Span
 from kpi.scoring import KpiDef, PreviousTotals, additive, kpi_value
 from kpi.store import MetricSum
 from kpi.targets import (
     TargetBook,
     TargetRow,
     active_teams_kpi_defs,
-    calendar_from,
-    calendar_of,
     in_force,
     kpi_defs,
     target_book,
@@ -577,7 +576,7 @@ def _org_sums(session: Session, span: Span) -> dict[int, dict[int, dict[str, Sum
 
 
 def _calendars(session: Session, teams: Sequence[Team]) -> dict[int, WorkCalendar]:
-    """Build every team's calendar as `kpi.targets.calendar_of` does, in one query."""
+    """Build every team's calendar as `kpi.calendar.calendar_of` does, in one query."""
     declared: dict[int, list[tuple[dt.date, bool]]] = defaultdict(list)
     rows = session.execute(
         select(CalendarDay.team_id, CalendarDay.day, CalendarDay.working)

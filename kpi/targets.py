@@ -1,4 +1,4 @@
-"""Team calendars, the KPIs in force, and targets: the per-member default, overrides, prorating."""
+"""The KPIs in force and targets: the per-member default, overrides, prorating."""
 
 from __future__ import annotations
 
@@ -12,33 +12,12 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from kpi import parsing
+from kpi.calendar import WorkCalendar, calendar_of
 from kpi.catalog import KPI_BY_KEY
-from kpi.models import AuditEvent, CalendarDay, KpiDefinition, Target, Team
+from kpi.models import AuditEvent, KpiDefinition, Target, Team
 from kpi.names import all_names
-from kpi.periods import Span, WorkCalendar, prorate
+from kpi.periods import Span, prorate
 from kpi.scoring import KpiDef
-
-
-def calendar_of(session: Session, team: Team) -> WorkCalendar:
-    """Build the team's working calendar: weekdays, hours, holidays, declared days."""
-    declared = session.execute(
-        select(CalendarDay.day, CalendarDay.working).where(CalendarDay.team_id == team.id)
-    ).all()
-    return calendar_from(team, [(d, w) for d, w in declared])
-
-
-def calendar_from(team: Team, declared: Sequence[tuple[dt.date, bool]]) -> WorkCalendar:
-    """Build a team's calendar from its row and its declared (day, working) exceptions."""
-    return WorkCalendar(
-        timezone=team.timezone,
-        week_start=team.week_start,
-        working_weekdays=frozenset(int(d) for d in team.working_days.split(",") if d != ""),
-        work_start=parsing.parse_hhmm(team.work_start),
-        work_end=parsing.parse_hhmm(team.work_end),
-        country=team.country or None,
-        extra_working_days=frozenset(d for d, working in declared if working),
-        days_off=frozenset(d for d, working in declared if not working),
-    )
 
 
 def _kpi_defs_where(

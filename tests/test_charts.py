@@ -521,13 +521,15 @@ def test_importing_charts_does_not_import_matplotlib() -> None:
 def figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Keep every figure the bot renders (charts render in worker threads)."""
     drawn: list[Any] = []
-    real = charts._png
+    real = charts.canvas._png
 
     def keep(canvas: Any) -> bytes:
         drawn.append(canvas.figure)
         return real(canvas)
 
-    monkeypatch.setattr(charts, "_png", keep)
+    # Each chart family module holds its own reference to the PNG writer.
+    for family in (charts.leaderboard, charts.progress, charts.trend):
+        monkeypatch.setattr(family, "_png", keep)
     return drawn
 
 

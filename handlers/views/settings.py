@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.i18n import Html, fmt_day, languages, t
 from handlers.render import example_line, join_lines, quoted_params
-from kpi.periods import WEEKDAYS
+from kpi.calendar import WEEKDAYS
 from kpi.posts import registry as post_kinds
 from kpi.usecases.outcomes import BadInput
 from kpi.usecases.settings import Muted, Settings, SettingsView

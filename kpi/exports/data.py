@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from kpi import periods, scoring, store
+from kpi.calendar import WorkCalendar, calendar_of
 from kpi.catalog import KPI_BY_KEY
 from kpi.exports.columns import fold
 from kpi.models import (
@@ -33,7 +34,7 @@ from kpi.models import (
     display_name,
 )
 from kpi.names import DEFAULT_LANGUAGE, Names
-from kpi.periods import Span, WorkCalendar
+from kpi.periods import Span
 from kpi.scoring import KpiDef, additive, kpi_value
 from kpi.standings import (
     member_scores,
@@ -42,7 +43,7 @@ from kpi.standings import (
     taking_part,
     totals_of,
 )
-from kpi.targets import calendar_of, kpi_defs, target_book
+from kpi.targets import kpi_defs, target_book
 from kpi.teams import settings_of
 
 # Replaced entries are superseded versions of an edited message: the export shows the rest.

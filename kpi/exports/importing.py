@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kpi import periods, store
+from kpi.calendar import WorkCalendar, calendar_of, count_working_days, local_today
 from kpi.catalog import DEALS
 from kpi.db import insert_ignore
 from kpi.exports import rows as parse
@@ -35,7 +36,6 @@ from kpi.models import (
     display_name,
 )
 from kpi.names import all_names
-from kpi.targets import calendar_of
 from kpi.teams import add_membership, settings_of
 
 __all__ = ["ImportFileError", "ImportReport", "RowIssue", "import_file"]
@@ -150,7 +150,7 @@ def import_file(
     at, columns = found
     layout = parse.Layout(columns, metric_word_index(words))
     cal = calendar_of(session, team)
-    today = periods.local_today(cal, now)
+    today = local_today(cal, now)
     people = _People(session, team.id)
     rejected: list[RowIssue] = []
     skipped: list[RowIssue] = []
@@ -252,14 +252,14 @@ def _warnings(
     todo: Sequence[tuple[parse.ParsedRow, int | None, str, str]],
     bounds: dict[str, int],
     deal_bound: int,
-    cal: periods.WorkCalendar,
+    cal: WorkCalendar,
 ) -> list[RowIssue]:
     """List figures beyond the daily sanity bounds (a month's totals: times its working days)."""
     out = []
     for row, *_ in todo:
         days = 1
         if row.monthly:
-            days = max(1, periods.count_working_days(cal, row.day.replace(day=1), row.day))
+            days = max(1, count_working_days(cal, row.day.replace(day=1), row.day))
         for e in row.entries:
             bound = bounds.get(e.metric)
             if bound is not None and e.value > bound * days:

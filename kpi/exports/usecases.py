@@ -9,12 +9,12 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from kpi import pending, periods
+from kpi import pending
 from kpi.access import Caller, ChatInfo, Refusal, require, resolve, scope_in_team
+from kpi.calendar import calendar_of, local_today
 from kpi.exports.data import ExportData, load_export, parse_span
 from kpi.exports.importing import ImportReport, import_file
 from kpi.models import Team
-from kpi.targets import calendar_of
 from kpi.teams import PersonInfo
 
 ExportOutcome = Literal["ok", "refused", "forbidden", "bad_period"]
@@ -49,7 +49,7 @@ def export_for(
     as_csv = any(w.lower() in ("csv", ".csv") for w in words)
     words = [w for w in words if w.lower() not in ("csv", ".csv", "xlsx", "excel")]
     cal = calendar_of(session, team)
-    span = parse_span(" ".join(words), periods.local_today(cal, now), cal)
+    span = parse_span(" ".join(words), local_today(cal, now), cal)
     if span is None:
         return ExportResult("bad_period", caller.lang_pref)
     data = load_export(session, team, span)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi import periods
+from kpi.calendar import WorkCalendar, calendar_of, local_now, local_today
 from kpi.db import insert_ignore
 from kpi.models import (
     ENTRY_ACTIVE,
@@ -23,10 +24,8 @@ from kpi.models import (
     Member,
     Team,
 )
-from kpi.periods import WorkCalendar
 from kpi.posts.registry import LIVING_BOARD
 from kpi.standings import Board, team_board
-from kpi.targets import calendar_of
 from kpi.teams import deactivate_team, migrate_chat, settings_of
 
 # Every status an entry can have: the (team, status, day) index is searched by all of them.
@@ -90,7 +89,7 @@ def boards_to_refresh(session: Session, *, now: dt.datetime) -> list[LivingBoard
         if state is not None and state.unreachable_since is not None:
             continue
         cal = calendar_of(session, team)
-        week = periods.span_of("week", periods.local_today(cal, now), cal)
+        week = periods.span_of("week", local_today(cal, now), cal)
         # Only this week's entries can change this week's board; the (team, status, day)
         # index finds them without reading the team's history.
         changed = session.scalar(
@@ -114,7 +113,7 @@ def boards_to_refresh(session: Session, *, now: dt.datetime) -> list[LivingBoard
                 state.pinned_message_id if state else None,
                 state.pinned_text_hash if state else None,
                 board,
-                periods.local_now(cal, now).strftime("%H:%M %d/%m"),
+                local_now(cal, now).strftime("%H:%M %d/%m"),
             )
         )
     return out
@@ -197,7 +196,7 @@ def report_in_group(
         message_id = earlier.get("message_id")
         posted = PostedReport(
             int(message_id) if message_id is not None else None,
-            periods.local_now(cal, at).strftime("%H:%M"),
+            local_now(cal, at).strftime("%H:%M"),
         )
         return GroupReport(report, posted)
     recent[report] = {"at": now.isoformat(), "message_id": None}

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi import periods
+from kpi.calendar import WorkCalendar, calendar_of, count_working_days, is_working_day, local_today
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     ROLE_LEADER,
@@ -24,11 +25,11 @@ from kpi.models import (
     Team,
 )
 from kpi.names import Names
-from kpi.periods import Span, WorkCalendar
+from kpi.periods import Span
 from kpi.posts.registry import REMINDER
 from kpi.standings import Board, MeLine, member_lines, team_board
 from kpi.store import last_activity_days
-from kpi.targets import calendar_of, kpi_defs
+from kpi.targets import kpi_defs
 from kpi.teams import TeamSettings, settings_of
 
 
@@ -236,8 +237,8 @@ def reminders(session: Session, post: Post, now: dt.datetime) -> tuple[TeamInfo,
     team = session.get(Team, post.team_id)
     assert info is not None and team is not None
     cal = calendar_of(session, team)
-    today = periods.local_today(cal, now)
-    if not REMINDER.enabled(info.settings) or not periods.is_working_day(cal, today):
+    today = local_today(cal, now)
+    if not REMINDER.enabled(info.settings) or not is_working_day(cal, today):
         return info, []
     names = {k.key: k.names for k in kpi_defs(session, team.id)}
     muted = set(
@@ -313,14 +314,14 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
     behind = tuple(
         r.name for r in board.rows if r.score is None or (r.score is not None and r.score < 100)
     )
-    today = periods.local_today(cal, now)
+    today = local_today(cal, now)
     last = last_activity_days(session, team.id)
     quiet = []
     for m in _members(session, team.id, leaders=False):
         seen = last.get(m.id)
         since = seen + dt.timedelta(days=1) if seen else None
         missed = (
-            periods.count_working_days(cal, since, today - dt.timedelta(days=1))
+            count_working_days(cal, since, today - dt.timedelta(days=1))
             if since is not None and since < today
             else (0 if since is not None else 2)
         )

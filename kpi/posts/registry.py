@@ -20,7 +20,8 @@ from types import MappingProxyType
 from typing import Literal, Protocol
 
 from kpi import periods
-from kpi.periods import Span, WorkCalendar
+from kpi.calendar import WorkCalendar, is_working_day
+from kpi.periods import Span
 
 
 class Settings(Protocol):
@@ -54,7 +55,7 @@ Occurs = Callable[[WorkCalendar, dt.date], Span | None]
 
 def _every_working_day(cal: WorkCalendar, day: dt.date) -> Span | None:
     """Fire every working day, about that day."""
-    return periods.span_of("day", day, cal) if periods.is_working_day(cal, day) else None
+    return periods.span_of("day", day, cal) if is_working_day(cal, day) else None
 
 
 def _week_last_working_day(cal: WorkCalendar, day: dt.date) -> Span | None:

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kpi.calendar import WorkCalendar, calendar_of
 from kpi.models import Team
-from kpi.periods import WorkCalendar
 from kpi.posts.registry import SCHEDULED
-from kpi.targets import calendar_of
 from kpi.teams import settings_of
 
 

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from kpi import parsing, periods, store
 from kpi.access import ChatInfo, Refusal, require, resolve
+from kpi.calendar import WorkCalendar
 from kpi.models import Team
 from kpi.names import Names
-from kpi.periods import Span, WorkCalendar
+from kpi.periods import Span
 from kpi.posts.chats import GroupReport, report_in_group
 from kpi.scoring import additive, kpi_value
 from kpi.standings import (

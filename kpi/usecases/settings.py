@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from kpi import periods
 from kpi.access import ChatInfo, Refusal, require, resolve
+from kpi.calendar import WEEKDAYS
 from kpi.models import AuditEvent, CalendarDay, Team
 from kpi.parsing import normalize_hhmm
-from kpi.periods import WEEKDAYS
 from kpi.posts import registry as post_kinds
 from kpi.teams import PersonInfo, TeamSettings, save_settings, settings_of
 from kpi.usecases.outcomes import BadInput
