@@ -66,7 +66,7 @@ def start(
             invite_team = team.title
         else:
             today = periods.today_in(team.timezone, now)
-            status = join_team(session, team, member, today)
+            status = join_team(session, team, member, today, now=now)
             invite.uses += 1
             invite_status = "joined" if status in ("joined", "rejoined") else status  # type: ignore[assignment]
             invite_team = team.title
@@ -182,7 +182,7 @@ def join(
     if team is None:
         return JoinResult("no_team", scope.lang_pref)
     today = periods.today_in(team.timezone, now)
-    status = join_team(session, team, scope.member, today)
+    status = join_team(session, team, scope.member, today, now=now)
     return JoinResult(status, scope.lang_pref, team.title, scope.member.private_chat_ok)
 
 
