@@ -160,6 +160,8 @@ def import_confirm(
 
 # --- an imported person linked to the one who joined: a leader's answer -------------------------
 
+# The outbox kind of the leaders' question, for the sender that renders it.
+LINK_PROPOSAL = linking.LINK_PROPOSAL
 LinkOutcome = Literal["linked", "declined", "already_linked", "already_declined", "gone"]
 
 
