@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import Forbidden
 
 from handlers.context import (
@@ -266,5 +266,8 @@ async def link_button(update: Update, context: KpiContext) -> None:
         await query.answer(t_plain(lang, "link.forbidden"), show_alert=True)
         return
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    message = query.message
+    # A second press (the same buttons twice, a retry) finds them gone already.
+    if isinstance(message, Message) and message.reply_markup is not None:
+        await query.edit_message_reply_markup(None)
     await context.bot.send_message(tchat.id, text)
