@@ -83,6 +83,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(corrections.edit_button, pattern=r"^e:\d+:\w+$"))
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

@@ -1,11 +1,12 @@
-"""Data in and out from the chat: /export (/xuat), /import (/nhap), a sent spreadsheet, Confirm."""
+"""Data in and out from the chat: /export (/xuat), /import (/nhap), a sent spreadsheet, Confirm,
+and the leaders' answer linking an imported member to the person who joined."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import Forbidden
 
 from handlers.context import (
@@ -19,6 +20,7 @@ from handlers.context import (
 )
 from handlers.i18n import t, t_plain
 from handlers.render import clip, join_lines
+from handlers.views import linking as linking_view
 from kpi.exports import usecases
 from kpi.exports.export import build_csv, build_xlsx, file_name
 from kpi.exports.importing import ImportReport, RowIssue
@@ -236,3 +238,36 @@ def _day(day: object) -> str:
 def plain(lang: str) -> Translate:
     """Return a translator that renders plain text (for the command line)."""
     return partial(t_plain, lang)
+
+
+async def link_button(update: Update, context: KpiContext) -> None:
+    """Link an imported member to the person who joined, or not (a leader's buttons)."""
+    query, user, tchat = update.callback_query, update.effective_user, update.effective_chat
+    assert query is not None and user is not None and tchat is not None
+    _, action, choice = (query.data or "lnk:0:no").split(":")
+    bd = context.bot_data
+    call = partial(
+        usecases.answer_link,
+        person=person_of(user),
+        chat=chat_of(tchat),
+        admins=bd.admins,
+        now=bd.now(),
+        action_id=int(action),
+        confirm=choice == "ok",
+    )
+    res = await unit_of_work(update, context, call)
+    if res is None:
+        await query.answer()
+        return
+    lang = lang_of(res.lang_pref, user)
+    text = linking_view.answer_view(lang, res)
+    if res.outcome == "forbidden":
+        # Someone else's buttons stay for the leaders; the answer is for the presser alone.
+        await query.answer(t_plain(lang, "link.forbidden"), show_alert=True)
+        return
+    await query.answer()
+    message = query.message
+    # A second press (the same buttons twice, a retry) finds them gone already.
+    if isinstance(message, Message) and message.reply_markup is not None:
+        await query.edit_message_reply_markup(None)
+    await context.bot.send_message(tchat.id, text)

@@ -35,7 +35,9 @@ from telegram.error import (
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
+from handlers.views import linking as linking_view
 from kpi import outbox
+from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
 from kpi.posts import chats as chat_state
 
@@ -113,8 +115,21 @@ def _celebration(payload: Mapping[str, Any]) -> Html:
     )
 
 
+def _link_proposal(payload: Mapping[str, Any]) -> Html:
+    return linking_view.proposal_text(lang_of(str(payload.get("lang") or "")), payload)
+
+
+def _link_buttons(payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
+    return linking_view.proposal_buttons(lang_of(str(payload.get("lang") or "")), payload)
+
+
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     outbox.CELEBRATION: _celebration,
+    LINK_PROPOSAL: _link_proposal,
+}
+# Rows whose buttons are rendered in the reader's language too.
+KEYBOARDS: dict[str, Callable[[Mapping[str, Any]], InlineKeyboardMarkup]] = {
+    LINK_PROPOSAL: _link_buttons,
 }
 
 
@@ -122,6 +137,13 @@ def _text_of(message: outbox.Message) -> str:
     if message.text is not None:
         return message.text
     return RENDERERS[message.kind](message.payload or {})
+
+
+def _markup_of(message: outbox.Message, bot: Bot) -> InlineKeyboardMarkup | None:
+    if message.buttons:
+        return InlineKeyboardMarkup.de_json(message.buttons, bot)
+    keyboard = KEYBOARDS.get(message.kind)
+    return keyboard(message.payload or {}) if keyboard is not None else None
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -148,9 +170,7 @@ async def deliver(
                     if message.reply_to is not None
                     else None
                 ),
-                reply_markup=(
-                    InlineKeyboardMarkup.de_json(message.buttons, bot) if message.buttons else None
-                ),
+                reply_markup=_markup_of(message, bot),
             )
         except Exception as exc:
             fate = classify(exc)

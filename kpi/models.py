@@ -97,6 +97,7 @@ MEMBERSHIP_ACTIVE = "active"
 MEMBERSHIP_PENDING = "pending"  # waiting for a leader's approval (join approval on)
 MEMBERSHIP_LEFT = "left"
 MEMBERSHIP_REMOVED = "removed"
+MEMBERSHIP_MERGED = "merged"  # an imported person linked to the one who joined (kpi.linking)
 
 ENTRY_ACTIVE = "active"  # counts
 ENTRY_PENDING = "pending"  # waiting for approval (deal approval on); does not count yet

@@ -51,6 +51,7 @@ class StoredEntry:
     note: str | None
     status: str
     created_at: dt.datetime
+    imported: bool = False  # brought in from a spreadsheet (flag `imported`)
 
 
 def stored_text(text: str | None) -> str | None:
@@ -74,6 +75,7 @@ def stored_entry(a: Activity) -> StoredEntry:
         a.note,
         a.status,
         a.created_at,
+        "imported" in (a.flags or "").split(","),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kpi import linking
 from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.db import insert_ignore
 from kpi.models import (
@@ -379,8 +380,19 @@ def _seed_catalogue(
 JoinStatus = Literal["joined", "already", "pending", "rejoined", "removed"]
 
 
-def join_team(session: Session, team: Team, member: Member, today: dt.date) -> JoinStatus:
-    """Add a person to a team (pending when the team requires approval)."""
+def join_team(
+    session: Session,
+    team: Team,
+    member: Member,
+    today: dt.date,
+    *,
+    now: dt.datetime | None = None,
+) -> JoinStatus:
+    """Add a person to a team (pending when the team requires approval).
+
+    With `now` (a person joining, not a data set being built) the leaders are asked whether
+    the person is someone an import brought in (kpi.linking).
+    """
     pending = settings_of(team).join_approval
     status = MEMBERSHIP_PENDING if pending else MEMBERSHIP_ACTIVE
     result: JoinStatus = "pending" if pending else "joined"
@@ -416,6 +428,8 @@ def join_team(session: Session, team: Team, member: Member, today: dt.date) -> J
         )
     )
     session.flush()
+    if now is not None:
+        linking.propose_links(session, team, member, now)
     return result
 
 

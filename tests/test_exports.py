@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,34 @@ async def test_the_command_line_writes_a_team_export(
     assert (tmp_path / "n.csv").read_text("utf-8-sig").startswith("Date,Member,Metric")
     unknown = kpibot(["export", "--team", "nobody"], tmp_path, env=env)
     assert unknown.returncode == 2 and "no team 'nobody'" in unknown.stderr
+
+
+def _file_text(content: bytes) -> str:
+    """Return everything a workbook (its unzipped parts) or a CSV file holds, as text."""
+    if not content.startswith(b"PK"):
+        return content.decode("utf-8-sig")
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+
+
+async def test_exports_from_the_chat_hold_no_token_and_nothing_of_an_erased_member(
+    talk: Talk, team: Any, db: Any, clock: Any
+) -> None:
+    await _log_month(talk, team)
+    with db.transaction() as s:
+        minh = s.query(Member).filter_by(telegram_id=team.minh.id).one()
+        minh.erased_at = clock.now
+    files = {}
+    for command in ("/export", "/export csv"):
+        answers = await talk.say(team.leader, team.leader_dm, command)
+        [doc] = [a for a in answers if a.kind == "document"]
+        files[command] = doc.document
+        text = _file_text(doc.document)
+        for secret in (talk.sandbox.token, "Trần", "minh_tran", "An Phát", str(team.minh.id)):
+            assert secret not in text, (command, secret)
+        assert "(đã xoá)" in text and "Hoa Lê" in text
+    # His numbers still count, under "(đã xoá)".
+    wb = load_workbook(io.BytesIO(files["/export"]))
+    rows = _sheet_rows(wb["Hoạt động"])[1:]
+    assert sum(r[4] or 0 for r in rows if r[1] == "(đã xoá)") == 45_000_000
+    assert sum(r[3] for r in rows if r[1] == "(đã xoá)" and r[2] == "cuộc gọi") == 17

@@ -41,12 +41,14 @@ def correction_view(
 
 
 def history_view(lang: str, res: History) -> Html:
-    """List recent entries with their ids, voided and pending ones marked."""
+    """List recent entries with their ids, voided, pending and imported ones marked."""
     if not res.entries:
         return t(lang, "history.empty")
     lines = [t(lang, "history.title")]
     for e in res.entries:
         status = t(lang, f"history.{e.status}") if e.status != "active" else ""
+        if e.imported:
+            status = Html(t(lang, "history.imported") + status)
         lines.append(
             t(
                 lang,

@@ -160,6 +160,11 @@ def fold(text: object) -> str:
     return parsing.normalize_text(str(text)).strip(" :*")
 
 
+def name_key(name: str) -> str:
+    """Fold a name so that `Trần Minh`, `minh tran` and `Minh  Trần` are one person."""
+    return " ".join(sorted(fold(name).split()))
+
+
 def header_roles(
     extra_metrics: Mapping[str, Iterable[str]] = MappingProxyType({}),
 ) -> dict[str, str]:

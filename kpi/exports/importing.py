@@ -21,10 +21,11 @@ from kpi.calendar import WorkCalendar, calendar_of, count_working_days, local_to
 from kpi.catalog import DEALS
 from kpi.db import insert_ignore
 from kpi.exports import rows as parse
-from kpi.exports.columns import fold, header_roles, metric_word_index
+from kpi.exports.columns import fold, header_roles, metric_word_index, name_key
 from kpi.exports.reading import ImportFileError, find_header, read_rows
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
+    MEMBERSHIP_MERGED,
     ROLE_REP,
     Activity,
     AuditEvent,
@@ -87,7 +88,12 @@ class _People:
         rows = session.execute(
             select(Member.id, Member.first_name, Member.last_name, Member.username)
             .join(Membership, Membership.member_id == Member.id)
-            .where(Membership.team_id == team_id, Member.erased_at.is_(None))
+            .where(
+                Membership.team_id == team_id,
+                # A member merged into the person who joined is that person now.
+                Membership.status != MEMBERSHIP_MERGED,
+                Member.erased_at.is_(None),
+            )
         ).all()
         self.by_username: dict[str, int] = {}
         self.by_name: dict[str, set[int]] = {}
@@ -98,24 +104,19 @@ class _People:
             if username:
                 self.by_username[username.lower()] = member_id
             for variant in (name, f"{last or ''} {first}", first):
-                self.by_name.setdefault(_name_key(variant), set()).add(member_id)
+                self.by_name.setdefault(name_key(variant), set()).add(member_id)
 
     def match(self, written: str) -> tuple[int | None, str]:
         """Return (member id or None for someone new, the person's key); raise when ambiguous."""
         if written.startswith("@") and len(written) > 1:
             username = written[1:].lower()
             return self.by_username.get(username), f"@{username}"
-        key = _name_key(written)
+        key = name_key(written)
         found = self.by_name.get(key, set())
         if len(found) > 1:
             names = ", ".join(sorted(self.names[i] for i in found))
             raise parse.RowError("member.ambiguous", names)
         return (next(iter(found)) if found else None), key
-
-
-def _name_key(name: str) -> str:
-    """Fold a name so that `Trần Minh`, `minh tran` and `Minh  Trần` are one person."""
-    return " ".join(sorted(fold(name).split()))
 
 
 def import_file(

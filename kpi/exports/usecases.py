@@ -7,14 +7,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from kpi import pending
+from kpi import linking, pending
 from kpi.access import Caller, ChatInfo, Refusal, require, resolve, scope_in_team
 from kpi.calendar import calendar_of, local_today
 from kpi.exports.data import ExportData, load_export, parse_span
 from kpi.exports.importing import ImportReport, import_file
-from kpi.models import Team
+from kpi.models import Member, PendingAction, Team
+from kpi.targets import calendar_of
 from kpi.teams import PersonInfo
 
 ExportOutcome = Literal["ok", "refused", "forbidden", "bad_period"]
@@ -155,3 +157,73 @@ def import_confirm(
         session, team, content, name, now=now, actor_id=scope.member.id, dry_run=False
     )
     return ImportResult("stored", scope.lang_pref, report=report, filename=name)
+
+
+# --- an imported person linked to the one who joined: a leader's answer -------------------------
+
+# The outbox kind of the leaders' question, for the sender that renders it.
+LINK_PROPOSAL = linking.LINK_PROPOSAL
+LinkOutcome = Literal["linked", "declined", "already_linked", "already_declined", "gone"]
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What a leader's answer did: linked, declined, answered before, or no longer possible."""
+
+    outcome: LinkOutcome | Literal["forbidden", "expired"]
+    lang_pref: str | None
+    imported: str = ""
+    joiner: str = ""
+    entries: int = 0  # entries that are now the joiner's
+
+
+def answer_link(
+    session: Session,
+    *,
+    person: PersonInfo,
+    chat: ChatInfo,
+    admins: frozenset[int],
+    now: dt.datetime,
+    action_id: int,
+    confirm: bool,
+) -> LinkResult:
+    """Link an imported member to the person who joined (or not), on a leader's button."""
+    scope = resolve(session, person, chat, admins, now)
+    lang = scope.lang_pref
+    action = pending.find(session, action_id)
+    team = session.get(Team, action.team_id) if action and action.team_id else None
+    if action is None or action.kind != linking.LINK_KIND or team is None:
+        return LinkResult("expired", lang)
+    # Only a leader of that team answers (R6), also when the buttons reach someone else.
+    if not scope_in_team(session, scope.member, team, admins, lang).is_leader:
+        return LinkResult("forbidden", lang)
+    imported = session.get(Member, int(action.payload.get("imported", 0)))
+    joiner = session.get(Member, action.member_id)
+    if imported is None or joiner is None:
+        return LinkResult("expired", lang)
+    names = (imported.display_name, joiner.display_name)
+    if action.resolved_at is not None:
+        declined = action.resolution == "declined"
+        return LinkResult("already_declined" if declined else "already_linked", lang, *names)
+    if not pending.is_open(action, now):
+        return LinkResult("expired", lang, *names)
+    # Claimed in one statement, so that two leaders pressing at once merge once.
+    claimed = session.execute(
+        update(PendingAction)
+        .where(PendingAction.id == action.id, PendingAction.resolved_at.is_(None))
+        .values(resolved_at=now, resolution="linked" if confirm else "declined")
+        .returning(PendingAction.id)
+    ).first()
+    session.refresh(action)
+    if claimed is None:
+        # Another leader answered a moment ago.
+        declined = action.resolution == "declined"
+        return LinkResult("already_declined" if declined else "already_linked", lang, *names)
+    if not linking.can_merge(session, team, imported, joiner):
+        action.resolution = "gone"
+        return LinkResult("gone", lang, *names)
+    if not confirm:
+        linking.audit_declined(session, team, scope.member.id, imported, joiner, now)
+        return LinkResult("declined", lang, *names)
+    moved = linking.merge(session, team, imported, joiner, actor_id=scope.member.id, now=now)
+    return LinkResult("linked", lang, *names, entries=moved)

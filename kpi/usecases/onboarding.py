@@ -69,7 +69,7 @@ def start(
             invite_team = team.title
         else:
             today = periods.today_in(team.timezone, now)
-            status = join_team(session, team, member, today)
+            status = join_team(session, team, member, today, now=now)
             invite.uses += 1
             invite_status = "joined" if status in ("joined", "rejoined") else status  # type: ignore[assignment]
             invite_team = team.title
@@ -192,7 +192,7 @@ def join(
     if team is None:
         return CannotJoin(scope.lang_pref, "no_team")
     today = periods.today_in(team.timezone, now)
-    status = join_team(session, team, scope.member, today)
+    status = join_team(session, team, scope.member, today, now=now)
     return Joined(scope.lang_pref, status, team.title, scope.member.private_chat_ok)
 
 
