@@ -16,7 +16,6 @@ from kpi.calendar import calendar_of, local_today
 from kpi.exports.data import ExportData, load_export, parse_span
 from kpi.exports.importing import ImportReport, import_file
 from kpi.models import Member, PendingAction, Team
-from kpi.targets import calendar_of
 from kpi.teams import PersonInfo
 
 ExportOutcome = Literal["ok", "refused", "forbidden", "bad_period"]
