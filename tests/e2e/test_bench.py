@@ -1,6 +1,6 @@
 """The benchmarks' smoke run and their building blocks.
 
-The org-wide ranking they time is held to the team boards in tests/test_standings.py.
+The org-wide ranking they time is held to the team boards in tests/usecases/test_standings.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from bench import dataset
 from bench.core import Figure, Note, interleaved, percentile
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 11, 19)
 
 # --- the smoke run CI does --------------------------------------------------------------------

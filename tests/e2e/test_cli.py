@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -18,34 +17,11 @@ import bot
 from bot.config import ENVIRONMENT
 from bot.logs import Redactor, redacting_handler
 from bot.sandbox import Sandbox, SandboxServer
+from tests.support.processes import kpibot
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:AAHsecretPARTofTHEtokenXYZ0123456789"
 SECRET = TOKEN.split(":")[1]
-
-
-def kpibot(
-    args: list[str],
-    cwd: Path,
-    *,
-    env: dict[str, str] | None = None,
-    python: list[str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot ARGS` with a clean environment plus `env`; return the finished run."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ENVIRONMENT and k not in ("TEST_DATABASE_URL",)
-    }
-    command = python or [sys.executable, "-m", "bot"]
-    return subprocess.run(
-        [*command, *args],
-        cwd=cwd,
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def one_line(proc: subprocess.CompletedProcess[str]) -> str:

@@ -31,8 +31,8 @@ from handlers.posts import classify
 from kpi import inbox
 from kpi.db import Database
 from kpi.models import InboxUpdate, ScheduledRun
-from tests.conftest import Clock
-from tests.test_e2e import BotProcess
+from tests.support.chat import Clock
+from tests.support.processes import BotProcess
 
 # A container's default grace after SIGTERM, before SIGKILL.
 GRACE = 10.0

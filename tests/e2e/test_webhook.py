@@ -23,7 +23,7 @@ from bot.sandbox import Sandbox, SandboxServer
 from bot.sandbox.webhook import SECRET_HEADER, WebhookDelivery
 from kpi.db import Database
 from kpi.models import Activity, InboxUpdate
-from tests.test_e2e import BotProcess
+from tests.support.processes import BotProcess
 
 SECRET = "e2e-webhook-secret_0123456789"
 PUBLIC = "https://bot.example.com/tg/Xk3-path"

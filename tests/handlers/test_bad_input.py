@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bot.sandbox import ManualClock, Sandbox, SentMessage
 from kpi.models import Activity, Checkin
-from tests.conftest import Talk
+from tests.support.chat import Talk
 
 MAX_TEXT = 4096  # Telegram's limit for one message
 EXAMPLES = 40

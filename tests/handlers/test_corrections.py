@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot.sandbox import Sandbox
 from kpi.models import Activity, AuditEvent, Checkin, Member, Membership, Team
-from tests.conftest import ADMIN_ID, Clock, Talk
-from tests.test_logging import TODAY, active_total, audits, celebrations, later, one, rows
+from tests.support.chat import ADMIN_ID, TODAY, Clock, Talk
+from tests.support.checkins import active_total, audits, celebrations, later, one, rows
 
 
 def entry_ids(db: Any) -> dict[str, int]:

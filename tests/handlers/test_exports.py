@@ -22,8 +22,8 @@ from kpi.models import Member, Team
 from kpi.standings import team_board
 from kpi.targets import calendar_of
 from kpi.teams import PersonInfo
-from tests.conftest import Talk
-from tests.test_cli import kpibot
+from tests.support.chat import Talk
+from tests.support.processes import kpibot
 
 
 async def _log_month(talk: Talk, team: Any) -> None:

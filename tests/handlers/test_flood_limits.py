@@ -23,7 +23,7 @@ from bot.sandbox import FloodLimits, ManualClock, Sandbox, SandboxRequest
 from bot.scheduler import Scheduler
 from handlers.context import SEND_DEFERRABLE, SEND_URGENT, deferrable_sends, send_priority
 from kpi.db import Database
-from tests.conftest import Talk
+from tests.support.chat import Talk
 
 GROUPS = 45  # more than one second's worth of messages: the second window must wait
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kpi.models import Activity, Checkin, Member, Membership, ProcessedUpdate, Team
-from tests.conftest import ADMIN_ID, Talk
+from tests.support.chat import ADMIN_ID, Talk
 
 
 def _scalar(db: Any, stmt: Any) -> Any:

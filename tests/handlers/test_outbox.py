@@ -22,7 +22,7 @@ from bot.scheduler import Scheduler
 from handlers.posts import classify
 from kpi.db import Database
 from kpi.models import Activity, OutboxMessage
-from tests.conftest import Clock, Talk
+from tests.support.chat import Clock, Talk
 
 SORRY = ("Xin lỗi, đã có lỗi", "Sorry, something went wrong")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.demo import run_demo
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 # The date the README's example was produced for (`kpibot demo --date 2026-11-20`).
 EXAMPLE_DATE = dt.date(2026, 11, 20)

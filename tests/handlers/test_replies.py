@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox
 from kpi.models import Activity, Checkin
-from tests.conftest import Talk
+from tests.support.chat import Talk
 
 MAX_TEXT = 4096
 

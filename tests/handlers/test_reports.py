@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
@@ -35,45 +34,17 @@ from kpi.teams import (
     setup_team,
     upsert_member,
 )
-from tests.conftest import Talk
+from tests.support.chat import TODAY, Talk
+from tests.support.team import JOINED, Ids, season
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-JOINED = dt.date(2026, 10, 1)
-TODAY = dt.date(2026, 11, 19)
 LAST_FRIDAY = dt.date(2026, 11, 13)
 DAY_SHARE = 2 / 9.5  # of Thursday's working hours at 10:00
 WEEK_SHARE = (3 + DAY_SHARE) / 5
 MONTH_SHARE = (13 + DAY_SHARE) / 20
 
 
-# --- helpers (test_targets.py uses them too) ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ids:
-    """Database ids of the `team` fixture's team and people."""
-
-    team: int
-    leader: int
-    minh: int
-    hoa: int
-
-
-def ids(db: Any) -> Ids:
-    """Read the ids of the team fixture's rows."""
-    with db.transaction() as s:
-        team = s.scalar(select(Team))
-        assert team is not None
-        by_name = {m.username: m.id for m in s.scalars(select(Member))}
-        return Ids(team.id, by_name["lan_sales"], by_name["minh_tran"], by_name["hoa_le"])
-
-
-def season(db: Any, joined: dt.date = JOINED) -> Ids:
-    """Make every member of the team a member since `joined` (no prorating for new joiners)."""
-    with db.transaction() as s:
-        for m in s.scalars(select(Membership)):
-            m.joined_on = joined
-    return ids(db)
+# --- helpers ---------------------------------------------------------------------------------
 
 
 def add_member(

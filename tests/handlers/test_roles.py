@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kpi.models import Activity, AuditEvent, KpiDefinition, Target, Team
-from tests.conftest import ADMIN_ID, Talk
+from tests.support.chat import ADMIN_ID, Talk
 
 ROLES = ("admin", "leader", "rep", "outsider", "other_team")
 

@@ -30,7 +30,7 @@ from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.posts.schedules import TeamSchedule, schedules
 from kpi.store import EntryInput
 from kpi.teams import TeamSettings, save_settings, settings_of
-from tests.conftest import Clock, Talk
+from tests.support.chat import Clock, Talk
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 BERLIN = ZoneInfo("Europe/Berlin")

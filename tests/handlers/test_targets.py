@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from kpi.admin import parse_target_value
 from kpi.models import Activity, AuditEvent, KpiDefinition, Metric, Target
 from kpi.parsing import ParseError
-from tests.conftest import Talk
-from tests.test_reports import TODAY, ids, season
+from tests.support.chat import TODAY, Talk
+from tests.support.team import ids, season
 
 TARGET_EXAMPLE = "Ví dụ: /target doanhso 300tr tháng @minh_tran"
 TEAM_ONLY = "Chỉ số này tính chung cho cả đội, không đặt chỉ tiêu riêng cho từng người được."

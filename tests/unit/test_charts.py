@@ -509,7 +509,7 @@ def test_rendering_is_deterministic_across_threads() -> None:
 
 def test_importing_charts_does_not_import_matplotlib() -> None:
     code = "import sys, kpi.charts; sys.exit('matplotlib' in sys.modules)"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, check=False)
     assert result.returncode == 0
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from handlers import i18n
 from handlers.i18n import Html, catalog, placeholders, t
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 LOCALES = ROOT / "handlers" / "locales"

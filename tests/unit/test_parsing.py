@@ -34,7 +34,7 @@ from kpi.parsing import (
     parse_log,
     parse_lost,
 )
-from tests.parsing_days import extract_day, parse_day
+from tests.support.parsing_days import extract_day, parse_day
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 YESTERDAY = dt.date(2026, 11, 24)

@@ -14,7 +14,7 @@ from handlers.i18n import catalog, fmt_money_short, t, t_plain
 from handlers.render import fmt_figure
 from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS
 from kpi.parsing import MAX_AMOUNT, Amount, parse_amount
-from tests.conftest import Talk
+from tests.support.chat import Talk
 
 # --- the glossary ----------------------------------------------------------------------------
 

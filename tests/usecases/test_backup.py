@@ -17,8 +17,8 @@ from kpi.backup import BackupError, backup, check, restore
 from kpi.db import Database, sqlite_file
 from kpi.models import Checkin, Member, Team
 from kpi.store import EntryInput
-from tests.conftest import on_postgres
-from tests.test_cli import kpibot
+from tests.support.database import on_postgres
+from tests.support.processes import kpibot
 
 pytestmark = pytest.mark.skipif(on_postgres(), reason="the SQLite backup API; PostgreSQL: pg_dump")
 

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from kpi import store
 from kpi.exports.importing import import_file
 from kpi.models import Activity, AuditEvent, Checkin, ImportRow, Member, Team
-from tests.conftest import Talk
-from tests.test_cli import kpibot
+from tests.support.chat import Talk
+from tests.support.processes import kpibot
 
 NOW = dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC)
 GOOD = [

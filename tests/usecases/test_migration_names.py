@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from kpi import migrate
 from kpi.db import Database
 from kpi.models import Activity, KpiDefinition, Metric
-from tests.conftest import Talk
+from tests.support.chat import Talk
 
 REVISION = "0003"
 # What /setup wrote before the review (the old defaults, as teams hold them).

@@ -25,7 +25,7 @@ from kpi.db import Database
 from kpi.models import ChatState, Invite, Member, Membership, Team
 from kpi.posts import chats as chat_state
 from kpi.teams import PersonInfo, TeamDefaults, setup_team, upsert_member
-from tests.conftest import on_postgres
+from tests.support.database import on_postgres
 
 NOW = dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 19)
