@@ -11,7 +11,7 @@ The handler table, the command menus, `/help`'s checks and the parser derive fro
 
 Adding a counted metric is one `MetricSpec` (and its KPI, if it is scored) plus its texts in the
 catalogs: `commands.<command>` for a menu entry, `example.<command>` for each command, and the
-command in `help.rep`. `tests/test_catalog.py` checks that nothing is missing.
+command in `help.rep`. `tests/unit/test_catalog.py` checks that nothing is missing.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Helpers the tests share: conversation, clock, processes, data (no tests here)."""
