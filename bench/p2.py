@@ -3,7 +3,7 @@
 - A 50-member team's weekly and monthly `team_board` on the full organisation's file, against
   the same team's board on a file that holds only that team (the rest of the database empty).
   Both boards must be equal, or the comparison would be meaningless: that is checked first.
-- The org-wide monthly ranking (`kpi.standings.org_ranking`) against a hand-written SQL GROUP BY of
+- The org-wide monthly ranking (`kpi.org_ranking`) against a hand-written SQL GROUP BY of
   the same sums on the same file, run through the plain `sqlite3` driver. The reference's rows
   are checked against the ranking's own GROUP BY first.
 """
@@ -28,8 +28,9 @@ from kpi import periods
 from kpi.calendar import WorkCalendar, calendar_of, local_today
 from kpi.db import Database
 from kpi.models import Team
+from kpi.org_ranking import org_ranking, org_sums_statement
 from kpi.periods import Span
-from kpi.standings import Board, org_ranking, org_sums_statement, team_board
+from kpi.standings import Board, team_board
 
 FULL = dataset.Scale(teams=40, members_per_team=50, days=365)
 QUICK = dataset.Scale(teams=4, members_per_team=50, days=60)

@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from kpi import periods, standings
+from kpi import org_ranking as org_ranking_module
+from kpi import periods
 from kpi.db import Database
 from kpi.models import CalendarDay, Checkin, Member, Membership, Team, display_name
-from kpi.standings import OrgRow, org_ranking, team_board
+from kpi.org_ranking import OrgRow, org_ranking
+from kpi.standings import team_board
 from kpi.store import EntryInput, record_checkin, void_checkin
 from kpi.targets import calendar_of, set_target
 from kpi.teams import PersonInfo, TeamDefaults, deactivate_team, join_team, setup_team
@@ -283,7 +285,7 @@ def test_org_calendars_and_names_are_the_ones_the_boards_use(
 ) -> None:
     with db.transaction() as session:
         teams = list(session.scalars(select(Team).where(Team.active.is_(True))))
-        calendars = standings._calendars(session, teams)
+        calendars = org_ranking_module._calendars(session, teams)
         for team in teams:
             assert calendars[team.id] == calendar_of(session, team)
         for member in session.scalars(select(Member)):
