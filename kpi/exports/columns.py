@@ -1,27 +1,63 @@
 """The spreadsheet vocabulary: sheet and column names written per language, headers read back.
 
-Export names are data here (not in the handlers' catalogs) because the workbook is built in
-`kpi/`, which knows nothing of the bot's translation layer; the same table tells the importer
-which column is which, in Vietnamese or English, with or without diacritics.
+The words are data, one file per language (`kpi/exports/words/<lang>.toml`), not in the
+handlers' catalogs, because the workbook is built in `kpi/`, which knows nothing of the bot's
+translation layer. The same files tell the importer which column is which, in any of the
+languages, with or without diacritics.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
 from types import MappingProxyType
+from typing import Any
 
 from kpi import parsing
 from kpi.names import Names, name_in
 
+# --- the words, per language: kpi/exports/words/<lang>.toml -----------------------------------
+
+
+@cache
+def _files() -> Mapping[str, Mapping[str, Any]]:
+    """Load every language's words, by language code (a new language is a new file)."""
+    folder = resources.files("kpi.exports").joinpath("words")
+    found = sorted(
+        (item.name.removesuffix(".toml"), item)
+        for item in folder.iterdir()
+        if item.name.endswith(".toml")
+    )
+    return {code: tomllib.loads(item.read_text("utf-8")) for code, item in found}
+
+
+def _written(section: str) -> Mapping[str, Names]:
+    """Return key -> {language: word} for a section of what exports write."""
+    table: dict[str, dict[str, str]] = {}
+    for code, data in _files().items():
+        for key, text in data.get(section, {}).items():
+            table.setdefault(key, {})[code] = text
+    return MappingProxyType(table)
+
+
+def _read(section: str) -> dict[str, tuple[str, ...]]:
+    """Return key -> every language's header words for a section of what imports read."""
+    table: dict[str, list[str]] = {}
+    for data in _files().values():
+        for key, words in data.get("read", {}).get(section, {}).items():
+            table.setdefault(key, []).extend(words)
+    return {key: tuple(words) for key, words in table.items()}
+
+
 # --- what an export writes ---------------------------------------------------------------------
 
-SHEETS: Mapping[str, Names] = MappingProxyType(
-    {
-        "activities": {"vi": "Hoạt động", "en": "Activities"},
-        "summary": {"vi": "Tổng hợp", "en": "Summary"},
-        "targets": {"vi": "Chỉ tiêu", "en": "Targets"},
-    }
-)
+SHEETS = _written("sheets")
+HEADERS = _written("headers")
+STATUSES = _written("statuses")
+SOURCES = _written("sources")
+PERIOD_NAMES = _written("periods")
 
 # The raw activities sheet, in order; the importer reads this layout back (one row per entry).
 ACTIVITY_COLUMNS: tuple[str, ...] = (
@@ -40,63 +76,6 @@ ACTIVITY_COLUMNS: tuple[str, ...] = (
     "entry_id",
 )
 
-HEADERS: Mapping[str, Names] = MappingProxyType(
-    {
-        "date": {"vi": "Ngày", "en": "Date"},
-        "member": {"vi": "Nhân viên", "en": "Member"},
-        "metric": {"vi": "Chỉ số", "en": "Metric"},
-        "value": {"vi": "Giá trị", "en": "Value"},
-        "amount": {"vi": "Số tiền (VND)", "en": "Amount (VND)"},
-        "customer": {"vi": "Khách hàng", "en": "Customer"},
-        "new_customer": {"vi": "Khách mới", "en": "New customer"},
-        "note": {"vi": "Ghi chú", "en": "Note"},
-        "status": {"vi": "Trạng thái", "en": "Status"},
-        "source": {"vi": "Nguồn", "en": "Source"},
-        "logged_by": {"vi": "Người ghi", "en": "Logged by"},
-        "changed_by": {"vi": "Người sửa", "en": "Changed by"},
-        "entry_id": {"vi": "Mã mục", "en": "Entry id"},
-        "rank": {"vi": "Hạng", "en": "Rank"},
-        "score": {"vi": "Điểm KPI", "en": "KPI score"},
-        "kpi": {"vi": "KPI", "en": "KPI"},
-        "period": {"vi": "Kỳ", "en": "Period"},
-        "target": {"vi": "Chỉ tiêu", "en": "Target"},
-        "from": {"vi": "Áp dụng từ", "en": "In force from"},
-        "actual_suffix": {"vi": "thực hiện", "en": "actual"},
-        "target_suffix": {"vi": "chỉ tiêu", "en": "target"},
-        "attainment_suffix": {"vi": "% đạt", "en": "% attained"},
-        "everyone": {"vi": "Mặc định mỗi người", "en": "Default per member"},
-        "erased": {"vi": "(đã xoá)", "en": "(erased)"},
-    }
-)
-
-STATUSES: Mapping[str, Names] = MappingProxyType(
-    {
-        "active": {"vi": "được tính", "en": "counts"},
-        "pending": {"vi": "chờ duyệt", "en": "pending approval"},
-        "voided": {"vi": "đã huỷ", "en": "voided"},
-        "rejected": {"vi": "bị từ chối", "en": "rejected"},
-        "replaced": {"vi": "đã thay", "en": "replaced"},
-    }
-)
-
-SOURCES: Mapping[str, Names] = MappingProxyType(
-    {
-        "import": {"vi": "nhập từ tệp", "en": "imported"},
-        "monthly": {"vi": "nhập tổng tháng", "en": "imported monthly total"},
-        "chat": {"vi": "Telegram", "en": "Telegram"},
-    }
-)
-
-PERIOD_NAMES: Mapping[str, Names] = MappingProxyType(
-    {
-        "day": {"vi": "ngày", "en": "day"},
-        "week": {"vi": "tuần", "en": "week"},
-        "month": {"vi": "tháng", "en": "month"},
-        "quarter": {"vi": "quý", "en": "quarter"},
-        "year": {"vi": "năm", "en": "year"},
-    }
-)
-
 
 def word(table: Mapping[str, Names], key: str, lang: str) -> str:
     """Return a table's word in a language (the default language's where it has none)."""
@@ -110,49 +89,10 @@ def header(key: str, lang: str) -> str:
 
 # --- what an import reads ----------------------------------------------------------------------
 
-# Columns that describe the row (folded header -> role).
-_ROLE_HEADERS: dict[str, Iterable[str]] = {
-    "date": ("ngay", "date", "day", "ngay thang", "thoi gian", "thang", "month", "ky", "period"),
-    "member": (
-        "nhan vien",
-        "ten nhan vien",
-        "nhan vien kinh doanh",
-        "ho ten",
-        "ho va ten",
-        "ten",
-        "nguoi",
-        "member",
-        "name",
-        "rep",
-        "sales rep",
-        "salesperson",
-        "employee",
-        "username",
-    ),
-    "metric": ("chi so", "loai", "hoat dong", "metric", "activity", "type", "kpi"),
-    "value": ("gia tri", "so luong", "value", "count", "quantity", "qty"),
-    "amount": ("so tien", "so tien (vnd)", "gia tri hop dong", "amount", "amount (vnd)"),
-    "customer": ("khach hang", "ten khach hang", "customer", "client"),
-    "new_customer": ("khach moi", "khach hang moi", "new customer", "new"),
-    "note": ("ghi chu", "note", "notes", "comment"),
-    "status": ("trang thai", "status"),
-    # An export's own entry ids: a row naming an entry the team has is not stored again.
-    "entry_id": ("ma muc", "entry id"),
-}
-
-# Columns that carry one metric's figure (one row per person and day or month).
-_METRIC_HEADERS: dict[str, Iterable[str]] = {
-    "calls": ("cuoc goi", "so cuoc goi", "goi", "goi dien", "calls", "call"),
-    "emails": ("email", "emails", "so email"),
-    "meetings": ("cuoc hen", "so cuoc hen", "hen", "gap khach", "meetings", "meeting"),
-    "demos": ("demo", "demos"),
-    "leads": ("khach tiem nang", "khach hang tiem nang", "leads", "lead", "new leads"),
-    "proposals": ("bao gia", "so bao gia", "proposals", "proposal", "quotes"),
-    "deals": ("hop dong", "so hop dong", "hop dong chot", "chot", "deals", "deal", "deals closed"),
-    "lost": ("hop dong truot", "truot", "lost", "lost deals"),
-    # Revenue is the deals' money: stored on the deals entry of the row.
-    "revenue": ("doanh so", "doanh thu", "revenue", "sales", "doanh so (vnd)", "revenue (vnd)"),
-}
+# Columns that describe the row (header word -> role), and columns that carry one metric's
+# figure (one row per person and day or month; revenue is the deals' money).
+_ROLE_HEADERS = _read("roles")
+_METRIC_HEADERS = _read("metrics")
 
 
 def fold(text: object) -> str:
@@ -170,37 +110,38 @@ def header_roles(
 ) -> dict[str, str]:
     """Return folded header -> role (`date`, `member`, ...) or `metric:<key>` / `revenue`."""
     out: dict[str, str] = {}
-    for key, names in _METRIC_HEADERS.items():
-        for n in names:
-            out[fold(n)] = "revenue" if key == "revenue" else f"metric:{key}"
-    for key, names in extra_metrics.items():
-        for n in names:
-            out.setdefault(fold(n), f"metric:{key}")
+    for key, words in _METRIC_HEADERS.items():
+        for w in words:
+            out[fold(w)] = "revenue" if key == "revenue" else f"metric:{key}"
+    for key, extra in extra_metrics.items():
+        for w in extra:
+            out.setdefault(fold(w), f"metric:{key}")
     # The describing columns win: "Giá trị" is the value column, never a metric.
-    for role, names in _ROLE_HEADERS.items():
-        for n in names:
-            out[fold(n)] = role
-    for key, (vi, en) in HEADERS.items():
+    for role, words in _ROLE_HEADERS.items():
+        for w in words:
+            out[fold(w)] = role
+    # And an export's own headers, in every language, read back as what they are.
+    for key, written in HEADERS.items():
         if key in _ROLE_HEADERS:
-            out[fold(vi)] = key
-            out[fold(en)] = key
+            for w in written.values():
+                out[fold(w)] = key
     return out
 
 
 def metric_word_index(metrics: Mapping[str, Iterable[str]]) -> dict[str, str]:
     """Return folded metric word -> metric key, for a per-activity file's metric column."""
     out: dict[str, str] = {}
-    for key, names in _METRIC_HEADERS.items():
+    for key, words in _METRIC_HEADERS.items():
         if key != "revenue":
-            for n in names:
-                out[fold(n)] = key
-    for key, names in metrics.items():
-        for n in names:
-            out[fold(n)] = key
+            for w in words:
+                out[fold(w)] = key
+    for key, team_words in metrics.items():
+        for w in team_words:
+            out[fold(w)] = key
         out[fold(key)] = key
     return out
 
 
 def status_index() -> dict[str, str]:
-    """Return folded status word (either language) -> status."""
-    return {fold(w): key for key, pair in STATUSES.items() for w in pair}
+    """Return folded status word (any language) -> status."""
+    return {fold(w): key for key, written in STATUSES.items() for w in written.values()}
