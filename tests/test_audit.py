@@ -1,0 +1,44 @@
+"""The audit trail's one writer: what it stores, and when it is stamped."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from kpi import audit
+from kpi.db import Database
+from kpi.models import AuditEvent, Team
+
+
+def test_record_stores_every_field_and_the_moment_given(db: Database) -> None:
+    moment = dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC)
+    with db.transaction() as s:
+        team = Team(chat_id=-100_123, title="Sales")
+        s.add(team)
+        s.flush()
+        audit.record(
+            s,
+            team_id=team.id,
+            action="target.set",
+            entity="target",
+            entity_id=7,
+            before={"targets": []},
+            after={"value": 5},
+            now=moment,
+        )
+    with db.transaction() as s:
+        event = s.scalars(select(AuditEvent)).one()
+        assert (event.action, event.entity, event.entity_id) == ("target.set", "target", 7)
+        assert (event.actor_id, event.before, event.after) == (None, {"targets": []}, {"value": 5})
+        assert event.created_at == moment
+
+
+def test_record_without_a_moment_is_stamped_by_the_clock(db: Database) -> None:
+    start = dt.datetime.now(dt.UTC)
+    with db.transaction() as s:
+        audit.record(s, team_id=None, action="team.inactive", entity="team", entity_id=None)
+    with db.transaction() as s:
+        event = s.scalars(select(AuditEvent)).one()
+        assert event.before is None and event.after is None
+        assert event.created_at >= start - dt.timedelta(seconds=1)
