@@ -1,4 +1,4 @@
-"""The audit trail's one writer: what it stores, and when it is stamped."""
+"""Shared writers and readers: the audit trail's one writer, a button payload's one reader."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from handlers.render import id_and_choice
 from kpi import audit
 from kpi.db import Database
 from kpi.models import AuditEvent, Team
@@ -42,3 +43,10 @@ def test_record_without_a_moment_is_stamped_by_the_clock(db: Database) -> None:
         event = s.scalars(select(AuditEvent)).one()
         assert event.before is None and event.after is None
         assert event.created_at >= start - dt.timedelta(seconds=1)
+
+
+def test_button_payload_reads_id_and_choice_or_nothing() -> None:
+    assert id_and_choice("p:12:no") == (12, "no")
+    assert id_and_choice("e:3:yes:extra") == (3, "yes:extra")
+    assert id_and_choice("p:x:no") is None
+    assert id_and_choice("p:12") is None
