@@ -7,7 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kpi.models import AuditEvent
+from kpi.models import Activity, AuditEvent, Checkin
+
+# The entity names the trail is read back by (who corrected an entry, the export's history).
+ENTRY = "activity"
+CHECKIN = "checkin"
 
 
 def record(
@@ -37,3 +41,27 @@ def record(
         event.created_at = now
     session.add(event)
     return event
+
+
+def record_change(
+    session: Session,
+    row: Activity | Checkin,
+    action: str,
+    *,
+    actor_id: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    now: dt.datetime,
+) -> AuditEvent:
+    """Add an audit event about one entry or a whole check-in, in its team."""
+    return record(
+        session,
+        team_id=row.team_id,
+        actor_id=actor_id,
+        action=action,
+        entity=ENTRY if isinstance(row, Activity) else CHECKIN,
+        entity_id=row.id,
+        before=before,
+        after=after,
+        now=now,
+    )

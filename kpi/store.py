@@ -157,7 +157,7 @@ def corrected_by_others(session: Session, checkin: Checkin) -> dict[int, int]:
     rows = session.execute(
         select(AuditEvent.entity_id, AuditEvent.actor_id)
         .where(
-            AuditEvent.entity == "activity",
+            AuditEvent.entity == audit.ENTRY,
             AuditEvent.entity_id.in_(ids),
             AuditEvent.action.in_(CORRECTIONS),
             AuditEvent.actor_id.is_not(None),
@@ -219,13 +219,11 @@ def replace_checkin_entries(
     for a in old:
         a.status = ENTRY_REPLACED
         a.updated_at = now
-    audit.record(
+    audit.record_change(
         session,
-        team_id=checkin.team_id,
+        checkin,
+        "checkin.edit_message",
         actor_id=actor_id,
-        action="checkin.edit_message",
-        entity="checkin",
-        entity_id=checkin.id,
         before={"text": checkin.text, "entries": [_entry_json(a) for a in old]},
         after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
         now=now,
@@ -262,13 +260,11 @@ def note_ignored_edit(
     corrected = corrected_by_others(session, checkin)
     kept_rows = [a for a in checkin.entries if a.id in corrected]
     if kept_rows:
-        audit.record(
+        audit.record_change(
             session,
-            team_id=checkin.team_id,
+            checkin,
+            "checkin.edit_message",
             actor_id=actor_id,
-            action="checkin.edit_message",
-            entity="checkin",
-            entity_id=checkin.id,
             before={"text": checkin.text, "entries": []},
             after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
             now=now,
@@ -312,13 +308,11 @@ def void_checkin(
     checkin.status = CHECKIN_VOIDED
     checkin.voided_at = now
     checkin.voided_by = actor_id
-    audit.record(
+    audit.record_change(
         session,
-        team_id=checkin.team_id,
+        checkin,
+        "checkin.void",
         actor_id=actor_id,
-        action="checkin.void",
-        entity="checkin",
-        entity_id=checkin.id,
         before={"entries": [_entry_json(a) for a in voided]},
         after={"status": CHECKIN_VOIDED},
         now=now,
@@ -335,13 +329,11 @@ def void_entry(session: Session, entry: Activity, *, actor_id: int, now: dt.date
     before = _entry_json(entry)
     entry.status = ENTRY_VOIDED
     entry.updated_at = now
-    audit.record(
+    audit.record_change(
         session,
-        team_id=entry.team_id,
+        entry,
+        "entry.void",
         actor_id=actor_id,
-        action="entry.void",
-        entity="activity",
-        entity_id=entry.id,
         before=before,
         after={"status": ENTRY_VOIDED},
         now=now,
@@ -370,13 +362,11 @@ def edit_entry(
     if amount is not None:
         entry.amount = amount
     entry.updated_at = now
-    audit.record(
+    audit.record_change(
         session,
-        team_id=entry.team_id,
+        entry,
+        "entry.edit",
         actor_id=actor_id,
-        action="entry.edit",
-        entity="activity",
-        entity_id=entry.id,
         before=before,
         after=_entry_json(entry),
         now=now,

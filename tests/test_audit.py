@@ -9,7 +9,7 @@ from sqlalchemy import select
 from handlers.render import id_and_choice
 from kpi import audit
 from kpi.db import Database
-from kpi.models import AuditEvent, Team
+from kpi.models import Activity, AuditEvent, Checkin, Team
 
 
 def test_record_stores_every_field_and_the_moment_given(db: Database) -> None:
@@ -50,3 +50,29 @@ def test_button_payload_reads_id_and_choice_or_nothing() -> None:
     assert id_and_choice("e:3:yes:extra") == (3, "yes:extra")
     assert id_and_choice("p:x:no") is None
     assert id_and_choice("p:12") is None
+
+
+def test_a_change_is_filed_under_the_entity_it_is_read_back_by(db: Database) -> None:
+    moment = dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC)
+    with db.transaction() as s:
+        entry = audit.record_change(
+            s,
+            Activity(id=5, team_id=1),
+            "entry.void",
+            actor_id=2,
+            before={"value": 3},
+            after={"status": "voided"},
+            now=moment,
+        )
+        whole = audit.record_change(
+            s,
+            Checkin(id=9, team_id=1),
+            "checkin.void",
+            actor_id=2,
+            before={},
+            after={},
+            now=moment,
+        )
+        assert (entry.entity, entry.entity_id, entry.team_id) == (audit.ENTRY, 5, 1)
+        assert (whole.entity, whole.entity_id, whole.action) == (audit.CHECKIN, 9, "checkin.void")
+        s.rollback()  # the rows they name do not exist

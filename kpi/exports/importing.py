@@ -322,7 +322,7 @@ def _store(
             team_id=team.id,
             actor_id=actor_id,
             action="checkin.import",
-            entity="checkin",
+            entity=audit.CHECKIN,
             entity_id=checkin_id,
             after={"file": name, "row": row.row, "monthly": row.monthly},
             now=now,
