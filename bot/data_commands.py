@@ -11,10 +11,14 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from kpi.models import Team
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -54,16 +58,20 @@ def _fail(message: str, code: int = EXIT_UNUSABLE) -> int:
     return code
 
 
-def _team_id(session: Session, ref: str) -> tuple[int | None, str | None]:
+def _team(session: Session, ref: str) -> Team | str:
+    """Return the team a name or chat id names, or why there is none."""
     from kpi.exports.data import find_team
+    from kpi.models import Team
 
     match = find_team(session, ref)
     if match.team_id is not None:
-        return match.team_id, None
+        team = session.get(Team, match.team_id)
+        assert team is not None
+        return team
     if match.candidates:
         chats = ", ".join(f"{title} ({chat})" for title, chat in match.candidates)
-        return None, f"several teams are called {ref!r}: give the chat id of one: {chats}"
-    return None, f"no team {ref!r} (give the team's name or its group's chat id)"
+        return f"several teams are called {ref!r}: give the chat id of one: {chats}"
+    return f"no team {ref!r} (give the team's name or its group's chat id)"
 
 
 def export_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -72,16 +80,13 @@ def export_command(settings: Settings, args: argparse.Namespace) -> int:
     from kpi.db import Database
     from kpi.exports.data import load_export, parse_span
     from kpi.exports.export import build_csv, build_xlsx, file_name
-    from kpi.models import Team
 
     db = Database(settings.database_url)
     try:
         with db.transaction() as session:
-            team_id, error = _team_id(session, args.team)
-            if team_id is None:
-                return _fail(error or "")
-            team = session.get(Team, team_id)
-            assert team is not None
+            team = _team(session, args.team)
+            if isinstance(team, str):
+                return _fail(team)
             cal = calendar_of(session, team)
             today = local_today(cal, dt.datetime.now(dt.UTC))
             span = parse_span(args.period, today, cal)
@@ -109,7 +114,6 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.exports import plain, render_report
     from kpi.db import Database
     from kpi.exports.importing import import_file
-    from kpi.models import Team
 
     path = Path(args.file)
     try:
@@ -119,11 +123,9 @@ def import_command(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(settings.database_url)
     try:
         with db.transaction() as session:
-            team_id, error = _team_id(session, args.team)
-            if team_id is None:
-                return _fail(error or "")
-            team = session.get(Team, team_id)
-            assert team is not None
+            team = _team(session, args.team)
+            if isinstance(team, str):
+                return _fail(team)
             report = import_file(
                 session,
                 team,

@@ -15,7 +15,14 @@ from telegram.error import BadRequest
 from handlers import posts
 from handlers.context import BotData, KpiContext, for_caller, lang_of, refuse_in, update_key
 from handlers.i18n import Html, t
-from handlers.render import answer_query, edit_text, fit, join_lines, remove_buttons
+from handlers.render import (
+    answer_query,
+    edit_text,
+    fit,
+    id_and_choice,
+    join_lines,
+    remove_buttons,
+)
 from handlers.views.checkins import (
     amount_question,
     bad_input_view,
@@ -163,12 +170,11 @@ async def pending_button(update: Update, context: KpiContext) -> None:
     """Answer a confirmation button: `p:<id>:<choice>` (an amount reading, yes, or no)."""
     q = update.callback_query
     assert q is not None and q.data is not None and q.message is not None
-    try:
-        _, pending_id, choice = q.data.split(":", 2)
-        pid = int(pending_id)
-    except ValueError:
+    payload = id_and_choice(q.data)
+    if payload is None:
         await answer_query(q)
         return
+    pid, choice = payload
     answer_to = q.message if isinstance(q.message, Message) else None
     actor = q.from_user.full_name
     queued = await log_for_caller(

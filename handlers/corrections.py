@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from telegram import Message, Update
 
 from handlers.context import KpiContext, for_caller, lang_of, refuse_in
-from handlers.render import answer_query, fit, join_lines, remove_buttons
+from handlers.render import answer_query, fit, id_and_choice, join_lines, remove_buttons
 from handlers.views.access import refusal_short
 from handlers.views.checkins import bound_view, stored_lines
 from handlers.views.corrections import Kind, correction_view, history_view
@@ -119,12 +119,11 @@ async def edit_button(update: Update, context: KpiContext) -> None:
     """Answer the Save/Cancel buttons of an /edit beyond the sanity bound (`e:<id>:<choice>`)."""
     q = update.callback_query
     assert q is not None and q.data is not None
-    try:
-        _, pending_id, choice = q.data.split(":", 2)
-        pid = int(pending_id)
-    except ValueError:
+    payload = id_and_choice(q.data)
+    if payload is None:
         await answer_query(q)
         return
+    pid, choice = payload
     res = await for_caller(
         update, context, corrections.confirm_edit, pending_id=pid, choice=choice
     )

@@ -76,6 +76,15 @@ async def remove_buttons(message: Message) -> None:
         await message.edit_reply_markup(reply_markup=None)
 
 
+def id_and_choice(data: str) -> tuple[int, str] | None:
+    """Read a button's `<prefix>:<id>:<choice>` payload; None when it is not one."""
+    try:
+        _, ident, choice = data.split(":", 2)
+        return int(ident), choice
+    except ValueError:
+        return None
+
+
 async def answer_query(q: CallbackQuery, text: str | None = None) -> None:
     """Answer a button press; callback answers are plain text of at most 200 characters."""
     plain = html.unescape(re.sub(r"<[^>]*>", "", text))[:190] if text else None

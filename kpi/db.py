@@ -25,7 +25,8 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from kpi.models import ProcessedUpdate, utcnow
 
@@ -158,6 +159,23 @@ def insert_ignore(session: Session, model: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return pg_dialect.insert(model)
     return sqlite_dialect.insert(model)
+
+
+def gone_holder(
+    claimed_at: InstrumentedAttribute[dt.datetime] | InstrumentedAttribute[dt.datetime | None],
+    holder: InstrumentedAttribute[str | None],
+    *,
+    now: dt.datetime,
+    stale: dt.timedelta,
+    instance: str | None,
+    started: dt.datetime | None,
+) -> ColumnElement[bool]:
+    """Match claims whose holder is gone: older than `stale`, or ours from before we started."""
+    gone = claimed_at < now - stale
+    if instance is not None and started is not None:
+        # A restarted instance's own older claims died with its previous run, however recent.
+        gone = gone | ((holder == instance) & (claimed_at < started))
+    return gone
 
 
 def claim_update(session: Session, key: str) -> bool:

@@ -17,7 +17,7 @@ import datetime as dt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kpi import outbox, pending
+from kpi import audit, outbox, pending
 from kpi.exports.columns import name_key
 from kpi.models import (
     ENTRY_ACTIVE,
@@ -25,7 +25,6 @@ from kpi.models import (
     MEMBERSHIP_MERGED,
     ROLE_LEADER,
     Activity,
-    AuditEvent,
     Checkin,
     Member,
     Membership,
@@ -249,15 +248,14 @@ def _audit(
     now: dt.datetime,
     after: dict[str, int] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            actor_id=actor_id,
-            action=action,
-            entity="member",
-            entity_id=imported.id,
-            before={"member": imported.id, "name": imported.display_name, "imported": True},
-            after=after or {"member": joiner.id},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        actor_id=actor_id,
+        action=action,
+        entity="member",
+        entity_id=imported.id,
+        before={"member": imported.id, "name": imported.display_name, "imported": True},
+        after=after or {"member": joiner.id},
+        now=now,
     )

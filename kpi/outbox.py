@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from kpi.db import insert_ignore
+from kpi.db import gone_holder, insert_ignore
 from kpi.models import (
     CHECKIN_ACTIVE,
     ENTRY_ACTIVE,
@@ -255,9 +255,14 @@ def expire_stale(
 
     Stale: claimed longer than STALE_SEND ago, or claimed by this instance before it started.
     """
-    gone = OutboxMessage.claimed_at < now - STALE_SEND
-    if instance is not None and started is not None:
-        gone = gone | ((OutboxMessage.instance == instance) & (OutboxMessage.claimed_at < started))
+    gone = gone_holder(
+        OutboxMessage.claimed_at,
+        OutboxMessage.instance,
+        now=now,
+        stale=STALE_SEND,
+        instance=instance,
+        started=started,
+    )
     rows = session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == OUTBOX_SENDING, gone)
     ).all()

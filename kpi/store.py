@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from kpi import audit
 from kpi.models import (
     CHECKIN_ACTIVE,
     CHECKIN_VOIDED,
@@ -158,7 +159,7 @@ def corrected_by_others(session: Session, checkin: Checkin) -> dict[int, int]:
     rows = session.execute(
         select(AuditEvent.entity_id, AuditEvent.actor_id)
         .where(
-            AuditEvent.entity == "activity",
+            AuditEvent.entity == audit.ENTRY,
             AuditEvent.entity_id.in_(ids),
             AuditEvent.action.in_(CORRECTIONS),
             AuditEvent.actor_id.is_not(None),
@@ -220,17 +221,14 @@ def replace_checkin_entries(
     for a in old:
         a.status = ENTRY_REPLACED
         a.updated_at = now
-    session.add(
-        AuditEvent(
-            team_id=checkin.team_id,
-            actor_id=actor_id,
-            action="checkin.edit_message",
-            entity="checkin",
-            entity_id=checkin.id,
-            before={"text": checkin.text, "entries": [_entry_json(a) for a in old]},
-            after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
-            created_at=now,
-        )
+    audit.record_change(
+        session,
+        checkin,
+        "checkin.edit_message",
+        actor_id=actor_id,
+        before={"text": checkin.text, "entries": [_entry_json(a) for a in old]},
+        after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
+        now=now,
     )
     checkin.text = stored_text(text)
     result = Replacement([], [KeptEntry(stored_entry(a), corrected[a.id]) for a in kept_rows])
@@ -264,17 +262,14 @@ def note_ignored_edit(
     corrected = corrected_by_others(session, checkin)
     kept_rows = [a for a in checkin.entries if a.id in corrected]
     if kept_rows:
-        session.add(
-            AuditEvent(
-                team_id=checkin.team_id,
-                actor_id=actor_id,
-                action="checkin.edit_message",
-                entity="checkin",
-                entity_id=checkin.id,
-                before={"text": checkin.text, "entries": []},
-                after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
-                created_at=now,
-            )
+        audit.record_change(
+            session,
+            checkin,
+            "checkin.edit_message",
+            actor_id=actor_id,
+            before={"text": checkin.text, "entries": []},
+            after={"text": stored_text(text), "kept": [a.id for a in kept_rows]},
+            now=now,
         )
     return [KeptEntry(stored_entry(a), corrected[a.id]) for a in kept_rows]
 
@@ -315,17 +310,14 @@ def void_checkin(
     checkin.status = CHECKIN_VOIDED
     checkin.voided_at = now
     checkin.voided_by = actor_id
-    session.add(
-        AuditEvent(
-            team_id=checkin.team_id,
-            actor_id=actor_id,
-            action="checkin.void",
-            entity="checkin",
-            entity_id=checkin.id,
-            before={"entries": [_entry_json(a) for a in voided]},
-            after={"status": CHECKIN_VOIDED},
-            created_at=now,
-        )
+    audit.record_change(
+        session,
+        checkin,
+        "checkin.void",
+        actor_id=actor_id,
+        before={"entries": [_entry_json(a) for a in voided]},
+        after={"status": CHECKIN_VOIDED},
+        now=now,
     )
     session.flush()
     return [stored_entry(a) for a in voided]
@@ -339,17 +331,14 @@ def void_entry(session: Session, entry: Activity, *, actor_id: int, now: dt.date
     before = _entry_json(entry)
     entry.status = ENTRY_VOIDED
     entry.updated_at = now
-    session.add(
-        AuditEvent(
-            team_id=entry.team_id,
-            actor_id=actor_id,
-            action="entry.void",
-            entity="activity",
-            entity_id=entry.id,
-            before=before,
-            after={"status": ENTRY_VOIDED},
-            created_at=now,
-        )
+    audit.record_change(
+        session,
+        entry,
+        "entry.void",
+        actor_id=actor_id,
+        before=before,
+        after={"status": ENTRY_VOIDED},
+        now=now,
     )
     checkin = entry.checkin
     if all(a.status not in (ENTRY_ACTIVE, ENTRY_PENDING) for a in checkin.entries):
@@ -375,17 +364,14 @@ def edit_entry(
     if amount is not None:
         entry.amount = amount
     entry.updated_at = now
-    session.add(
-        AuditEvent(
-            team_id=entry.team_id,
-            actor_id=actor_id,
-            action="entry.edit",
-            entity="activity",
-            entity_id=entry.id,
-            before=before,
-            after=_entry_json(entry),
-            created_at=now,
-        )
+    audit.record_change(
+        session,
+        entry,
+        "entry.edit",
+        actor_id=actor_id,
+        before=before,
+        after=_entry_json(entry),
+        now=now,
     )
     session.flush()
 

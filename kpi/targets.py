@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from kpi import parsing
+from kpi import audit, parsing
 from kpi.calendar import WorkCalendar, calendar_of
 from kpi.catalog import KPI_BY_KEY
-from kpi.models import AuditEvent, KpiDefinition, Target, Team
+from kpi.models import KpiDefinition, Target, Team
 from kpi.names import all_names
 from kpi.periods import Span, prorate
 from kpi.scoring import KpiDef
@@ -213,17 +213,16 @@ def set_target(
     )
     session.add(row)
     session.flush()
-    session.add(
-        AuditEvent(
-            team_id=team_id,
-            actor_id=actor_id,
-            action="target.set",
-            entity="target",
-            entity_id=row.id,
-            before={"targets": [{"period": p.period, "value": p.value} for p in previous]},
-            after={"kpi": kpi_key, "member": member_id, "period": period, "value": value},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        team_id=team_id,
+        actor_id=actor_id,
+        action="target.set",
+        entity="target",
+        entity_id=row.id,
+        before={"targets": [{"period": p.period, "value": p.value} for p in previous]},
+        after={"kpi": kpi_key, "member": member_id, "period": period, "value": value},
+        now=now,
     )
     return TargetRow(row.id, kpi_key, member_id, period, value, today)
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kpi import linking
+from kpi import audit, linking
 from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
 from kpi.db import insert_ignore
 from kpi.models import (
@@ -20,7 +20,6 @@ from kpi.models import (
     MEMBERSHIP_REMOVED,
     ROLE_LEADER,
     ROLE_REP,
-    AuditEvent,
     ChatState,
     KpiDefinition,
     Member,
@@ -130,16 +129,15 @@ def save_settings(session: Session, team: Team, new: TeamSettings, actor_id: int
     """Store new settings with an audit event."""
     before = settings_of(team).to_json()
     team.settings = new.to_json()
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            actor_id=actor_id,
-            action="settings.change",
-            entity="team",
-            entity_id=team.id,
-            before=before,
-            after=team.settings,
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        actor_id=actor_id,
+        action="settings.change",
+        entity="team",
+        entity_id=team.id,
+        before=before,
+        after=team.settings,
     )
 
 
@@ -312,15 +310,14 @@ def setup_team(
     m.status = MEMBERSHIP_ACTIVE
     m.left_on = None
     if not already:
-        session.add(
-            AuditEvent(
-                team_id=team.id,
-                actor_id=leader.id,
-                action="team.setup" if created else "team.leader",
-                entity="team",
-                entity_id=team.id,
-                after={"chat_id": chat_id, "leader": leader.id},
-            )
+        audit.record(
+            session,
+            team_id=team.id,
+            actor_id=leader.id,
+            action="team.setup" if created else "team.leader",
+            entity="team",
+            entity_id=team.id,
+            after={"chat_id": chat_id, "leader": leader.id},
         )
     session.flush()
     return SetupResult(team.id, created, reactivated, already)
@@ -417,15 +414,14 @@ def join_team(
     # With a second team, the private chat must ask which team is meant (then remember it).
     others = [t for t in teams_of(session, member.id) if t.id != team.id]
     member.current_team_id = None if others else team.id
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            actor_id=member.id,
-            action="member.join",
-            entity="membership",
-            entity_id=None,
-            after={"member": member.id, "status": status},
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        actor_id=member.id,
+        action="member.join",
+        entity="membership",
+        entity_id=None,
+        after={"member": member.id, "status": status},
     )
     session.flush()
     if now is not None:
@@ -480,15 +476,14 @@ def migrate_chat(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
     state = session.get(ChatState, old_chat_id)
     if state is not None:
         state.team_id = None
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            action="team.migrate",
-            entity="team",
-            entity_id=team.id,
-            before={"chat_id": old_chat_id},
-            after={"chat_id": new_chat_id},
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        action="team.migrate",
+        entity="team",
+        entity_id=team.id,
+        before={"chat_id": old_chat_id},
+        after={"chat_id": new_chat_id},
     )
     return True
 
@@ -500,8 +495,8 @@ def deactivate_team(session: Session, chat_id: int, now: dt.datetime) -> bool:
         return False
     team.active = False
     team.inactive_since = now
-    session.add(
-        AuditEvent(team_id=team.id, action="team.inactive", entity="team", entity_id=team.id)
+    audit.record(
+        session, team_id=team.id, action="team.inactive", entity="team", entity_id=team.id
     )
     return True
 

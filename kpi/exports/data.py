@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from kpi import periods, scoring, store
+from kpi import audit, periods, scoring, store
 from kpi.calendar import WorkCalendar, calendar_of
 from kpi.catalog import KPI_BY_KEY
 from kpi.exports.columns import fold
@@ -280,7 +280,7 @@ def _entries(session: Session, team_id: int, span: Span, erased: set[int]) -> li
         select(AuditEvent.entity_id, func.max(AuditEvent.id).label("last"))
         .where(
             AuditEvent.team_id == team_id,
-            AuditEvent.entity == "activity",
+            AuditEvent.entity == audit.ENTRY,
             AuditEvent.entity_id.in_(select(a.id).where(*in_span)),
         )
         .group_by(AuditEvent.entity_id)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kpi import periods, store
+from kpi import audit, periods, store
 from kpi.calendar import WorkCalendar, calendar_of, count_working_days, local_today
 from kpi.catalog import DEALS
 from kpi.db import insert_ignore
@@ -28,7 +28,6 @@ from kpi.models import (
     MEMBERSHIP_MERGED,
     ROLE_REP,
     Activity,
-    AuditEvent,
     ImportRow,
     Member,
     Membership,
@@ -319,17 +318,15 @@ def _store(
         session.execute(
             update(ImportRow).where(ImportRow.id == claimed).values(checkin_id=checkin_id)
         )
-        session.add(
-            AuditEvent(
-                team_id=team.id,
-                actor_id=actor_id,
-                action="checkin.import",
-                entity="checkin",
-                entity_id=checkin_id,
-                before=None,
-                after={"file": name, "row": row.row, "monthly": row.monthly},
-                created_at=now,
-            )
+        audit.record(
+            session,
+            team_id=team.id,
+            actor_id=actor_id,
+            action="checkin.import",
+            entity=audit.CHECKIN,
+            entity_id=checkin_id,
+            after={"file": name, "row": row.row, "monthly": row.monthly},
+            now=now,
         )
         stored += 1
     session.flush()
@@ -353,14 +350,13 @@ def _unlinked_member(
     add_membership(
         session, team.id, member.id, role=ROLE_REP, status=MEMBERSHIP_ACTIVE, joined_on=joined
     )
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            action="member.import",
-            entity="member",
-            entity_id=member.id,
-            after={"name": written[:255], "linked": False},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        action="member.import",
+        entity="member",
+        entity_id=member.id,
+        after={"name": written[:255], "linked": False},
+        now=now,
     )
     return member.id

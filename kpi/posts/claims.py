@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from kpi.db import insert_ignore
+from kpi.db import gone_holder, insert_ignore
 from kpi.models import (
     RUN_CLAIMED,
     RUN_FAILED,
@@ -156,9 +156,14 @@ def expire_stale(
     claim never attempted is reopened (`failed`: the post is sent again inside its grace
     window); one attempted, or from a version that did not record attempts, is uncertain.
     """
-    gone = ScheduledRun.claimed_at < now - STALE_CLAIM
-    if instance is not None and started is not None:
-        gone = gone | ((ScheduledRun.instance == instance) & (ScheduledRun.claimed_at < started))
+    gone = gone_holder(
+        ScheduledRun.claimed_at,
+        ScheduledRun.instance,
+        now=now,
+        stale=STALE_CLAIM,
+        instance=instance,
+        started=started,
+    )
     stale = session.scalars(
         select(ScheduledRun).where(ScheduledRun.status == RUN_CLAIMED, gone)
     ).all()

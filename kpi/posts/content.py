@@ -126,15 +126,31 @@ class BoardPost:
     board: Board  # its team KPIs carry the growth against the previous period
 
 
-def board_post(session: Session, post: Post, now: dt.datetime) -> BoardPost | None:
-    """Build the data of a group post about a team board."""
+@dataclass(frozen=True)
+class _BoardScope:
+    """An active team's board for a post's span, with the team and calendar it was read with."""
+
+    info: TeamInfo
+    team: Team
+    cal: WorkCalendar
+    board: Board
+
+
+def _board_scope(session: Session, post: Post, now: dt.datetime) -> _BoardScope | None:
+    """Read the team's board for the post's span; None when the team is gone or inactive."""
     info = team_info(session, post.team_id)
     team = session.get(Team, post.team_id)
     if info is None or team is None or not info.active:
         return None
     assert post.span is not None
     cal = calendar_of(session, team)
-    return BoardPost(info, team_board(session, team, post.span, now, cal=cal))
+    return _BoardScope(info, team, cal, team_board(session, team, post.span, now, cal=cal))
+
+
+def board_post(session: Session, post: Post, now: dt.datetime) -> BoardPost | None:
+    """Build the data of a group post about a team board."""
+    scope = _board_scope(session, post, now)
+    return None if scope is None else BoardPost(scope.info, scope.board)
 
 
 RunRateKind = Literal["per_day", "every", "rest", "today"]
@@ -304,13 +320,10 @@ class LeaderDigest:
 
 def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDigest | None:
     """Build the leader digest for the week in `post.span`."""
-    info = team_info(session, post.team_id)
-    team = session.get(Team, post.team_id)
-    if info is None or team is None or not info.active:
+    scope = _board_scope(session, post, now)
+    if scope is None:
         return None
-    assert post.span is not None
-    cal = calendar_of(session, team)
-    board = team_board(session, team, post.span, now, cal=cal)
+    info, team, cal, board = scope.info, scope.team, scope.cal, scope.board
     behind = tuple(
         r.name for r in board.rows if r.score is None or (r.score is not None and r.score < 100)
     )

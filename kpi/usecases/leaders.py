@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import parsing, periods
+from kpi import audit, parsing, periods
 from kpi.access import Caller, ChatInfo, Refusal, require, resolve
 from kpi.catalog import KPI_BY_KEY
 from kpi.entries import local_today
 from kpi.models import (
-    AuditEvent,
     KpiDefinition,
     Metric,
     Team,
@@ -246,17 +245,16 @@ def kpi_command(
             kdef.weight = value
         else:
             kdef.minimum = value
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            actor_id=scope.member.id,
-            action=f"kpi.{action}",
-            entity="kpi",
-            entity_id=kdef.id,
-            before=before,
-            after={"weight": kdef.weight, "minimum": kdef.minimum, "retired": action == "retire"},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        actor_id=scope.member.id,
+        action=f"kpi.{action}",
+        entity="kpi",
+        entity_id=kdef.id,
+        before=before,
+        after={"weight": kdef.weight, "minimum": kdef.minimum, "retired": action == "retire"},
+        now=now,
     )
     session.flush()
     return KpiListing(
@@ -319,16 +317,15 @@ def _add_kpi(
     )
     session.add(kdef)
     session.flush()
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            actor_id=scope.member.id,
-            action="kpi.add",
-            entity="kpi",
-            entity_id=kdef.id,
-            after={"key": key, "name": name},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        actor_id=scope.member.id,
+        action="kpi.add",
+        entity="kpi",
+        entity_id=kdef.id,
+        after={"key": key, "name": name},
+        now=now,
     )
     return KpiListing(
         scope.lang_pref,

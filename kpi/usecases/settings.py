@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import periods
+from kpi import audit, periods
 from kpi.access import ChatInfo, Refusal, require, resolve
 from kpi.calendar import WEEKDAYS
-from kpi.models import AuditEvent, CalendarDay, Team
+from kpi.models import CalendarDay, Team
 from kpi.parsing import normalize_hhmm
 from kpi.posts import registry as post_kinds
 from kpi.teams import PersonInfo, TeamSettings, save_settings, settings_of
@@ -265,36 +265,34 @@ def _change(
             )
         else:
             row.working = working
-        session.add(
-            AuditEvent(
-                team_id=team.id,
-                actor_id=actor_id,
-                action=f"calendar.{what}",
-                entity="team",
-                entity_id=team.id,
-                after={"day": day.isoformat()},
-                created_at=now,
-            )
+        audit.record(
+            session,
+            team_id=team.id,
+            actor_id=actor_id,
+            action=f"calendar.{what}",
+            entity="team",
+            entity_id=team.id,
+            after={"day": day.isoformat()},
+            now=now,
         )
         return "calendar"
     else:
         raise _Bad("settings.bad_usage")
-    session.add(
-        AuditEvent(
-            team_id=team.id,
-            actor_id=actor_id,
-            action=f"settings.{what}",
-            entity="team",
-            entity_id=team.id,
-            before=before,
-            after={
-                "timezone": team.timezone,
-                "language": team.language,
-                "days": team.working_days,
-                "hours": f"{team.work_start}-{team.work_end}",
-            },
-            created_at=now,
-        )
+    audit.record(
+        session,
+        team_id=team.id,
+        actor_id=actor_id,
+        action=f"settings.{what}",
+        entity="team",
+        entity_id=team.id,
+        before=before,
+        after={
+            "timezone": team.timezone,
+            "language": team.language,
+            "days": team.working_days,
+            "hours": f"{team.work_start}-{team.work_end}",
+        },
+        now=now,
     )
     return what
 
