@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import Forbidden
 
 from handlers.context import (
     KpiContext,
-    chat_of,
     for_caller,
     lang_of,
-    person_of,
     refuse,
-    unit_of_work,
 )
 from handlers.i18n import t, t_plain
-from handlers.render import clip, join_lines
+from handlers.render import clip, id_and_choice, join_lines
 from handlers.views import linking as linking_view
 from kpi.exports import usecases
 from kpi.exports.export import build_csv, build_xlsx, file_name
 from kpi.exports.importing import ImportReport, RowIssue
+
+T = TypeVar("T")
 
 # Telegram lets a bot download files up to 20 MB; a chat import is kept for the Confirm button,
 # so it is held to less. Larger files go through `kpibot import` on the server.
@@ -142,18 +142,7 @@ async def import_button(update: Update, context: KpiContext) -> None:
     """Store or drop a checked import (the Confirm and Cancel buttons)."""
     query, user, tchat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and tchat is not None
-    _, action, choice = (query.data or "imp:0:no").split(":")
-    bd = context.bot_data
-    call = partial(
-        usecases.import_confirm,
-        person=person_of(user),
-        chat=chat_of(tchat),
-        admins=bd.admins,
-        now=bd.now(),
-        action_id=int(action),
-        confirm=choice == "ok",
-    )
-    res = await unit_of_work(update, context, call)
+    res = await _answer(update, context, usecases.import_confirm)
     await query.answer()
     if res is None:
         return
@@ -169,6 +158,16 @@ async def import_button(update: Update, context: KpiContext) -> None:
     await query.edit_message_reply_markup(None)
     if query.message is not None:
         await context.bot.send_message(tchat.id, text)
+
+
+async def _answer(update: Update, context: KpiContext, fn: Callable[..., T]) -> T | None:
+    """Run a use case that answers Yes/No buttons (`<prefix>:<action id>:ok|no`) once."""
+    query = update.callback_query
+    payload = id_and_choice(query.data or "") if query is not None else None
+    if payload is None:
+        return None
+    action_id, choice = payload
+    return await for_caller(update, context, fn, action_id=action_id, confirm=choice == "ok")
 
 
 # --- the report, for the chat (HTML) and the command line (plain text) --------------------------
@@ -244,18 +243,7 @@ async def link_button(update: Update, context: KpiContext) -> None:
     """Link an imported member to the person who joined, or not (a leader's buttons)."""
     query, user, tchat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None and tchat is not None
-    _, action, choice = (query.data or "lnk:0:no").split(":")
-    bd = context.bot_data
-    call = partial(
-        usecases.answer_link,
-        person=person_of(user),
-        chat=chat_of(tchat),
-        admins=bd.admins,
-        now=bd.now(),
-        action_id=int(action),
-        confirm=choice == "ok",
-    )
-    res = await unit_of_work(update, context, call)
+    res = await _answer(update, context, usecases.answer_link)
     if res is None:
         await query.answer()
         return
