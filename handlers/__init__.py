@@ -23,6 +23,7 @@ from handlers import (
     reports,
     settings,
 )
+from handlers.commands import names
 from kpi import catalog
 
 
@@ -38,40 +39,36 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(ChatMemberHandler(onboarding.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # --- onboarding
-    add(CommandHandler("start", onboarding.start, filters=new))
-    add(CommandHandler("help", onboarding.help_command, filters=new))
-    add(CommandHandler("setup", onboarding.setup, filters=new))
-    add(CommandHandler("join", onboarding.join, filters=new))
-    add(CommandHandler(["language", "ngonngu"], onboarding.language, filters=new))
+    add(CommandHandler(names("start"), onboarding.start, filters=new))
+    add(CommandHandler(names("help"), onboarding.help_command, filters=new))
+    add(CommandHandler(names("setup"), onboarding.setup, filters=new))
+    add(CommandHandler(names("join"), onboarding.join, filters=new))
+    add(CommandHandler(names("language"), onboarding.language, filters=new))
 
     # --- logging: every command of the metric catalogue, and /log (the same reader handles a
     # message when it arrives and when it is edited)
     add(CommandHandler(list(catalog.LOGGING_COMMANDS), checkins.log_command, filters=new))
-    add(CommandHandler(["undo", "hoantac"], corrections.undo, filters=new))
-    add(CommandHandler(["history", "lichsu"], corrections.history, filters=new))
-    add(CommandHandler(["edit", "sua"], corrections.edit, filters=new))
-    add(CommandHandler(["void", "huy"], corrections.void, filters=new))
+    add(CommandHandler(names("undo"), corrections.undo, filters=new))
+    add(CommandHandler(names("history"), corrections.history, filters=new))
+    add(CommandHandler(names("edit"), corrections.edit, filters=new))
+    add(CommandHandler(names("void"), corrections.void, filters=new))
 
     # --- reports
-    add(CommandHandler(["me", "toi"], reports.me, filters=new))
-    add(CommandHandler(["leaderboard", "bxh"], reports.leaderboard, filters=new))
-    add(
-        CommandHandler(
-            ["today", "homnay", "week", "tuan", "month", "thang"], reports.summary, filters=new
-        )
-    )
-    add(CommandHandler(["chart", "bieudo"], reports.chart, filters=new))
+    add(CommandHandler(names("me"), reports.me, filters=new))
+    add(CommandHandler(names("leaderboard"), reports.leaderboard, filters=new))
+    add(CommandHandler(names("today", "week", "month"), reports.summary, filters=new))
+    add(CommandHandler(names("chart"), reports.chart, filters=new))
 
     # --- leaders
-    add(CommandHandler(["target", "chitieu"], leaders.target, filters=new))
-    add(CommandHandler("kpi", leaders.kpi, filters=new))
-    add(CommandHandler(["settings", "caidat"], settings.settings, filters=new))
-    add(CommandHandler(["mute", "tatnhac"], settings.mute, filters=new))
-    add(CommandHandler(["unmute", "batnhac"], settings.unmute, filters=new))
+    add(CommandHandler(names("target"), leaders.target, filters=new))
+    add(CommandHandler(names("kpi"), leaders.kpi, filters=new))
+    add(CommandHandler(names("settings"), settings.settings, filters=new))
+    add(CommandHandler(names("mute"), settings.mute, filters=new))
+    add(CommandHandler(names("unmute"), settings.unmute, filters=new))
 
     # --- data in and out (leaders): Excel exports, spreadsheet imports
-    add(CommandHandler(["export", "xuat"], exports.export, filters=new))
-    add(CommandHandler(["import", "nhap"], exports.import_help, filters=new))
+    add(CommandHandler(names("export"), exports.export, filters=new))
+    add(CommandHandler(names("import"), exports.import_help, filters=new))
     add(MessageHandler(new & filters.ChatType.PRIVATE & filters.Document.ALL, exports.document))
 
     # --- buttons (payloads are short prefixes; state lives in the database)

@@ -190,6 +190,16 @@ async def for_caller(
     return await unit_of_work(update, context, call)
 
 
+async def refused(update: Update, res: Refusal | None) -> None:
+    """End a handler whose use case said no (answered with the reason) or did not run.
+
+    None is an update handled before: it needs no answer. Handlers write
+    `if res is None or isinstance(res, Refusal): return await refused(update, res)`.
+    """
+    if res is not None:
+        await refuse(update, res)
+
+
 async def refuse(update: Update, refusal: Refusal) -> None:
     """Explain why the caller cannot do this here (no team, not a member, which team, leaders)."""
     msg = update.effective_message

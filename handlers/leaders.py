@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from handlers.context import KpiContext, for_caller, lang_of, refuse, replied_user_id
+from handlers.context import KpiContext, for_caller, lang_of, refused, replied_user_id
 from handlers.render import split_message
 from handlers.views.leaders import kpi_list_view, kpi_problem_view, target_view
 from kpi.access import Refusal
@@ -24,11 +24,8 @@ async def target(update: Update, context: KpiContext) -> None:
         args=split_command(msg.text)[1],
         reply_to=replied_user_id(update),
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     await msg.reply_text(target_view(lang_of(res.lang_pref, user), res))
 
 
@@ -37,11 +34,8 @@ async def kpi(update: Update, context: KpiContext) -> None:
     msg, user = update.effective_message, update.effective_user
     assert msg is not None and user is not None and msg.text is not None
     res = await for_caller(update, context, leaders.kpi_command, args=split_command(msg.text)[1])
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if not isinstance(res, KpiListing):
         await msg.reply_text(kpi_problem_view(lang, res))

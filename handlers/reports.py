@@ -12,7 +12,7 @@ from handlers.context import (
     deferrable_sends,
     for_caller,
     lang_of,
-    refuse,
+    refused,
     replied_user_id,
 )
 from handlers.i18n import esc, t
@@ -45,11 +45,8 @@ async def me(update: Update, context: KpiContext) -> None:
         period = periods.parse_period(word)
     bd = context.bot_data
     res = await for_caller(update, context, reports.me_report, period=period)
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if word and period is None:
         await msg.reply_text(bad_period_view(lang, word))
@@ -139,11 +136,8 @@ async def _send_board(
         kpi_word=kpi_word,
         asked_as="leaderboard" if chart else "summary",
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if isinstance(res, UnknownKpi):
         await msg.reply_text(unknown_board_kpi_view(lang, res))
@@ -270,11 +264,8 @@ async def chart(update: Update, context: KpiContext) -> None:
         reply_to=reply_to,
         whole_team=whole_team,
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if not isinstance(res, Trend):
         await msg.reply_text(no_trend_view(lang, res))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from handlers.context import KpiContext, for_caller, lang_of, refuse
+from handlers.context import KpiContext, for_caller, lang_of, refused
 from handlers.i18n import languages
 from handlers.render import answer_query, edit_text
 from handlers.views.settings import bad_setting_view, muted_view, settings_view
@@ -49,11 +49,8 @@ async def _apply(
         languages=languages(),
         thread_id=thread_id,
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if isinstance(res, BadInput):
         await msg.reply_text(bad_setting_view(lang, res))
@@ -79,9 +76,6 @@ async def _mute(update: Update, context: KpiContext, muted: bool) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
     res = await for_caller(update, context, team_settings.mute, muted=muted)
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     await msg.reply_text(muted_view(lang_of(res.lang_pref, user), res))

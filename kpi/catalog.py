@@ -10,8 +10,9 @@ menus.
 The handler table, the command menus, `/help`'s checks and the parser derive from it.
 
 Adding a counted metric is one `MetricSpec` (and its KPI, if it is scored) plus its texts in the
-catalogs: `commands.<command>` for a menu entry, `example.<command>` for each command, and the
-command in `help.rep`. `tests/unit/test_catalog.py` checks that nothing is missing.
+catalogs: `commands.<command>` for a menu entry, `example.<command>` for each command and
+`help.line.<command>` for its line in `/help` (handlers/commands.py lists it from here).
+`tests/unit/test_catalog.py` checks that nothing is missing.
 """
 
 from __future__ import annotations

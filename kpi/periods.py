@@ -19,27 +19,12 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Literal, get_args
 
-# The calendar's names stay importable from here for the tests and for callers not yet moved
-# to kpi.calendar (their home); they are the same objects, not copies.
 from kpi.calendar import (
-    WEEKDAYS,
-    DayKind,
     WorkCalendar,
     count_working_days,
-    day_kind,
     each_day,
-    holiday_name,
-    is_holiday,
     is_working_day,
-    local_instant,
-    local_now,
     local_today,
-    next_working_day,
-    normalize_timezone,
-    previous_working_day,
-    today_in,
-    valid_country,
-    valid_timezone,
     working_days,
     working_hours_share,
 )
@@ -48,34 +33,20 @@ from kpi.parsing.vocabulary import period_phrases
 
 __all__ = [
     "PERIODS",
-    "WEEKDAYS",
     "Baseline",
-    "DayKind",
     "Period",
     "PeriodRef",
     "Span",
-    "WorkCalendar",
     "baseline",
-    "count_working_days",
-    "day_kind",
     "elapsed_share",
     "first_working_day",
-    "holiday_name",
-    "is_holiday",
-    "is_working_day",
     "last_working_day",
-    "local_instant",
-    "local_now",
-    "local_today",
     "membership_share",
     "next_span",
-    "next_working_day",
-    "normalize_timezone",
     "pace",
     "parse_period",
     "parse_period_ref",
     "previous",
-    "previous_working_day",
     "prorate",
     "remaining_working_days",
     "resolve_period_ref",
@@ -83,10 +54,6 @@ __all__ = [
     "shift",
     "span_from_key",
     "span_of",
-    "today_in",
-    "valid_country",
-    "valid_timezone",
-    "working_days",
 ]
 
 Period = Literal["day", "week", "month", "quarter", "year"]

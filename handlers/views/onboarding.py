@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from handlers.commands import SECTIONS, CommandSpec, in_section
 from handlers.i18n import Html, languages, t, t_plain
 from handlers.render import join_lines
 from kpi.usecases.onboarding import (
@@ -31,14 +32,26 @@ def start_view(lang: str, res: StartResult, first_name: str) -> Html:
     return join_lines(*parts)
 
 
+def help_line(lang: str, spec: CommandSpec) -> Html:
+    """One command in /help: its name, its aliases, then what it takes and does."""
+    aliases = " ".join(f"/{a}" for a in spec.names[1:])
+    named = f"/{spec.name} ({aliases})" if aliases else f"/{spec.name}"
+    return Html(f"{named} {t(lang, f'help.line.{spec.name}')}")
+
+
 def help_view(lang: str, leader: bool) -> Html:
-    """List the commands, the leaders' part only for those who may use it."""
-    return join_lines(
-        t(lang, "help.title"),
-        t(lang, "help.rep"),
-        t(lang, "help.leader") if leader else None,
-        t(lang, "help.footer"),
-    )
+    """List the command table by section; the leaders' part only for those who may use it."""
+    parts: list[Html | None] = [t(lang, "help.title")]
+    for section in SECTIONS:
+        if section == "leaders" and not leader:
+            continue
+        parts.append(Html(f"\n<b>{t(lang, f'help.section.{section}')}</b>"))
+        parts.extend(help_line(lang, spec) for spec in in_section(section))
+        if section == "log":
+            parts.append(t(lang, "help.plain_text"))
+    parts.append(Html(""))
+    parts.append(t(lang, "help.footer"))
+    return join_lines(*parts)
 
 
 def unknown_command_view(lang: str, typed: str, suggestion: str | None) -> Html:

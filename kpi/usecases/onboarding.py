@@ -10,8 +10,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import periods
 from kpi.access import ChatInfo, TeamChoice, resolve
+from kpi.calendar import today_in
 from kpi.models import MEMBERSHIP_ACTIVE, ROLE_LEADER, Invite, Team
 from kpi.names import DEFAULT_LANGUAGE
 from kpi.teams import (
@@ -68,7 +68,7 @@ def start(
             invite_status = "expired"
             invite_team = team.title
         else:
-            today = periods.today_in(team.timezone, now)
+            today = today_in(team.timezone, now)
             status = join_team(session, team, member, today, now=now)
             invite.uses += 1
             invite_status = "joined" if status in ("joined", "rejoined") else status  # type: ignore[assignment]
@@ -131,7 +131,7 @@ def setup(
                 "refused_existing" if existing.active else "refused_inactive"
             )
             return SetupRefused(pref, why, existing.language, existing.title)
-    today = periods.today_in(defaults.timezone, now)
+    today = today_in(defaults.timezone, now)
     res = setup_team(
         session,
         chat_id=chat.id,
@@ -191,7 +191,7 @@ def join(
     team = scope.team
     if team is None:
         return CannotJoin(scope.lang_pref, "no_team")
-    today = periods.today_in(team.timezone, now)
+    today = today_in(team.timezone, now)
     status = join_team(session, team, scope.member, today, now=now)
     return Joined(scope.lang_pref, status, team.title, scope.member.private_chat_ok)
 

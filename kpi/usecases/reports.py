@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from kpi import parsing, periods, store
 from kpi.access import ChatInfo, Refusal, require, resolve
-from kpi.calendar import WorkCalendar
+from kpi.calendar import WorkCalendar, is_working_day, local_today
 from kpi.models import Team
 from kpi.names import Names
 from kpi.periods import Span
@@ -127,7 +127,7 @@ def me_report(
         return caller
     team = caller.team
     cal = calendar_of(session, team)
-    today = periods.local_today(cal, now)
+    today = local_today(cal, now)
     lines, score = member_lines(session, team, cal, caller.member.id, today, now, period)
     return MeReport(
         caller.lang_pref,
@@ -137,7 +137,7 @@ def me_report(
         tuple(lines),
         {k.key: k.names for k in kpi_defs(session, team.id)},
         score,
-        periods.is_working_day(cal, today),
+        is_working_day(cal, today),
         today,
     )
 
@@ -168,7 +168,7 @@ def board_for(
         if kpi is None:
             return UnknownKpi(caller.lang_pref, kpi_word)
     cal = calendar_of(session, team)
-    span = periods.span_of(period, periods.local_today(cal, now), cal)
+    span = periods.span_of(period, local_today(cal, now), cal)
     board = team_board(session, team, span, now, kpi=kpi, cal=cal)
     in_group = None
     if not chat.is_private:
@@ -229,14 +229,14 @@ def trend(
     elif chat.is_private and not whole_team:
         member_id, who = caller.member.id, caller.member.display_name
     cal = calendar_of(session, team)
-    today = periods.local_today(cal, now)
+    today = local_today(cal, now)
     span = periods.span_of(period, today, cal)
     end = min(span.end, today)
     sums = store.daily_sums(session, team.id, span.start, end, member_id)
     days = [
         d
         for d in (span.start + dt.timedelta(days=i) for i in range((end - span.start).days + 1))
-        if periods.is_working_day(cal, d) or d in sums
+        if is_working_day(cal, d) or d in sums
     ]
     values = tuple(float(kpi_value(kdef, totals_of(sums.get(d, {}))) or 0) for d in days)
     book = target_book(session, team, cal)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import audit, periods
+from kpi import audit
 from kpi.access import ChatInfo, Refusal, require, resolve
-from kpi.calendar import WEEKDAYS
+from kpi.calendar import WEEKDAYS, normalize_timezone, today_in
 from kpi.models import CalendarDay, Team
 from kpi.parsing import normalize_hhmm
 from kpi.posts import registry as post_kinds
@@ -169,7 +169,7 @@ def _change(
         "hours": f"{team.work_start}-{team.work_end}",
     }
     if what in ("timezone", "tz", "muigio"):
-        name = periods.normalize_timezone(arg or "")
+        name = normalize_timezone(arg or "")
         if name is None:
             raise _Bad("settings.bad_timezone", value=arg or "")
         team.timezone = name
@@ -251,7 +251,7 @@ def _change(
         save_settings(session, team, dataclasses.replace(s, topics=topics), actor_id)
         return "topic"
     elif what in ("dayoff", "workday", "nghi", "lambu"):
-        today = periods.today_in(team.timezone, now)
+        today = today_in(team.timezone, now)
         day = _date(arg or "", today)
         if day is None:
             raise _Bad("settings.bad_date")

@@ -148,7 +148,7 @@ async def test_only_leaders_export_and_a_bad_period_is_explained(talk: Talk, tea
 
 
 def test_export_periods(db: Any) -> None:
-    from kpi.periods import WorkCalendar
+    from kpi.calendar import WorkCalendar
 
     cal = WorkCalendar()
     today = dt.date(2026, 11, 19)

@@ -109,12 +109,12 @@ async def test_start_in_private_greets_and_lists_teams(talk: Talk, team: Any) ->
 async def test_help_in_both_languages(talk: Talk, team: Any) -> None:
     vi = await talk.reply(team.minh, team.minh_dm, "/help")
     en = await talk.reply(team.hoa, team.hoa_dm, "/help")
-    assert "/call [n] [ghi chú]" in vi and "Ghi hoạt động" in vi
-    assert "/call [n] [note]" in en and "Log activity" in en
+    assert "/call (/goi) [n] [ghi chú]" in vi and "Ghi hoạt động" in vi
+    assert "/call (/goi) [n] [note]" in en and "Log activity" in en
     # Reps see the commands they may use; the leader sees the leaders' ones too.
     assert "/target" not in vi and "/settings" not in en
     leader = await talk.reply(team.leader, team.group, "/help")
-    assert "Quản lý" in leader and "/target <chỉ số> <giá trị>" in leader
+    assert "Quản lý" in leader and "/target (/chitieu) <chỉ số> <giá trị>" in leader
 
 
 async def test_call_in_private_confirms_with_progress(talk: Talk, team: Any, db: Any) -> None:

@@ -11,10 +11,12 @@ import re
 from typing import Any
 
 import pytest
+from telegram.ext import ApplicationBuilder
 
-from handlers import menu
+from handlers import commands, menu, register
 from handlers.i18n import catalog, languages
 from handlers.onboarding import command_names
+from handlers.views.onboarding import help_view
 from kpi import catalog as metrics
 from kpi import parsing, reading, scoring, standings
 from kpi.parsing import build_vocabulary, normalize_text
@@ -46,11 +48,36 @@ def test_every_metric_command_has_an_example_in_each_language(
         assert example.startswith(f"/{command}"), example
 
 
+def _help_commands(lang: str, *, leader: bool) -> set[str]:
+    # A command is listed when its line starts with it: examples inside a line do not count.
+    text = help_view(lang, leader)
+    lines = [line.split("—")[0] for line in text.splitlines() if line.startswith("/")]
+    return {m for line in lines for m in re.findall(r"/([a-z]+)", line)}
+
+
 @pytest.mark.parametrize("lang", languages())
 @pytest.mark.parametrize("spec", SPECS, ids=lambda m: m.key)
 def test_every_metric_command_is_in_the_help(spec: metrics.MetricSpec, lang: str) -> None:
-    shown = set(re.findall(r"/([a-z]+)", catalog(lang)["help.rep"]))
+    shown = _help_commands(lang, leader=False)
     assert set(spec.commands) <= shown, sorted(set(spec.commands) - shown)
+
+
+def test_the_handler_table_answers_exactly_the_command_table() -> None:
+    application = ApplicationBuilder().token("1:x").build()
+    register(application)
+    table = {name for spec in commands.COMMANDS for name in spec.names}
+    assert command_names(application) == table
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_help_lists_every_command_of_the_table_with_its_text(lang: str) -> None:
+    listed = {n for spec in commands.COMMANDS if spec.section is not None for n in spec.names}
+    for spec in commands.COMMANDS:
+        if spec.section is not None:
+            assert catalog(lang).get(f"help.line.{spec.name}"), f"help.line.{spec.name} ({lang})"
+    assert _help_commands(lang, leader=True) == listed
+    leaders_only = {n for spec in commands.in_section("leaders") for n in spec.names}
+    assert _help_commands(lang, leader=False) == listed - leaders_only
 
 
 @pytest.mark.parametrize("spec", [m for m in SPECS if m.menu], ids=lambda m: m.key)

@@ -10,33 +10,37 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from kpi.calendar import (
+    WorkCalendar,
+    count_working_days,
+    day_kind,
+    holiday_name,
+    is_holiday,
+    is_working_day,
+    local_instant,
+    local_now,
+    local_today,
+    next_working_day,
+    normalize_timezone,
+    previous_working_day,
+    valid_timezone,
+    working_days,
+)
 from kpi.periods import (
     PERIODS,
     Period,
     PeriodRef,
     Span,
-    WorkCalendar,
     baseline,
-    count_working_days,
-    day_kind,
     elapsed_share,
     first_working_day,
-    holiday_name,
-    is_holiday,
-    is_working_day,
     last_working_day,
-    local_instant,
-    local_now,
-    local_today,
     membership_share,
     next_span,
-    next_working_day,
-    normalize_timezone,
     pace,
     parse_period,
     parse_period_ref,
     previous,
-    previous_working_day,
     prorate,
     remaining_working_days,
     resolve_period_ref,
@@ -44,8 +48,6 @@ from kpi.periods import (
     shift,
     span_from_key,
     span_of,
-    valid_timezone,
-    working_days,
 )
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -14,7 +14,7 @@ import pytest
 from bot.scheduler import due_posts
 from handlers import digests
 from handlers.i18n import catalog, languages
-from kpi.periods import WorkCalendar
+from kpi.calendar import WorkCalendar
 from kpi.posts import registry
 from kpi.posts.registry import DEFAULT_SCHEDULE, POST_KINDS, SCHEDULED, PostKind
 from kpi.posts.schedules import TeamSchedule

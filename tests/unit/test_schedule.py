@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.scheduler import due_posts, next_times
-from kpi.periods import WorkCalendar
+from kpi.calendar import WorkCalendar
 from kpi.posts.content import RunRate, run_rate_phrase
 from kpi.posts.registry import DEFAULT_SCHEDULE
 from kpi.posts.schedules import TeamSchedule

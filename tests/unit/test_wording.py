@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from handlers.i18n import catalog, fmt_money_short, t, t_plain
 from handlers.render import fmt_figure
+from handlers.views.onboarding import help_view
 from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS
 from kpi.parsing import MAX_AMOUNT, Amount, parse_amount
 from tests.support.chat import Talk
@@ -45,10 +46,8 @@ BANNED: list[tuple[str, str]] = [
     (r"lên hạng trên", '"lên một hạng"'),
     (r"tiến độ \{pct\}", '"{pct} so với tiến độ" (next to the attainment %)'),
     (r"\d{4}-\d{2}-\d{2}", "dates read 20/11/2026, not ISO"),
-    (r"; ", "semicolons are not chat punctuation (help lines excepted)"),
+    (r"; ", "semicolons are not chat punctuation"),
 ]
-# Help lists commands on one line each; a semicolon there separates two ways to use /log.
-SEMICOLON_OK = {"help.rep"}
 
 
 def violations(key: str, text: str) -> list[str]:
@@ -56,8 +55,6 @@ def violations(key: str, text: str) -> list[str]:
     found = []
     text = re.sub(r"&[a-z]+;", " ", text)  # &lt; is markup, not punctuation
     for pattern, why in BANNED:
-        if pattern == "; " and key in SEMICOLON_OK:
-            continue
         if re.search(pattern, text, re.IGNORECASE):
             found.append(f"{key}: {why}: {text!r}")
     return found
@@ -83,7 +80,7 @@ def test_the_glossary_scan_finds_what_the_review_fixed() -> None:
     old = {
         "scope.leader_only": "Chỉ trưởng nhóm mới dùng được lệnh này.",
         "me.score": "Điểm tổng: <b>{score}</b>",
-        "help.rep": "/lost [khách hàng] — giao dịch thất bại (/mat)",
+        "help.line.lost": "[khách hàng] — giao dịch thất bại",
         "log.understood": "Tôi hiểu là:",
         "me.pace": "tiến độ {pct}",
         "board.you": "Bạn đang hạng {rank}/{total}; còn {gap} điểm nữa để lên hạng trên.",
@@ -149,13 +146,16 @@ def test_every_example_exists_in_both_languages_in_its_own_words() -> None:
 
 
 def test_help_shows_examples_in_the_readers_language() -> None:
-    for key in ("help.rep", "help.leader", "help.footer", "admin.kpi.add_usage"):
+    vi_help, en_help = help_view("vi", True), help_view("en", True)
+    assert words(vi_help) & ENGLISH_ONLY == set()
+    assert words(en_help) & VIETNAMESE_WORDS == set()
+    for key in ("help.footer", "admin.kpi.add_usage"):
         assert words(catalog("vi")[key]) & ENGLISH_ONLY == set(), key
         assert words(catalog("en")[key]) & VIETNAMESE_WORDS == set(), key
-    assert "<code>/deal 45tr Công ty An Phát mới</code>" in catalog("vi")["help.rep"]
-    assert "<code>/goi 5</code>" in catalog("vi")["help.rep"]
-    assert "<code>/target doanhso 300tr tháng</code>" in catalog("vi")["help.leader"]
-    assert "<code>/deal 45m An Phat new</code>" in catalog("en")["help.rep"]
+    assert "<code>/deal 45tr Công ty An Phát mới</code>" in vi_help
+    assert "<code>/goi 5</code>" in vi_help
+    assert "<code>/target doanhso 300tr tháng</code>" in vi_help
+    assert "<code>/deal 45m An Phat new</code>" in en_help
 
 
 # A bad input per command, and who sends it where: every answer ends with that command's example.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kpi import org_ranking as org_ranking_module
 from kpi import periods
+from kpi.calendar import WorkCalendar
 from kpi.db import Database
 from kpi.models import CalendarDay, Checkin, Member, Membership, Team, display_name
 from kpi.org_ranking import OrgRow, org_ranking
@@ -30,7 +31,7 @@ from kpi.teams import upsert_member as upsert
 
 NOW = dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC)  # Thursday 10:00 in Ho Chi Minh City
 TODAY = dt.date(2026, 11, 19)
-CAL = periods.WorkCalendar()
+CAL = WorkCalendar()
 
 # --- the org-wide ranking ----------------------------------------------------------------------
 
