@@ -17,6 +17,7 @@ from handlers.context import (
     refuse,
     replied_user_id,
     unit_of_work,
+    update_key,
 )
 from handlers.posts import send_queued
 from handlers.render import answer_query, edit_text, id_and_choice
@@ -29,6 +30,7 @@ from kpi.usecases.team import (
     ConfirmRemoval,
     Kick,
     MemberCard,
+    NotRemoved,
     Removed,
     Roster,
     rights_lost,
@@ -144,6 +146,10 @@ async def remove_button(update: Update, context: KpiContext) -> None:
     if isinstance(res, Refusal):
         await q.answer(views.refusal_text(lang, res), show_alert=True)
         return
+    if isinstance(res, NotRemoved) and res.why == "already":
+        # A second press: the message keeps what the first one showed (the group removal).
+        await answer_query(q, views.change_view(lang, res))
+        return
     await answer_query(q)
     if not isinstance(q.message, Message):
         return
@@ -189,6 +195,9 @@ async def kick_button(update: Update, context: KpiContext) -> None:
     lang = lang_of(res.lang_pref, user)
     if isinstance(res, Refusal):
         await q.answer(views.refusal_text(lang, res), show_alert=True)
+        return
+    if isinstance(res, NotRemoved) and res.why == "already":
+        await answer_query(q, views.kick_view(lang, res, done=False))
         return
     await answer_query(q)
     done = False
@@ -239,6 +248,7 @@ async def _left(update: Update, context: KpiContext, chat_id: int, telegram_id: 
             admins=bd.admins,
             creator_id=creator,
             now=now,
+            event=update_key(update),
         ),
     )
     for notice in res.notices if res is not None else ():
@@ -283,7 +293,13 @@ async def bot_rights(update: Update, context: KpiContext) -> None:
     rows = await unit_of_work(
         update,
         context,
-        partial(team_uc.bot_rights_changed, chat_id=cm.chat.id, lost=lost, now=now),
+        partial(
+            team_uc.bot_rights_changed,
+            chat_id=cm.chat.id,
+            lost=lost,
+            now=now,
+            event=update_key(update),
+        ),
     )
     for row in rows or ():
         await send_queued(context.bot, bd, row, now=now)

@@ -466,6 +466,7 @@ def member_left(
     admins: frozenset[int],
     creator_id: int | None,
     now: dt.datetime,
+    event: str = "",
 ) -> Departed | None:
     """Take someone who left (or was removed from) the group out of its team.
 
@@ -493,7 +494,7 @@ def member_left(
             lang = (person.language or person.telegram_language) if person else None
             row = outbox.enqueue(
                 session,
-                key=f"leaderless:{team.id}:{m.id}:{int(now.timestamp())}:{tg}",
+                key=f"leaderless:{team.id}:{m.id}:{event}:{tg}",
                 kind=LEADERLESS,
                 chat_id=tg,
                 team_id=team.id,
@@ -511,7 +512,7 @@ def member_left(
 
 
 def bot_rights_changed(
-    session: Session, *, chat_id: int, lost: Sequence[Loss], now: dt.datetime
+    session: Session, *, chat_id: int, lost: Sequence[Loss], now: dt.datetime, event: str = ""
 ) -> tuple[int, ...]:
     """Tell the team's leaders what stops working now that the bot lost rights in the group.
 
@@ -526,7 +527,8 @@ def bot_rights_changed(
         for r in roster.roster(session, team.id)
         if r.status == MEMBERSHIP_ACTIVE and r.role == ROLE_LEADER
     ]
-    stamp = int(now.timestamp())
+    # One notice per change: `event` is the update's key (a redelivery finds its rows).
+    stamp = f"{event}:{','.join(lost)}"
     base = {"team": team.title, "lost": list(lost)}
     rows: list[int] = []
     unreachable: list[str] = []
