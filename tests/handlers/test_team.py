@@ -352,3 +352,18 @@ async def test_the_bot_asks_telegram_for_member_updates(app: Any, db: Any, sandb
     await poller.fetch()
     allowed = sandbox.calls_for("getUpdates")[-1].params["allowed_updates"]
     assert {"chat_member", "my_chat_member", "message"} <= set(allowed)
+
+
+async def test_bad_team_input_says_what_is_wrong_with_an_example(
+    talk: Talk, team: Any, db: Any
+) -> None:
+    before = [_membership(db, u) for u in ("lan_sales", "minh_tran", "hoa_le")]
+    for text, first in (
+        ("/team promote @minh_tran", "Gõ /team để xem đội, hoặc thêm một trong các lệnh"),
+        ("/team leader", "Hãy ghi @username của thành viên"),
+        ("/team remove @nobody", "Không tìm thấy thành viên @nobody trong đội"),
+    ):
+        lines = (await talk.reply(team.leader, team.leader_dm, text)).splitlines()
+        assert lines[0].startswith(first), lines
+        assert lines[1] == "Ví dụ: /doi quanly @minh_tran"
+    assert [_membership(db, u) for u in ("lan_sales", "minh_tran", "hoa_le")] == before
