@@ -29,7 +29,7 @@ from kpi.models import (
     Team,
 )
 
-# Members a roster lists by name; the rest are counted (Telegram's 4,096 characters).
+# Former members (left, removed) /team names; the rest are counted (Telegram's 4,096 characters).
 FORMER_LISTED = 10
 
 
