@@ -22,6 +22,7 @@ from handlers import (
     onboarding,
     reports,
     settings,
+    team,
 )
 from handlers.commands import names
 from kpi import catalog
@@ -37,6 +38,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # --- group 0: service messages first (a migration must move the team before anything else)
     add(MessageHandler(filters.StatusUpdate.MIGRATE, onboarding.migrate))
     add(ChatMemberHandler(onboarding.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Someone leaving the group: `chat_member` reaches an administrator bot only, the service
+    # message every bot in the group; both are read, the second changes nothing more.
+    add(ChatMemberHandler(team.member_changed, ChatMemberHandler.CHAT_MEMBER))
+    add(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, team.left_message))
 
     # --- onboarding
     add(CommandHandler(names("start"), onboarding.start, filters=new))
@@ -63,6 +68,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(names("target"), leaders.target, filters=new))
     add(CommandHandler(names("kpi"), leaders.kpi, filters=new))
     add(CommandHandler(names("settings"), settings.settings, filters=new))
+    add(CommandHandler(names("team"), team.team, filters=new))
     add(CommandHandler(names("mute"), settings.mute, filters=new))
     add(CommandHandler(names("unmute"), settings.unmute, filters=new))
 
@@ -79,6 +85,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(corrections.undo_button, pattern=r"^u:\d+$"))
     add(CallbackQueryHandler(corrections.edit_button, pattern=r"^e:\d+:\w+$"))
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
+    add(CallbackQueryHandler(team.member_button, pattern=r"^mb:\d+(:\w+)?$"))
+    add(CallbackQueryHandler(team.remove_button, pattern=r"^mbr:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(team.kick_button, pattern=r"^mbk:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
 
@@ -91,5 +100,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
     # --- last: a command no handler above took (a typo in private, `/cal@bot` in a group)
     add(MessageHandler(new & filters.COMMAND, onboarding.unknown_command))
+
+    # --- group 1: the bot's own rights changed (group 0 above marks a team whose group removed
+    # the bot; this tells the leaders what stops working when the bot is demoted)
+    add(ChatMemberHandler(team.bot_rights, ChatMemberHandler.MY_CHAT_MEMBER), group=1)
 
     application.add_error_handler(errors.on_error)

@@ -30,6 +30,9 @@ class CommandSpec:
 
     names: tuple[str, ...]
     section: Section | None  # None: not listed in /help (/start)
+    # Leaders get a second line, in their section, for what only they may do with it
+    # (`help.leaders.<name>`).
+    leaders_line: bool = False
 
     @property
     def name(self) -> str:
@@ -59,6 +62,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("chart", "bieudo"), "numbers"),
     CommandSpec(("kpi",), "numbers"),
     CommandSpec(("join",), "other"),
+    CommandSpec(("team", "doi"), "other", leaders_line=True),
     CommandSpec(("mute", "tatnhac"), "other"),
     CommandSpec(("unmute", "batnhac"), "other"),
     CommandSpec(("language", "ngonngu"), "other"),
@@ -81,3 +85,8 @@ def names(*commands: str) -> list[str]:
 def in_section(section: Section) -> tuple[CommandSpec, ...]:
     """Return the commands `/help` lists in a section, in the table's order."""
     return tuple(c for c in COMMANDS if c.section == section)
+
+
+def with_leaders_line() -> tuple[CommandSpec, ...]:
+    """Return the commands with a second line in the leaders' section."""
+    return tuple(c for c in COMMANDS if c.leaders_line)

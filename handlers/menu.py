@@ -23,6 +23,7 @@ PRIVATE = (
     "history",
     "leaderboard",
     "chart",
+    "team",
     "mute",
     "unmute",
     "help",
@@ -30,7 +31,7 @@ PRIVATE = (
     "export",
     "import",
 )
-GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "join", "help")
+GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "team", "join", "help")
 ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
 
 

@@ -225,6 +225,7 @@ async def team_button(update: Update, context: KpiContext) -> None:
             person=person_of(q.from_user),
             team_id=team_id,
             now=context.bot_data.now(),
+            admins=context.bot_data.admins,
         ),
     )
     await answer_query(q)

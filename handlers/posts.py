@@ -36,10 +36,12 @@ from telegram.error import (
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
 from handlers.views import linking as linking_view
+from handlers.views import team as team_views
 from kpi import outbox
 from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
 from kpi.posts import chats as chat_state
+from kpi.usecases import team as team_usecases
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,8 @@ def _link_buttons(payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     outbox.CELEBRATION: _celebration,
     LINK_PROPOSAL: _link_proposal,
+    team_usecases.LEADERLESS: team_views.leaderless_text,
+    team_usecases.BOT_RIGHTS: team_views.bot_rights_text,
 }
 # Rows whose buttons are rendered in the reader's language too.
 KEYBOARDS: dict[str, Callable[[Mapping[str, Any]], InlineKeyboardMarkup]] = {

@@ -458,12 +458,19 @@ def private_team(session: Session, member: Member) -> Team | list[Team] | None:
     return teams
 
 
-def choose_team(session: Session, member: Member, team_id: int) -> Team | None:
-    """Remember the team a person picked for their private chat."""
+def choose_team(
+    session: Session, member: Member, team_id: int, *, any_active: bool = False
+) -> Team | None:
+    """Remember the team a person picked for their private chat (`any_active`: an admin's)."""
     for team in teams_of(session, member.id):
         if team.id == team_id:
             member.current_team_id = team.id
             return team
+    if any_active:
+        other = session.get(Team, team_id) if 0 < team_id < 2**62 else None
+        if other is not None and other.active:
+            member.current_team_id = other.id
+            return other
     return None
 
 

@@ -72,7 +72,7 @@ def get_chat_member_count(w: World, p: JSON, files: Files) -> int:
 def pin_chat_message(w: World, p: JSON, files: Files) -> bool:
     """Answer ``pinChatMessage`` (an admin bot only, in groups)."""
     state = w.target(p)
-    if state.is_group and state.bot_status != "administrator":
+    if state.is_group and not w.bot_can(state, "can_pin_messages"):
         raise bad("not enough rights to manage pinned messages in the chat")
     stored = w.message_of(state, p, "message to pin not found")
     if stored.message_id in state.pinned:
@@ -84,7 +84,7 @@ def pin_chat_message(w: World, p: JSON, files: Files) -> bool:
 def unpin_chat_message(w: World, p: JSON, files: Files) -> bool:
     """Answer ``unpinChatMessage``: the given message, or the last pinned."""
     state = w.target(p)
-    if state.is_group and state.bot_status != "administrator":
+    if state.is_group and not w.bot_can(state, "can_pin_messages"):
         raise bad("not enough rights to manage pinned messages in the chat")
     message_id = p.get("message_id")
     if message_id is None:
@@ -100,7 +100,7 @@ def unpin_chat_message(w: World, p: JSON, files: Files) -> bool:
 def unpin_all_chat_messages(w: World, p: JSON, files: Files) -> bool:
     """Answer ``unpinAllChatMessages``."""
     state = w.target(p)
-    if state.is_group and state.bot_status != "administrator":
+    if state.is_group and not w.bot_can(state, "can_pin_messages"):
         raise bad("not enough rights to manage pinned messages in the chat")
     state.pinned.clear()
     return True
@@ -120,6 +120,64 @@ def leave_chat(w: World, p: JSON, files: Files) -> bool:
         "my_chat_member",
         w.member_update(state, w.bot_user, old, w.bot_member_dict(state)),
     )
+    return True
+
+
+def ban_chat_member(w: World, p: JSON, files: Files) -> bool:
+    """Answer ``banChatMember``: an administrator bot with the right to ban removes a user."""
+    state = w.target(p)
+    if not state.is_group:
+        raise bad("chat member status can't be changed in private chats")
+    user_id = p.get("user_id")
+    if not isinstance(user_id, int) or user_id not in w.users:
+        raise bad("invalid user_id specified")
+    if not w.bot_can(state, "can_restrict_members"):
+        raise bad("not enough rights to restrict/unrestrict chat member")
+    if user_id == state.creator:
+        raise bad("can't remove chat owner")
+    if user_id in state.admins:
+        raise bad("user is an administrator of the chat")
+    old = w.member_dict(state, user_id)
+    was_in = state.is_member(user_id)
+    state.members.discard(user_id)
+    state.left.discard(user_id)
+    state.kicked.add(user_id)
+    w.emit("chat_member", w.member_update(state, w.bot_user, old, w.member_dict(state, user_id)))
+    if was_in:
+        # The group sees "<bot> removed <user>"; the bot gets the service message too.
+        message_id = state.take_message_id()
+        service: JSON = {
+            "message_id": message_id,
+            "from": w.bot_user.to_dict(),
+            "chat": state.chat.to_dict(),
+            "date": int(w.clock()),
+            "left_chat_member": w.users[user_id].to_dict(),
+        }
+        state.messages[message_id] = StoredMessage(state.chat.id, service, by_bot=False)
+        w.emit("message", service)
+    return True
+
+
+def unban_chat_member(w: World, p: JSON, files: Files) -> bool:
+    """Answer ``unbanChatMember``: a banned user may join again; with ``only_if_banned`` a
+    member is left alone, without it a member is removed from the chat (as Telegram does)."""
+    state = w.target(p)
+    if not state.is_group:
+        raise bad("chat member status can't be changed in private chats")
+    user_id = p.get("user_id")
+    if not isinstance(user_id, int) or user_id not in w.users:
+        raise bad("invalid user_id specified")
+    if not w.bot_can(state, "can_restrict_members"):
+        raise bad("not enough rights to restrict/unrestrict chat member")
+    if user_id == state.creator or user_id in state.admins:
+        raise bad("user is an administrator of the chat")
+    if user_id not in state.kicked and (p.get("only_if_banned") or user_id not in state.members):
+        return True
+    old = w.member_dict(state, user_id)
+    state.kicked.discard(user_id)
+    state.members.discard(user_id)
+    state.left.add(user_id)
+    w.emit("chat_member", w.member_update(state, w.bot_user, old, w.member_dict(state, user_id)))
     return True
 
 
@@ -183,6 +241,8 @@ METHODS: Final[dict[str, Method]] = {
     "unpinChatMessage": unpin_chat_message,
     "unpinAllChatMessages": unpin_all_chat_messages,
     "leaveChat": leave_chat,
+    "banChatMember": ban_chat_member,
+    "unbanChatMember": unban_chat_member,
     "setChatMenuButton": set_chat_menu_button,
     "getChatMenuButton": get_chat_menu_button,
     "createForumTopic": create_forum_topic,

@@ -114,6 +114,8 @@ class ChatState:
     left: set[int] = field(default_factory=set)
     kicked: set[int] = field(default_factory=set)
     bot_status: str = "member"
+    # Rights an administrator bot lacks here (e.g. ``{"can_pin_messages": False}``).
+    bot_rights: dict[str, bool] = field(default_factory=dict)
     bot_admin_when_added: bool = True
     bot_removed_by_other: bool = False
     migrated_to: int | None = None
@@ -330,11 +332,15 @@ class World:
         """Return the bot's ``ChatMember`` object in a chat."""
         user = self.bot_user.to_dict()
         if state.bot_status == "administrator":
-            rights = {**ADMIN_RIGHTS, "can_manage_topics": state.chat.is_forum}
+            rights = {**ADMIN_RIGHTS, "can_manage_topics": state.chat.is_forum, **state.bot_rights}
             return {"status": "administrator", "user": user, **rights}
         if state.bot_status == "kicked":
             return {"status": "kicked", "user": user, "until_date": 0}
         return {"status": state.bot_status, "user": user}
+
+    def bot_can(self, state: ChatState, right: str) -> bool:
+        """Return whether the bot is an administrator of the group with this right."""
+        return state.bot_status == "administrator" and state.bot_rights.get(right, True)
 
     def member_update(self, state: ChatState, actor: SUser, old: JSON, new: JSON) -> JSON:
         """Return a ``ChatMemberUpdated`` object for a group."""

@@ -307,6 +307,23 @@ class UserSide:
             new = self.world.bot_member_dict(state)
             return self.world.emit("my_chat_member", self.world.member_update(state, by, old, new))
 
+    def set_bot_rights(
+        self, chat: SChat | int, by: SUser, *, admin: bool = True, **rights: bool
+    ) -> JSON:
+        """Promote or demote the bot, or change its rights (``can_pin_messages=False``);
+        return the my_chat_member update."""
+        with self.world.lock:
+            state = self.world.chat_state(chat)
+            if not state.is_group or not state.bot_in_chat:
+                raise ValueError("the bot is not in this group")
+            if state.role(by.id) not in ("creator", "administrator"):
+                raise ValueError("only an administrator can change the bot's rights")
+            old = self.world.bot_member_dict(state)
+            state.bot_status = "administrator" if admin else "member"
+            state.bot_rights = dict(rights) if admin else {}
+            new = self.world.bot_member_dict(state)
+            return self.world.emit("my_chat_member", self.world.member_update(state, by, old, new))
+
     def migrate(self, chat: SChat | int, *, forum: bool = False) -> tuple[SChat, JSON]:
         """Turn a group into a supergroup; return the new chat and the migrate_to update.
 
@@ -330,6 +347,7 @@ class UserSide:
                 left=set(old.left),
                 kicked=set(old.kicked),
                 bot_status=old.bot_status,
+                bot_rights=dict(old.bot_rights),
                 bot_admin_when_added=old.bot_admin_when_added,
             )
             self.world.chats[new_chat.id] = new

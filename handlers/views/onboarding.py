@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.commands import SECTIONS, CommandSpec, in_section
+from handlers.commands import SECTIONS, CommandSpec, in_section, with_leaders_line
 from handlers.i18n import Html, languages, t, t_plain
 from handlers.render import join_lines
 from kpi.usecases.onboarding import (
@@ -32,11 +32,11 @@ def start_view(lang: str, res: StartResult, first_name: str) -> Html:
     return join_lines(*parts)
 
 
-def help_line(lang: str, spec: CommandSpec) -> Html:
+def help_line(lang: str, spec: CommandSpec, key: str = "help.line") -> Html:
     """One command in /help: its name, its aliases, then what it takes and does."""
     aliases = " ".join(f"/{a}" for a in spec.names[1:])
     named = f"/{spec.name} ({aliases})" if aliases else f"/{spec.name}"
-    return Html(f"{named} {t(lang, f'help.line.{spec.name}')}")
+    return Html(f"{named} {t(lang, f'{key}.{spec.name}')}")
 
 
 def help_view(lang: str, leader: bool) -> Html:
@@ -47,6 +47,8 @@ def help_view(lang: str, leader: bool) -> Html:
             continue
         parts.append(Html(f"\n<b>{t(lang, f'help.section.{section}')}</b>"))
         parts.extend(help_line(lang, spec) for spec in in_section(section))
+        if section == "leaders":
+            parts.extend(help_line(lang, spec, "help.leaders") for spec in with_leaders_line())
         if section == "log":
             parts.append(t(lang, "help.plain_text"))
     parts.append(Html(""))

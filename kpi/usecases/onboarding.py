@@ -230,11 +230,16 @@ class TeamGone:
 
 
 def pick_team(
-    session: Session, *, person: PersonInfo, team_id: int, now: dt.datetime
+    session: Session,
+    *,
+    person: PersonInfo,
+    team_id: int,
+    now: dt.datetime,
+    admins: frozenset[int] = frozenset(),
 ) -> TeamPicked | TeamGone:
-    """Remember the team chosen for the private chat."""
+    """Remember the team chosen for the private chat (a configured admin may pick any team)."""
     member = upsert_member(session, person, now)
-    team = choose_team(session, member, team_id)
+    team = choose_team(session, member, team_id, any_active=person.telegram_id in admins)
     pref = member.language or person.language_code
     return TeamPicked(pref, team.title) if team else TeamGone(pref)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kpi.models import Activity, AuditEvent, KpiDefinition, Target, Team
+from kpi.models import Activity, AuditEvent, KpiDefinition, Member, Membership, Target, Team
 from tests.support.chat import ADMIN_ID, Talk
 
 ROLES = ("admin", "leader", "rep", "outsider", "other_team")
@@ -151,3 +151,93 @@ async def test_setup_of_an_existing_team(
     else:
         # Only the group's creator or administrators (or a bot admin) may set up a team.
         assert "Only the group's creator" in text or "Chỉ người tạo nhóm" in text
+
+
+# --- /team: the same table with a removed member as a sixth role ------------------------------
+
+TEAM_ROLES = (*ROLES, "removed")
+NOT_IN_TEAM = ("not in a team", "chưa thuộc đội nào", "not joined this team")
+
+
+@pytest.fixture
+async def team_cast(talk: Talk, sandbox: Any, team: Any, cast: dict[str, Any]) -> dict[str, Any]:
+    """The cast plus a member a leader removed from the team (still in the Telegram group)."""
+    gone = sandbox.user("Tú", username="tu_pham", language_code="en")
+    sandbox.join(team.group, gone)
+    await talk.say(gone, team.group, "/join")
+    await talk.say(gone, sandbox.private(gone), "/start")
+    [ask] = await talk.say(team.leader, team.group, "/team remove @tu_pham")
+    await talk.press(team.leader, team.group, ask, ask.buttons()[0][1])
+    return {**cast, "removed": gone}
+
+
+def _minh(db: Any) -> tuple[str, str, bool]:
+    with db.transaction() as s:
+        row = s.execute(
+            select(Membership.status, Membership.role, Membership.ranked)
+            .join(Member, Member.id == Membership.member_id)
+            .where(Member.username == "minh_tran")
+        ).one()
+        return row[0], row[1], row[2]
+
+
+@pytest.mark.parametrize("role", TEAM_ROLES)
+async def test_the_team_list_is_for_its_members_and_admins(
+    talk: Talk, team_cast: dict[str, Any], role: str
+) -> None:
+    answers = await talk.say(team_cast[role], team_cast["group"], "/team")
+    text = "\n".join(a.text or "" for a in answers)
+    if role in ("admin", "leader", "rep"):
+        assert "Sales HCM" in text and "Minh Trần" in text
+        # Only those who manage the team get the buttons.
+        assert bool(answers[-1].buttons()) == (role != "rep")
+    else:
+        assert "Minh Trần" not in text
+        assert any(w in text for w in NOT_IN_TEAM), text
+
+
+TEAM_CHANGES = [
+    ("/team leader @minh_tran", ("active", "leader", True)),
+    ("/team rank @minh_tran off", ("active", "rep", False)),
+]
+
+
+@pytest.mark.parametrize(("command", "after"), TEAM_CHANGES)
+@pytest.mark.parametrize("role", TEAM_ROLES)
+async def test_team_changes_are_for_leaders_and_admins(
+    talk: Talk,
+    team_cast: dict[str, Any],
+    db: Any,
+    role: str,
+    command: str,
+    after: tuple[str, str, bool],
+) -> None:
+    before = _minh(db)
+    text = await talk.reply(team_cast[role], team_cast["group"], command)
+    if role in ("admin", "leader"):
+        assert text.startswith("✅"), text
+        assert _minh(db) == after
+    else:
+        assert _minh(db) == before
+        if role == "rep":
+            assert "Only a team leader" in text
+        else:
+            assert any(w in text for w in NOT_IN_TEAM), text
+
+
+@pytest.mark.parametrize("role", TEAM_ROLES)
+async def test_removal_and_its_button_are_for_leaders_and_admins(
+    talk: Talk, team_cast: dict[str, Any], team: Any, db: Any, role: str, sandbox: Any
+) -> None:
+    user, group = team_cast[role], team_cast["group"]
+    answers = await talk.say(user, group, "/team remove @minh_tran")
+    asked = [a for a in answers if a.buttons()]
+    assert bool(asked) == (role in ("admin", "leader"))
+    # The leader's confirmation, pressed by each role: only a leader or an admin removes.
+    [ask] = await talk.say(team.leader, group, "/team remove @minh_tran")
+    await talk.press(user, group, ask, ask.buttons()[0][1])
+    removed = _minh(db)[0] == "removed"
+    assert removed == (role in ("admin", "leader"))
+    if not removed:
+        answer = sandbox.calls_for("answerCallbackQuery")[-1].params
+        assert answer.get("show_alert") is True

@@ -608,6 +608,42 @@ async def test_chat_member_roles(
     assert (chat.type, chat.title) == ("group", "Đội Sales HCM")
 
 
+async def test_banning_members_and_the_bots_own_rights(
+    sandbox: Sandbox, app: App, people: dict[str, SUser], team: SChat
+) -> None:
+    bot = app.bot
+    hoa = people["hoa"]
+    sandbox.take()
+    assert await bot.ban_chat_member(team.id, hoa.id)
+    assert sandbox.role(team, hoa) == "kicked"
+    kinds = [next(k for k in u if k != "update_id") for u in sandbox.take()]
+    assert kinds == ["chat_member", "message"]  # the bot hears of it like any removal
+    assert await bot.unban_chat_member(team.id, hoa.id, only_if_banned=True)
+    assert sandbox.role(team, hoa) == "left"
+    # A member is left alone with only_if_banned; the creator and admins cannot be banned.
+    sandbox.join(team, hoa)
+    assert await bot.unban_chat_member(team.id, hoa.id, only_if_banned=True)
+    assert sandbox.role(team, hoa) == "member"
+    with pytest.raises(BadRequest, match=r"(?i)can't remove chat owner"):
+        await bot.ban_chat_member(team.id, people["lan"].id)
+    with pytest.raises(BadRequest, match=r"(?i)is an administrator"):
+        await bot.ban_chat_member(team.id, people["minh"].id)
+    # Without the right to ban, or to pin, Telegram refuses.
+    update = sandbox.set_bot_rights(team, people["lan"], can_restrict_members=False)
+    new = update["my_chat_member"]["new_chat_member"]
+    assert (new["status"], new["can_restrict_members"], new["can_pin_messages"]) == (
+        "administrator",
+        False,
+        True,
+    )
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
+        await bot.ban_chat_member(team.id, hoa.id)
+    sandbox.set_bot_rights(team, people["lan"], admin=False)
+    sent = await bot.send_message(team.id, "hi")
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights"):
+        await bot.pin_chat_message(team.id, sent.message_id)
+
+
 async def test_privacy_mode_for_a_bot_that_is_not_admin(
     sandbox: Sandbox, app: App, people: dict[str, SUser]
 ) -> None:

@@ -75,6 +75,8 @@ def test_help_lists_every_command_of_the_table_with_its_text(lang: str) -> None:
     for spec in commands.COMMANDS:
         if spec.section is not None:
             assert catalog(lang).get(f"help.line.{spec.name}"), f"help.line.{spec.name} ({lang})"
+        if spec.leaders_line:
+            assert catalog(lang).get(f"help.leaders.{spec.name}"), f"help.leaders.{spec.name}"
     assert _help_commands(lang, leader=True) == listed
     leaders_only = {n for spec in commands.in_section("leaders") for n in spec.names}
     assert _help_commands(lang, leader=False) == listed - leaders_only
