@@ -18,6 +18,7 @@ from handlers import (
     corrections,
     errors,
     exports,
+    invites,
     leaders,
     onboarding,
     reports,
@@ -68,6 +69,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(["settings", "caidat"], settings.settings, filters=new))
     add(CommandHandler(["mute", "tatnhac"], settings.mute, filters=new))
     add(CommandHandler(["unmute", "batnhac"], settings.unmute, filters=new))
+    add(CommandHandler(["invite", "moi"], invites.invite, filters=new))
 
     # --- data in and out (leaders): Excel exports, spreadsheet imports
     add(CommandHandler(["export", "xuat"], exports.export, filters=new))
@@ -84,6 +86,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(invites.join_request_button, pattern=r"^jr:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

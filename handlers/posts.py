@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Literal
 
@@ -35,8 +35,9 @@ from telegram.error import (
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
+from handlers.views import invites as invites_view
 from handlers.views import linking as linking_view
-from kpi import outbox
+from kpi import join_requests, outbox
 from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
 from kpi.posts import chats as chat_state
@@ -123,13 +124,28 @@ def _link_buttons(payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
     return linking_view.proposal_buttons(lang_of(str(payload.get("lang") or "")), payload)
 
 
+def _join_request(payload: Mapping[str, Any]) -> Html:
+    return invites_view.request_text(lang_of(str(payload.get("lang") or "")), payload)
+
+
+def _join_buttons(payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
+    return invites_view.request_buttons(lang_of(str(payload.get("lang") or "")), payload)
+
+
+def _join_answer(payload: Mapping[str, Any]) -> Html:
+    return invites_view.told_text(lang_of(str(payload.get("lang") or "")), payload)
+
+
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     outbox.CELEBRATION: _celebration,
     LINK_PROPOSAL: _link_proposal,
+    join_requests.JOIN_REQUEST: _join_request,
+    join_requests.JOIN_ANSWER: _join_answer,
 }
 # Rows whose buttons are rendered in the reader's language too.
 KEYBOARDS: dict[str, Callable[[Mapping[str, Any]], InlineKeyboardMarkup]] = {
     LINK_PROPOSAL: _link_buttons,
+    join_requests.JOIN_REQUEST: _join_buttons,
 }
 
 
@@ -250,3 +266,10 @@ async def sweep_outbox(
         if await deliver(bot, bd, message, now=now, inline=False) == OUTBOX_SENT:
             sent += 1
     return sent
+
+
+async def send_all_queued(bot: Bot, bd: BotData, message_ids: Iterable[int]) -> None:
+    """Send at once the rows a committed unit of work queued for others (the leaders' questions
+    about a join request, the answer to the person who asked); the sweep retries a failure."""
+    for message_id in message_ids:
+        await send_queued(bot, bd, message_id, now=bd.now())
