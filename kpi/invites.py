@@ -166,16 +166,16 @@ def redeem(session: Session, token: str, member: Member, now: dt.datetime) -> Re
     team = session.get(Team, invite.team_id) if invite is not None else None
     if invite is None or team is None or not team.active:
         return Redeemed("invalid")
+    current = membership_of(session, team.id, member.id)
+    if current is not None and current.status == MEMBERSHIP_ACTIVE:
+        return Redeemed("already", team.title)  # whatever became of the link since
+    if current is not None and current.status == MEMBERSHIP_REMOVED:
+        # Removed by a leader: only a leader takes them back, not a link going round.
+        return Redeemed("removed", team.title)
     link = state(invite, now)
     if link != "ok":
         return Redeemed(link, team.title)
     today = periods.today_in(team.timezone, now)
-    current = membership_of(session, team.id, member.id)
-    if current is not None and current.status == MEMBERSHIP_ACTIVE:
-        return Redeemed("already", team.title)
-    if current is not None and current.status == MEMBERSHIP_REMOVED:
-        # Removed by a leader: only a leader takes them back, not a link going round.
-        return Redeemed("removed", team.title)
     if current is None or current.status != MEMBERSHIP_PENDING:
         used = session.execute(
             update(Invite)

@@ -16,9 +16,10 @@ from kpi.models import Invite, Member, Team
 from kpi.teams import PersonInfo
 from kpi.usecases.outcomes import BadInput
 
-ONCE_WORDS = ("once", "single", "1", "motlan", "1lan", "mot")
-LIST_WORDS = ("list", "ds", "danhsach", "xem")
-REVOKE_WORDS = ("revoke", "thuhoi", "huy", "off")
+# What follows /invite, with the words run together ("một lần" is "mộtlần").
+ONCE_WORDS = ("once", "single", "1", "mộtlần", "motlan", "1lần", "1lan")
+LIST_WORDS = ("list", "danhsách", "danhsach", "ds", "xem")
+REVOKE_WORDS = ("revoke", "thuhồi", "thuhoi", "hủy", "huy")
 
 
 @dataclass(frozen=True)
@@ -82,18 +83,20 @@ def invite_command(
         return caller
     team, lang = caller.team, caller.lang_pref
     words = args.lower().split()
-    if not words or (len(words) == 1 and words[0] in ONCE_WORDS):
+    joined = "".join(words)
+    if not words or joined in ONCE_WORDS:
         single = bool(words)
         invite, token = invites.create(
             session, team, actor_id=caller.member.id, single_use=single, now=now
         )
         return InviteMade(lang, team.title, _line(invite, team), token)
-    if len(words) == 1 and words[0] in LIST_WORDS:
+    if joined in LIST_WORDS:
         lines = tuple(_line(i, team) for i in invites.open_invites(session, team.id, now))
         return InviteList(lang, team.title, lines)
-    if words[0] in REVOKE_WORDS:
-        ident = words[1].lstrip("#") if len(words) == 2 else ""
-        if not ident.isascii() or not ident.isdigit():
+    verb = next((w for w in REVOKE_WORDS if joined.startswith(w)), None)
+    if verb is not None:
+        ident = joined.removeprefix(verb).lstrip("#")
+        if not ident.isascii() or not ident.isdigit() or len(ident) > 19:
             return BadInput(lang, "invite.bad_revoke", command="invite")
         invite_id = int(ident)
         status = invites.revoke(session, team.id, invite_id, actor_id=caller.member.id, now=now)
