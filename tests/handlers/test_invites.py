@@ -360,3 +360,16 @@ async def test_a_new_team_takes_the_configured_defaults(
     assert "waiting for a leader's approval" in (answers[0].text or "")
     answer = await talk.reply(boss, group, "/invite")
     assert "valid until 22/11/2026 10:00" in answer
+
+
+async def test_a_bad_invite_command_shows_an_example_and_makes_no_link(
+    talk: Talk, team: Any, db: Any
+) -> None:
+    text = await talk.reply(team.leader, team.leader_dm, "/invite banana")
+    assert text.splitlines() == [
+        "Dùng /invite (link cho nhiều người), /invite once (cho một người), /invite list (xem)"
+        " hoặc /invite revoke <số> (thu hồi).",
+        "Ví dụ: /moi một lần",
+    ]
+    with db.transaction() as s:
+        assert s.scalars(select(Invite)).all() == []
