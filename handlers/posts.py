@@ -37,10 +37,11 @@ from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
 from handlers.views import invites as invites_view
 from handlers.views import linking as linking_view
-from kpi import join_requests, outbox
+from kpi import outbox
 from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
 from kpi.posts import chats as chat_state
+from kpi.usecases.invites import JOIN_ANSWER, JOIN_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +140,13 @@ def _join_answer(payload: Mapping[str, Any]) -> Html:
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     outbox.CELEBRATION: _celebration,
     LINK_PROPOSAL: _link_proposal,
-    join_requests.JOIN_REQUEST: _join_request,
-    join_requests.JOIN_ANSWER: _join_answer,
+    JOIN_REQUEST: _join_request,
+    JOIN_ANSWER: _join_answer,
 }
 # Rows whose buttons are rendered in the reader's language too.
 KEYBOARDS: dict[str, Callable[[Mapping[str, Any]], InlineKeyboardMarkup]] = {
     LINK_PROPOSAL: _link_buttons,
-    join_requests.JOIN_REQUEST: _join_buttons,
+    JOIN_REQUEST: _join_buttons,
 }
 
 

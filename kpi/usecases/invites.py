@@ -16,6 +16,10 @@ from kpi.models import Invite, Member, Team
 from kpi.teams import PersonInfo
 from kpi.usecases.outcomes import BadInput
 
+# The outbox kinds of the leaders' question and of the answer, for the sender that renders them.
+JOIN_REQUEST = join_requests.JOIN_REQUEST
+JOIN_ANSWER = join_requests.JOIN_ANSWER
+
 # What follows /invite, with the words run together ("một lần" is "mộtlần").
 ONCE_WORDS = ("once", "single", "1", "mộtlần", "motlan", "1lần", "1lan")
 LIST_WORDS = ("list", "danhsách", "danhsach", "ds", "xem")
