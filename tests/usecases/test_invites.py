@@ -214,3 +214,40 @@ def test_a_request_answered_after_it_expired_or_for_someone_gone(db: Database) -
     )
     assert gone.outcome == "gone"
     assert status_of(db, NEWCOMER.telegram_id) == "removed"
+
+
+def test_two_leaders_pressing_at_once_decide_once(db: Database) -> None:
+    """Lan approves while an admin rejects in another transaction: the first claim decides."""
+    from sqlalchemy.orm import Session
+
+    from tests.usecases.test_upserts import race
+
+    _team(db)
+    _approval_on(db)
+    joined = run(db, onboarding.join, NEWCOMER, GROUP)
+    with db.transaction() as s:
+        action_id = _action_of(s, joined.notices[0])
+    admin = PersonInfo(telegram_id=4_000_099, first_name="Boss")
+
+    def answer(person: PersonInfo, approve: bool) -> Any:
+        def fn(session: Session) -> JoinAnswer:
+            return invite_cases.answer_join(
+                session,
+                person=person,
+                chat=ChatInfo(person.telegram_id, "private"),
+                admins=frozenset({admin.telegram_id}),
+                now=NOW,
+                action_id=action_id,
+                approve=approve,
+            )
+
+        return fn
+
+    second = race(db, answer(LEADER, True), answer(admin, False))
+    assert (second.outcome, second.now, second.by) == ("approved", False, "Lan")
+    assert status_of(db, NEWCOMER.telegram_id) == MEMBERSHIP_ACTIVE
+    with db.transaction() as s:
+        decided = s.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("member.%"))
+        ).all()
+        assert decided.count("member.approve") == 1 and "member.reject" not in decided
