@@ -18,6 +18,7 @@ from handlers import (
     corrections,
     errors,
     exports,
+    invites,
     leaders,
     onboarding,
     reports,
@@ -71,6 +72,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(names("team"), team.team, filters=new))
     add(CommandHandler(names("mute"), settings.mute, filters=new))
     add(CommandHandler(names("unmute"), settings.unmute, filters=new))
+    add(CommandHandler(names("invite"), invites.invite, filters=new))
 
     # --- data in and out (leaders): Excel exports, spreadsheet imports
     add(CommandHandler(names("export"), exports.export, filters=new))
@@ -90,6 +92,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(team.kick_button, pattern=r"^mbk:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(invites.join_request_button, pattern=r"^jr:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

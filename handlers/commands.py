@@ -71,6 +71,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("setup",), "leaders"),
     CommandSpec(("target", "chitieu"), "leaders"),
     CommandSpec(("settings", "caidat"), "leaders"),
+    CommandSpec(("invite", "moi"), "leaders"),
     CommandSpec(("export", "xuat"), "leaders"),
     CommandSpec(("import", "nhap"), "leaders"),
 )

@@ -32,7 +32,7 @@ PRIVATE = (
     "import",
 )
 GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "team", "join", "help")
-ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
+ADMINS = ("setup", "target", "kpi", "settings", "invite", *GROUP)
 
 
 def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

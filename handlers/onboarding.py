@@ -12,6 +12,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
+from handlers import posts
 from handlers.context import KpiContext, chat_of, for_caller, lang_of, person_of, unit_of_work
 from handlers.i18n import choose_language, normalize_lang, t
 from handlers.render import answer_query, clip, edit_text
@@ -57,6 +58,7 @@ async def start(update: Update, context: KpiContext) -> None:
     if res is None:
         return
     await msg.reply_text(start_view(lang_of(res.lang_pref, user), res, user.first_name))
+    await posts.send_all_queued(context.bot, context.bot_data, res.notices)
 
 
 async def help_command(update: Update, context: KpiContext) -> None:
@@ -168,6 +170,8 @@ async def join(update: Update, context: KpiContext) -> None:
     lang = lang_of(res.lang_pref, user)
     text, markup = join_view(lang, res, user.full_name, context.bot.username)
     await msg.reply_text(text, reply_markup=markup)
+    if isinstance(res, onboarding.Joined):
+        await posts.send_all_queued(context.bot, context.bot_data, res.notices)
 
 
 async def language(update: Update, context: KpiContext) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from telegram.error import (
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
+from handlers.views import invites as invites_view
 from handlers.views import linking as linking_view
 from handlers.views import team as team_views
 from kpi import outbox
@@ -42,6 +43,7 @@ from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
 from kpi.posts import chats as chat_state
 from kpi.usecases import team as team_usecases
+from kpi.usecases.invites import JOIN_ANSWER, JOIN_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -125,15 +127,30 @@ def _link_buttons(payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
     return linking_view.proposal_buttons(lang_of(str(payload.get("lang") or "")), payload)
 
 
+def _join_request(payload: Mapping[str, Any]) -> Html:
+    return invites_view.request_text(lang_of(str(payload.get("lang") or "")), payload)
+
+
+def _join_buttons(payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
+    return invites_view.request_buttons(lang_of(str(payload.get("lang") or "")), payload)
+
+
+def _join_answer(payload: Mapping[str, Any]) -> Html:
+    return invites_view.told_text(lang_of(str(payload.get("lang") or "")), payload)
+
+
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     outbox.CELEBRATION: _celebration,
     LINK_PROPOSAL: _link_proposal,
     team_usecases.LEADERLESS: team_views.leaderless_text,
     team_usecases.BOT_RIGHTS: team_views.bot_rights_text,
+    JOIN_REQUEST: _join_request,
+    JOIN_ANSWER: _join_answer,
 }
 # Rows whose buttons are rendered in the reader's language too.
 KEYBOARDS: dict[str, Callable[[Mapping[str, Any]], InlineKeyboardMarkup]] = {
     LINK_PROPOSAL: _link_buttons,
+    JOIN_REQUEST: _join_buttons,
 }
 
 
@@ -254,3 +271,10 @@ async def sweep_outbox(
         if await deliver(bot, bd, message, now=now, inline=False) == OUTBOX_SENT:
             sent += 1
     return sent
+
+
+async def send_all_queued(bot: Bot, bd: BotData, message_ids: Iterable[int]) -> None:
+    """Send at once the rows a committed unit of work queued for others (the leaders' questions
+    about a join request, the answer to the person who asked); the sweep retries a failure."""
+    for message_id in message_ids:
+        await send_queued(bot, bd, message_id, now=bd.now())

@@ -219,13 +219,17 @@ class Membership(Base):
 
 
 class Invite(Base):
-    """An invite deep link (t.me/<bot>?start=<token>); expires and can be revoked."""
+    """An invite deep link (t.me/<bot>?start=<token>); expires and can be revoked.
+
+    Only the token's SHA-256 is kept (`token_hash`): the link is shown once, to its maker.
+    """
 
     __tablename__ = "invites"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    single_use: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -13,6 +13,7 @@ from kpi.usecases.outcomes import BadInput
 from kpi.usecases.settings import Muted, Settings, SettingsView
 
 EXAMPLE = "/settings time daily 18:30"
+APPROVAL_EXAMPLE = "/settings approval joins on"
 
 
 def settings_view(lang: str, res: Settings) -> tuple[Html, InlineKeyboardMarkup]:
@@ -26,7 +27,8 @@ def settings_view(lang: str, res: Settings) -> tuple[Html, InlineKeyboardMarkup]
 def bad_setting_view(lang: str, res: BadInput) -> Html:
     """Explain a change /settings could not make, with an example."""
     key = res.code or "settings.bad_usage"
-    return join_lines(t(lang, key, **quoted_params(key, res.params)), example_line(lang, EXAMPLE))
+    example = APPROVAL_EXAMPLE if key == "settings.bad_approval" else EXAMPLE
+    return join_lines(t(lang, key, **quoted_params(key, res.params)), example_line(lang, example))
 
 
 def muted_view(lang: str, res: Muted) -> Html:
@@ -54,6 +56,8 @@ def render_settings(lang: str, view: SettingsView) -> Html:
         t(lang, "settings.reminders", value=on if s.reminders else off),
         t(lang, "settings.celebrations", value=on if s.celebrations else off),
         t(lang, "settings.board", value=on if s.living_board else off),
+        t(lang, "settings.join_approval", value=on if s.join_approval else off),
+        t(lang, "settings.deal_approval", value=on if s.deal_approval else off),
     ]
     if view.days_off:
         lines.append(
@@ -68,6 +72,7 @@ def render_settings(lang: str, view: SettingsView) -> Html:
             )
         )
     lines.append(t(lang, "settings.help"))
+    lines.append(t(lang, "settings.help_approval"))
     return join_lines(*lines)
 
 

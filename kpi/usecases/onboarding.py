@@ -7,12 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kpi import invites, join_requests
 from kpi.access import ChatInfo, TeamChoice, resolve
 from kpi.calendar import today_in
-from kpi.models import MEMBERSHIP_ACTIVE, ROLE_LEADER, Invite, Team
+from kpi.models import MEMBERSHIP_ACTIVE, ROLE_LEADER, Team
 from kpi.names import DEFAULT_LANGUAGE
 from kpi.teams import (
     JoinStatus,
@@ -20,7 +20,6 @@ from kpi.teams import (
     TeamDefaults,
     choose_team,
     deactivate_team,
-    join_team,
     membership_of,
     migrate_chat,
     setup_team,
@@ -29,9 +28,7 @@ from kpi.teams import (
     upsert_member,
 )
 
-INVITE_TOKEN_MIN = 16
-
-InviteStatus = Literal["none", "joined", "already", "pending", "invalid", "expired", "removed"]
+InviteStatus = Literal["none", invites.Redemption]
 
 
 @dataclass(frozen=True)
@@ -42,6 +39,7 @@ class StartResult:
     teams: tuple[TeamChoice, ...]
     invite: InviteStatus = "none"
     invite_team: str | None = None
+    notices: tuple[int, ...] = ()  # the leaders' questions about a join request, to send now
 
 
 def start(
@@ -56,25 +54,15 @@ def start(
     """Open the private chat (so the bot may write later); join through an invite token."""
     scope = resolve(session, person, chat, admins, now)
     member = scope.member
-    invite_status: InviteStatus = "none"
-    invite_team = None
+    redeemed = None
     # Invite tokens are long and random; any other /start payload is just a greeting.
-    if payload and len(payload) >= INVITE_TOKEN_MIN:
-        invite = session.scalar(select(Invite).where(Invite.token == payload[:64]))
-        team = session.get(Team, invite.team_id) if invite else None
-        if invite is None or team is None or invite.revoked_at is not None or not team.active:
-            invite_status = "invalid"
-        elif invite.expires_at <= now:
-            invite_status = "expired"
-            invite_team = team.title
-        else:
-            today = today_in(team.timezone, now)
-            status = join_team(session, team, member, today, now=now)
-            invite.uses += 1
-            invite_status = "joined" if status in ("joined", "rejoined") else status  # type: ignore[assignment]
-            invite_team = team.title
+    if payload is not None and invites.looks_like_token(payload):
+        redeemed = invites.redeem(session, payload, member, now)
     teams = tuple(TeamChoice(t.id, t.title) for t in teams_of(session, member.id))
-    return StartResult(member.language or person.language_code, teams, invite_status, invite_team)
+    pref = member.language or person.language_code
+    if redeemed is None:
+        return StartResult(pref, teams)
+    return StartResult(pref, teams, redeemed.status, redeemed.team, redeemed.notices)
 
 
 @dataclass(frozen=True)
@@ -166,6 +154,7 @@ class Joined:
     status: JoinStatus
     team_title: str
     can_message: bool  # the bot may write to them in private
+    notices: tuple[int, ...] = ()  # the leaders' questions about a join request, to send now
 
 
 @dataclass(frozen=True)
@@ -192,8 +181,14 @@ def join(
     if team is None:
         return CannotJoin(scope.lang_pref, "no_team")
     today = today_in(team.timezone, now)
-    status = join_team(session, team, scope.member, today, now=now)
-    return Joined(scope.lang_pref, status, team.title, scope.member.private_chat_ok)
+    joining = join_requests.request_join(session, team, scope.member, today, now)
+    return Joined(
+        scope.lang_pref,
+        joining.status,
+        team.title,
+        scope.member.private_chat_ok,
+        joining.notices,
+    )
 
 
 @dataclass(frozen=True)

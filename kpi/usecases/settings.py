@@ -83,6 +83,17 @@ def _on_off(word: str | None) -> bool | None:
     return None
 
 
+# `/settings approval joins|deals on|off`: what needs a leader's approval.
+APPROVALS = {
+    "joins": "join_approval",
+    "join": "join_approval",
+    "thanhvien": "join_approval",
+    "deals": "deal_approval",
+    "deal": "deal_approval",
+    "hopdong": "deal_approval",
+}
+
+
 def _days(word: str) -> tuple[int, ...] | None:
     word = word.lower()
     if "-" in word and "," not in word:
@@ -158,6 +169,7 @@ def _change(
     timezone <IANA> · language <code> · time <post> <HH:MM|off> · days mon-fri|mon,wed,…
     · hours 08:00-17:30 · show full|top [N]|totals · reminders|celebrations|board on|off|toggle
     · topic <post> [off] (in a forum topic) · dayoff <date> · workday <date>
+    · approval joins|deals on|off
     """
     what, rest = words[0], words[1:]
     s = settings_of(team)
@@ -236,6 +248,14 @@ def _change(
         changes: dict[str, object] = {field_name: value_}
         save_settings(session, team, dataclasses.replace(s, **changes), actor_id)  # type: ignore[arg-type]
         return field_name
+    elif what in ("approval", "approvals", "duyet", "pheduyet"):
+        approval = APPROVALS.get(arg or "")
+        value_ = _on_off(rest[1]) if len(rest) == 2 else None
+        if approval is None or value_ is None:
+            raise _Bad("settings.bad_approval")
+        changes = {approval: value_}
+        save_settings(session, team, dataclasses.replace(s, **changes), actor_id)  # type: ignore[arg-type]
+        return approval
     elif what == "topic":
         post = post_kinds.by_word(arg or "")
         if post is None or not post.topic:

@@ -39,6 +39,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "leaders": (
         *("target", "chitieu", "kpi", "settings", "caidat"),
         *("mute", "tatnhac", "unmute", "batnhac"),
+        *("invite", "moi"),
     ),
     "exports": ("export", "xuat", "import", "nhap"),
     "team": ("team", "doi"),

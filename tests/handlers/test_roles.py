@@ -7,7 +7,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from kpi.models import Activity, AuditEvent, KpiDefinition, Member, Membership, Target, Team
+from kpi.models import (
+    Activity,
+    AuditEvent,
+    Invite,
+    KpiDefinition,
+    Member,
+    Membership,
+    Target,
+    Team,
+)
 from tests.support.chat import ADMIN_ID, Talk
 
 ROLES = ("admin", "leader", "rep", "outsider", "other_team")
@@ -52,6 +61,9 @@ LEADER_COMMANDS = [
     ("/target calls 30 day", ("Target for Calls", "Chỉ tiêu Cuộc gọi")),
     ("/kpi weight calls 30%", ("Weight of Calls", "Trọng số Cuộc gọi")),
     ("/settings show top 3", ("Saved", "Đã lưu")),
+    ("/settings approval joins on", ("Saved", "Đã lưu")),
+    ("/invite", ("Invite link #1", "Link mời #1")),
+    ("/invite once", ("Single-use invite link #1", "chỉ dùng được một lần")),
 ]
 
 
@@ -241,3 +253,68 @@ async def test_removal_and_its_button_are_for_leaders_and_admins(
     if not removed:
         answer = sandbox.calls_for("answerCallbackQuery")[-1].params
         assert answer.get("show_alert") is True
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_invite_list_and_revoke_are_for_leaders(
+    talk: Talk, cast: dict[str, Any], db: Any, role: str, sandbox: Any
+) -> None:
+    """/invite list and /invite revoke: the team's leaders (and admins, in its group) only."""
+    made = await talk.reply(cast["leader"], cast["group"], "/invite")
+    assert "Invite link #1" in made or "Link mời #1" in made
+    user = cast[role]
+    listing = await talk.reply(user, cast["group"], "/invite list")
+    revoked = await talk.reply(user, cast["group"], "/invite revoke 1")
+    with db.transaction() as s:
+        revoked_at = s.scalar(select(Invite.revoked_at))
+    if role in ("admin", "leader"):
+        assert "#1" in listing and "https://" not in listing
+        assert "revoked" in revoked or "thu hồi" in revoked
+        assert revoked_at is not None
+    else:
+        assert revoked_at is None
+        for text in (listing, revoked):
+            assert "#1" not in text
+            if role == "rep":
+                assert "Only a team leader" in text or "Chỉ quản lý" in text
+            else:
+                assert any(
+                    w in text
+                    for w in ("not in a team", "chưa thuộc đội nào", "not joined this team")
+                )
+
+
+@pytest.mark.parametrize("choice", ["ok", "no"])
+@pytest.mark.parametrize("role", ROLES)
+async def test_approve_and_reject_a_join_are_for_leaders(
+    talk: Talk, cast: dict[str, Any], db: Any, role: str, choice: str, sandbox: Any
+) -> None:
+    """A join request's buttons: the team's leaders and admins decide; anyone else who presses
+    them (forged in their own chat) is told so and the request still waits."""
+    await talk.say(cast["leader"], cast["group"], "/settings approval joins on")
+    newcomer = sandbox.user("Khoa", language_code="en")
+    sandbox.join(cast["group"], newcomer)
+    await talk.say(newcomer, cast["group"], "/join")
+    question = sandbox.sent(sandbox.private(cast["leader"]))[-1]
+    data = dict(question.buttons())["✅ Duyệt" if choice == "ok" else "❌ Từ chối"]
+    assert data == f"jr:{data.split(':')[1]}:{choice}"
+    user = cast[role]
+    chat = sandbox.private(user)
+    [own] = await talk.say(user, chat, "/help")
+    press = sandbox.press(user, chat, own.message_id, data, check=False)
+    answers = await talk.deliver(press)
+    with db.transaction() as s:
+        status = s.scalar(
+            select(Membership.status)
+            .join(Member, Member.id == Membership.member_id)
+            .where(Member.telegram_id == newcomer.id)
+        )
+    if role in ("admin", "leader"):
+        assert status == ("active" if choice == "ok" else "left")
+        assert any("Khoa" in (a.text or "") for a in answers if a.chat_id == chat.id)
+    else:
+        assert status == "pending"
+        answer = sandbox.callback_answer(press)
+        assert answer is not None
+        assert "Only a leader" in answer.get("text", "") or "Chỉ quản lý" in answer.get("text", "")
+        assert [a for a in answers if a.chat_id != chat.id] == []

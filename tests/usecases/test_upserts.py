@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from kpi import invites
 from kpi.access import ChatInfo
 from kpi.db import Database
 from kpi.models import ChatState, Invite, Member, Membership, Team
@@ -128,7 +129,7 @@ def test_joining_one_team_from_the_invite_and_the_group_at_once_makes_one_member
         s.add(
             Invite(
                 team_id=teams[HCM.id],
-                token=token,
+                token_hash=invites.token_hash(token),
                 created_by=None,
                 expires_at=NOW + dt.timedelta(days=7),
             )
