@@ -14,6 +14,7 @@ from telegram.ext import (
 )
 
 from handlers import (
+    absences,
     checkins,
     corrections,
     errors,
@@ -68,6 +69,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(["settings", "caidat"], settings.settings, filters=new))
     add(CommandHandler(["mute", "tatnhac"], settings.mute, filters=new))
     add(CommandHandler(["unmute", "batnhac"], settings.unmute, filters=new))
+    add(CommandHandler(["leave", "nghiphep"], absences.leave, filters=new))
 
     # --- data in and out (leaders): Excel exports, spreadsheet imports
     add(CommandHandler(["export", "xuat"], exports.export, filters=new))
@@ -84,6 +86,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(absences.leave_button, pattern=r"^lv:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

@@ -25,12 +25,13 @@ PRIVATE = (
     "chart",
     "mute",
     "unmute",
+    "leave",
     "help",
     "language",
     "export",
     "import",
 )
-GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "join", "help")
+GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "leave", "join", "help")
 ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
 
 

@@ -35,11 +35,13 @@ from telegram.error import (
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
+from handlers.views import absences as absences_view
 from handlers.views import linking as linking_view
 from kpi import outbox
 from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
 from kpi.posts import chats as chat_state
+from kpi.usecases.absences import LEAVE_DECIDED, LEAVE_REQUEST
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +125,20 @@ def _link_buttons(payload: Mapping[str, Any]) -> InlineKeyboardMarkup:
     return linking_view.proposal_buttons(lang_of(str(payload.get("lang") or "")), payload)
 
 
+def _payload_lang(payload: Mapping[str, Any]) -> str:
+    return lang_of(str(payload.get("lang") or ""))
+
+
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     outbox.CELEBRATION: _celebration,
     LINK_PROPOSAL: _link_proposal,
+    LEAVE_REQUEST: lambda p: absences_view.request_text(_payload_lang(p), p),
+    LEAVE_DECIDED: lambda p: absences_view.outcome_text(_payload_lang(p), p),
 }
 # Rows whose buttons are rendered in the reader's language too.
 KEYBOARDS: dict[str, Callable[[Mapping[str, Any]], InlineKeyboardMarkup]] = {
     LINK_PROPOSAL: _link_buttons,
+    LEAVE_REQUEST: lambda p: absences_view.request_buttons(_payload_lang(p), p),
 }
 
 

@@ -36,7 +36,9 @@ def help_view(lang: str, leader: bool) -> Html:
     return join_lines(
         t(lang, "help.title"),
         t(lang, "help.rep"),
+        t(lang, "help.leave"),
         t(lang, "help.leader") if leader else None,
+        t(lang, "help.leader_closed") if leader else None,
         t(lang, "help.footer"),
     )
 
