@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -32,9 +32,8 @@ from handlers.render import (
     names_list,
     not_modified,
 )
-from handlers.views.boards import board_chart, team_lines, visible_ranking
+from handlers.views.boards import board_chart, late_lines, team_lines, visible_ranking
 from kpi.access import Viewer, visible
-from kpi.closing import LateChange
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
 from kpi.periods import Span
 from kpi.posts import chats as chat_state
@@ -376,21 +375,6 @@ async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
         lines.append(t(lang, "digest.late_title"))
         lines += late_lines(lang, d.late)
     return [Outgoing(text=fit(join_lines(*lines)))]
-
-
-def late_lines(lang: str, changes: Sequence[LateChange]) -> list[str]:
-    """List changes into closed months: who, what, which day, why."""
-    return [
-        t(
-            lang,
-            "digest.late_item",
-            actor=c.actor,
-            what=t(lang, f"closed.what_{c.what}", id=c.entity_id or "", member=c.member or ""),
-            day=fmt_day(c.day, lang),
-            reason=c.reason,
-        )
-        for c in changes
-    ]
 
 
 # --- the living leaderboard --------------------------------------------------------------------
