@@ -14,8 +14,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kpi import audit
 from kpi.models import (
@@ -44,6 +44,17 @@ def absent_on(session: Session, team_id: int, day: dt.date) -> set[int]:
                 Absence.last_day >= day,
             )
         )
+    )
+
+
+def approved_of(
+    team_id: InstrumentedAttribute[int], member_id: InstrumentedAttribute[int]
+) -> ColumnElement[bool]:
+    """Return the condition joining a member of a team to their approved absences."""
+    return and_(
+        Absence.team_id == team_id,
+        Absence.member_id == member_id,
+        Absence.status == ABSENCE_APPROVED,
     )
 
 

@@ -26,6 +26,7 @@ from kpi.catalog import DEALS
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     ROLE_LEADER,
+    Absence,
     Member,
     Membership,
     Team,
@@ -67,10 +68,10 @@ class Person:
 
 
 def people_where(session: Session, teams: ColumnElement[bool]) -> dict[int, list[Person]]:
-    """Load the teams' active ranked members, each team's by name."""
+    """Load the teams' active ranked members, each team's by name, with their approved leave."""
     out: dict[int, list[Person]] = defaultdict(list)
     # Plain columns, not Member objects: building thousands of ORM objects costs more than
-    # the query itself.
+    # the query itself. Leave comes in the same query (one row per absence; most have none).
     rows = session.execute(
         select(
             Membership.team_id,
@@ -81,24 +82,25 @@ def people_where(session: Session, teams: ColumnElement[bool]) -> dict[int, list
             Member.username,
             Membership.joined_on,
             Membership.left_on,
+            Absence.first_day,
+            Absence.last_day,
         )
         .join(Member, Member.id == Membership.member_id)
+        .outerjoin(Absence, absences.approved_of(Membership.team_id, Membership.member_id))
         .where(teams, Membership.status == MEMBERSHIP_ACTIVE, Membership.ranked.is_(True))
-    ).all()
-    away = absences.away_days(session, {r[0] for r in rows})
-    for team_id, role, member_id, first, last, username, joined, left in rows:
-        name = display_name(member_id, first, last, username)
-        out[team_id].append(
-            Person(
-                team_id,
-                member_id,
-                name,
-                joined,
-                left,
-                role == ROLE_LEADER,
-                away.get((team_id, member_id), ()),
-            )
-        )
+        .order_by(Absence.first_day)
+    )
+    found: dict[tuple[int, int], Person] = {}
+    away: dict[tuple[int, int], list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    for team_id, role, member_id, first, last, username, joined, left, a, b in rows:
+        key = (team_id, member_id)
+        if key not in found:
+            name = display_name(member_id, first, last, username)
+            found[key] = Person(team_id, member_id, name, joined, left, role == ROLE_LEADER)
+        if a is not None and b is not None:
+            away[key].append((a, b))
+    for key, p in found.items():
+        out[p.team_id].append(dataclasses.replace(p, away=tuple(away[key])) if key in away else p)
     for people in out.values():
         people.sort(key=lambda p: (p.name.casefold(), p.member_id))
     return out
