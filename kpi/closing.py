@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi import audit, periods
@@ -263,14 +263,11 @@ def late_changes(
 def since_last_digest(session: Session, team_id: int) -> dt.datetime | None:
     """Return when the team's last leader digest went out (None: never)."""
     return session.scalar(
-        select(ScheduledRun.finished_at)
-        .where(
+        select(func.max(ScheduledRun.finished_at)).where(
             ScheduledRun.team_id == team_id,
             ScheduledRun.kind == LEADER_DIGEST.key,
             ScheduledRun.status.in_((RUN_SENT, RUN_UNCERTAIN)),
         )
-        .order_by(ScheduledRun.finished_at.desc())
-        .limit(1)
     )
 
 
