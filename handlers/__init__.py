@@ -14,6 +14,7 @@ from telegram.ext import (
 )
 
 from handlers import (
+    absences,
     checkins,
     corrections,
     errors,
@@ -73,6 +74,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(names("mute"), settings.mute, filters=new))
     add(CommandHandler(names("unmute"), settings.unmute, filters=new))
     add(CommandHandler(names("invite"), invites.invite, filters=new))
+    add(CommandHandler(names("leave"), absences.leave, filters=new))
 
     # --- data in and out (leaders): Excel exports, spreadsheet imports
     add(CommandHandler(names("export"), exports.export, filters=new))
@@ -93,6 +95,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
     add(CallbackQueryHandler(invites.join_request_button, pattern=r"^jr:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(absences.leave_button, pattern=r"^lv:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

@@ -63,6 +63,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("kpi",), "numbers"),
     CommandSpec(("join",), "other"),
     CommandSpec(("team", "doi"), "other", leaders_line=True),
+    CommandSpec(("leave", "nghiphep"), "other", leaders_line=True),
     CommandSpec(("mute", "tatnhac"), "other"),
     CommandSpec(("unmute", "batnhac"), "other"),
     CommandSpec(("language", "ngonngu"), "other"),

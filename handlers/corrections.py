@@ -24,7 +24,7 @@ from kpi.usecases.outcomes import AskBound
 
 async def undo(update: Update, context: KpiContext) -> None:
     """Void the caller's last check-in, whole."""
-    await _correction(update, context, "undo", corrections.undo)
+    await _correction(update, context, "undo", corrections.undo, with_args=True)
 
 
 async def edit(update: Update, context: KpiContext) -> None:

@@ -32,7 +32,7 @@ from handlers.render import (
     names_list,
     not_modified,
 )
-from handlers.views.boards import board_chart, team_lines, visible_ranking
+from handlers.views.boards import board_chart, late_lines, team_lines, visible_ranking
 from kpi.access import Viewer, visible
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
 from kpi.periods import Span
@@ -371,6 +371,9 @@ async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
         lines.append(t(lang, "digest.quiet", names=names_list(d.quiet)))
     if d.unreachable:
         lines.append(t(lang, "digest.unreachable", names=names_list(d.unreachable)))
+    if d.late:
+        lines.append(t(lang, "digest.late_title"))
+        lines += late_lines(lang, d.late)
     return [Outgoing(text=fit(join_lines(*lines)))]
 
 

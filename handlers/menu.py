@@ -26,12 +26,13 @@ PRIVATE = (
     "team",
     "mute",
     "unmute",
+    "leave",
     "help",
     "language",
     "export",
     "import",
 )
-GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "team", "join", "help")
+GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "team", "leave", "join", "help")
 ADMINS = ("setup", "target", "kpi", "settings", "invite", *GROUP)
 
 

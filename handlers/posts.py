@@ -35,6 +35,7 @@ from telegram.error import (
 
 from handlers.context import BotData, lang_of
 from handlers.i18n import Html, fmt_money_short, t
+from handlers.views import absences as absences_view
 from handlers.views import invites as invites_view
 from handlers.views import linking as linking_view
 from handlers.views import team as team_views
@@ -43,6 +44,7 @@ from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
 from kpi.posts import chats as chat_state
 from kpi.usecases import team as team_usecases
+from kpi.usecases.absences import LEAVE_DECIDED, LEAVE_REQUEST
 from kpi.usecases.invites import JOIN_ANSWER, JOIN_REQUEST
 
 log = logging.getLogger(__name__)
@@ -139,6 +141,10 @@ def _join_answer(payload: Mapping[str, Any]) -> Html:
     return invites_view.told_text(lang_of(str(payload.get("lang") or "")), payload)
 
 
+def _payload_lang(payload: Mapping[str, Any]) -> str:
+    return lang_of(str(payload.get("lang") or ""))
+
+
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     outbox.CELEBRATION: _celebration,
     LINK_PROPOSAL: _link_proposal,
@@ -146,11 +152,14 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     team_usecases.BOT_RIGHTS: team_views.bot_rights_text,
     JOIN_REQUEST: _join_request,
     JOIN_ANSWER: _join_answer,
+    LEAVE_REQUEST: lambda p: absences_view.request_text(_payload_lang(p), p),
+    LEAVE_DECIDED: lambda p: absences_view.outcome_text(_payload_lang(p), p),
 }
 # Rows whose buttons are rendered in the reader's language too.
 KEYBOARDS: dict[str, Callable[[Mapping[str, Any]], InlineKeyboardMarkup]] = {
     LINK_PROPOSAL: _link_buttons,
     JOIN_REQUEST: _join_buttons,
+    LEAVE_REQUEST: lambda p: absences_view.request_buttons(_payload_lang(p), p),
 }
 
 

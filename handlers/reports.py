@@ -16,8 +16,8 @@ from handlers.context import (
     replied_user_id,
 )
 from handlers.i18n import esc, t
-from handlers.render import MAX_TEXT, join_lines
-from handlers.views.boards import board_chart, render_board
+from handlers.render import MAX_TEXT, fit, join_lines
+from handlers.views.boards import board_chart, late_lines, render_board
 from handlers.views.reports import (
     bad_period_view,
     no_trend_view,
@@ -30,6 +30,7 @@ from kpi import periods
 from kpi.access import Refusal, Viewer, visible
 from kpi.posts import chats as chat_state
 from kpi.posts.chats import GroupReport
+from kpi.reading import split_command
 from kpi.usecases import reports
 from kpi.usecases.outcomes import UnknownKpi
 from kpi.usecases.reports import Trend
@@ -114,7 +115,9 @@ async def summary(update: Update, context: KpiContext) -> None:
     period: periods.Period = {"today": "day", "homnay": "day", "week": "week", "tuan": "week"}.get(
         command, "month"
     )  # type: ignore[assignment]
-    await _send_board(update, context, period, None, chart=False)
+    # `/month 11/2026`: that month (a closed one as its report was sent).
+    month = split_command(msg.text)[1] if period == "month" else None
+    await _send_board(update, context, period, None, chart=False, month=month or None)
 
 
 async def _send_board(
@@ -124,6 +127,7 @@ async def _send_board(
     kpi_word: str | None,
     *,
     chart: bool,
+    month: str | None = None,
 ) -> None:
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
     assert msg is not None and user is not None and tchat is not None
@@ -135,6 +139,7 @@ async def _send_board(
         period=period,
         kpi_word=kpi_word,
         asked_as="leaderboard" if chart else "summary",
+        month=month,
     )
     if res is None or isinstance(res, Refusal):
         return await refused(update, res)
@@ -147,6 +152,12 @@ async def _send_board(
     group = res.in_group is not None and res.in_group.earlier is None
     view = visible(board, Viewer(in_group=group, leader=res.leader, member_id=res.me))
     text = render_board(board, view, lang)
+    if res.closed:
+        # The figures bonuses are paid on, and what leaders changed in the month since.
+        lines: list[str] = [text, t(lang, "closed.as_sent")]
+        if res.late:
+            lines += [t(lang, "closed.changes_title"), *late_lines(lang, res.late)]
+        text = fit(join_lines(*lines))
     png = None
     if chart and view.ranking:
         png = await bd.render(board_chart, board, view, lang)

@@ -523,3 +523,47 @@ class ImportRow(Base):
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id"))
     imported_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+ABSENCE_PENDING = "pending"  # a rep's request, waiting for a leader
+ABSENCE_APPROVED = "approved"  # in force (a leader's own /leave is approved at once)
+ABSENCE_REJECTED = "rejected"
+ABSENCE_CANCELLED = "cancelled"
+
+
+class Absence(Base):
+    """A member's leave (nghỉ phép) in a team, first and last local day inclusive.
+
+    While approved it keeps reminders and "has not logged" away from the member and prorates
+    their targets over the days they are there (kpi.absences). Never deleted: cancelled.
+    """
+
+    __tablename__ = "absences"
+    __table_args__ = (Index("ix_absences_team_id_first_day", "team_id", "first_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    first_day: Mapped[dt.date] = mapped_column(Date)
+    last_day: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=ABSENCE_PENDING)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ReportSnapshot(Base):
+    """What a period's report said when it was sent (the monthly report: bonuses are paid on
+    it), so reading it again shows the sent figures and later corrections apart (kpi.closing).
+    """
+
+    __tablename__ = "report_snapshots"
+    __table_args__ = (UniqueConstraint("team_id", "kind", "period_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    period_key: Mapped[str] = mapped_column(String(32))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

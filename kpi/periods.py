@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar as _calendar
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -350,25 +350,36 @@ def prorate(value: float, per: Period | Span, view: Span, cal: WorkCalendar) -> 
 
 
 def membership_share(
-    cal: WorkCalendar, span: Span, joined: date | None, left: date | None
+    cal: WorkCalendar,
+    span: Span,
+    joined: date | None,
+    left: date | None,
+    away: Sequence[tuple[date, date]] = (),
 ) -> float:
     """Return the share of ``span``'s working days on which a member belonged to the team.
 
     ``joined`` is the first and ``left`` the last day of membership (both inclusive; None means
-    open-ended). For a span without working days the share of calendar days is used instead.
+    open-ended); the days of ``away`` (approved leave, first and last day inclusive, not
+    overlapping) are not counted, so a member on leave is held to the days they are there, as
+    a joiner is. For a span without working days the share of calendar days is used instead.
     """
     first = span.start if joined is None else max(span.start, joined)
     last = span.end if left is None else min(span.end, left)
     if first > last:
         return 0.0
-    if first == span.start and last == span.end:
+    gaps = [(max(a, first), min(b, last)) for a, b in away if a <= last and b >= first]
+    if first == span.start and last == span.end and not gaps:
         # Most members belong for the whole span: a ranking of thousands need not count its
         # working days twice for each of them.
         return 1.0
     total = count_working_days(cal, span.start, span.end)
     if total == 0:
-        return ((last - first).days + 1) / span.days
-    return count_working_days(cal, first, last) / total
+        here = (last - first).days + 1 - sum((b - a).days + 1 for a, b in gaps)
+        return max(here, 0) / span.days
+    here = count_working_days(cal, first, last) - sum(
+        count_working_days(cal, a, b) for a, b in gaps
+    )
+    return max(here, 0) / total
 
 
 def pace(actual: float, target: float, share: float) -> float | None:

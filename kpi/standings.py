@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
-from kpi import catalog, periods, scoring, store
+from kpi import absences, catalog, periods, scoring, store
 from kpi.calendar import WorkCalendar, calendar_of
 from kpi.catalog import DEALS
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     ROLE_LEADER,
+    Absence,
     Member,
     Membership,
     Team,
@@ -59,13 +60,18 @@ class Person:
     joined_on: dt.date
     left_on: dt.date | None
     leader: bool = False
+    away: tuple[tuple[dt.date, dt.date], ...] = ()  # approved leave (kpi.absences)
+
+    def share(self, cal: WorkCalendar, span: Span) -> float:
+        """Return the part of the span the person is held to: here, and not on leave."""
+        return periods.membership_share(cal, span, self.joined_on, self.left_on, self.away)
 
 
 def people_where(session: Session, teams: ColumnElement[bool]) -> dict[int, list[Person]]:
-    """Load the teams' active ranked members, each team's by name."""
+    """Load the teams' active ranked members, each team's by name, with their approved leave."""
     out: dict[int, list[Person]] = defaultdict(list)
     # Plain columns, not Member objects: building thousands of ORM objects costs more than
-    # the query itself.
+    # the query itself. Leave comes in the same query (one row per absence; most have none).
     rows = session.execute(
         select(
             Membership.team_id,
@@ -76,13 +82,25 @@ def people_where(session: Session, teams: ColumnElement[bool]) -> dict[int, list
             Member.username,
             Membership.joined_on,
             Membership.left_on,
+            Absence.first_day,
+            Absence.last_day,
         )
         .join(Member, Member.id == Membership.member_id)
+        .outerjoin(Absence, absences.approved_of(Membership.team_id, Membership.member_id))
         .where(teams, Membership.status == MEMBERSHIP_ACTIVE, Membership.ranked.is_(True))
+        .order_by(Absence.first_day)
     )
-    for team_id, role, member_id, first, last, username, joined, left in rows:
-        name = display_name(member_id, first, last, username)
-        out[team_id].append(Person(team_id, member_id, name, joined, left, role == ROLE_LEADER))
+    found: dict[tuple[int, int], Person] = {}
+    away: dict[tuple[int, int], list[tuple[dt.date, dt.date]]] = defaultdict(list)
+    for team_id, role, member_id, first, last, username, joined, left, a, b in rows:
+        key = (team_id, member_id)
+        if key not in found:
+            name = display_name(member_id, first, last, username)
+            found[key] = Person(team_id, member_id, name, joined, left, role == ROLE_LEADER)
+        if a is not None and b is not None:
+            away[key].append((a, b))
+    for key, p in found.items():
+        out[p.team_id].append(dataclasses.replace(p, away=tuple(away[key])) if key in away else p)
     for people in out.values():
         people.sort(key=lambda p: (p.name.casefold(), p.member_id))
     return out
@@ -205,7 +223,7 @@ def member_scores(
     out: dict[int, float | None] = {}
     for p in people:
         # Someone who joined mid-period is held to the part of the period they were here for.
-        share = periods.membership_share(book.cal, span, p.joined_on, p.left_on)
+        share = p.share(book.cal, span)
         own = sums.get(p.member_id, {})
         parts = []
         for k in kpis:
@@ -389,7 +407,10 @@ def team_board(
         revenue_per_rep=scoring.revenue_per_rep(totals.revenue, len(people)),
         win_rate=derived["win_rate"],
         average_deal_value=derived["average_deal_value"],
-        not_logged=tuple(p.name for p in people if p.member_id not in cur),
+        # Someone on leave (or not yet here) for the whole span is not missing anything.
+        not_logged=tuple(
+            p.name for p in people if p.member_id not in cur and p.share(cal, span) > 0
+        ),
         group_sees=settings.group_sees,
         top_n=settings.top_n,
         same_point=base.same_point,
@@ -427,7 +448,7 @@ def _team_kpis(
             for p in people:
                 t = book.for_span(k.key, p.member_id, span)
                 if t is not None:
-                    share = periods.membership_share(cal, span, p.joined_on, p.left_on)
+                    share = p.share(cal, span)
                     parts.append(t * share)
             target = sum(parts) if parts else None
         att = (

@@ -5,6 +5,8 @@ What a reader may see is decided by `kpi.access.visible`; these functions only r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.i18n import Html, esc, fmt_day, fmt_pct, t, t_plain
 from handlers.render import (
     MAX_TEXT,
@@ -16,6 +18,7 @@ from handlers.render import (
 )
 from kpi import periods
 from kpi.access import BoardView, OwnRank
+from kpi.closing import LateChange
 from kpi.standings import Board, MemberRow
 
 MEDALS = {1: "🥇", 2: "🥈", 3: "🥉"}
@@ -202,3 +205,18 @@ def board_chart(
         percent=unit == "ratio",
         highlight_label=t_plain(lang, "chart.you"),
     )
+
+
+def late_lines(lang: str, changes: Sequence[LateChange]) -> list[str]:
+    """List changes into closed months: who, what, which day, why."""
+    return [
+        t(
+            lang,
+            "digest.late_item",
+            actor=c.actor,
+            what=t(lang, f"closed.what_{c.what}", id=c.entity_id or "", member=c.member or ""),
+            day=fmt_day(c.day, lang),
+            reason=c.reason,
+        )
+        for c in changes
+    ]

@@ -27,6 +27,10 @@ def correction_view(
             return join_lines(t(lang, "fix.not_found"), command_example(lang, kind))
         if res.why == "too_old":
             return t(lang, "fix.too_old", days=res.days)
+        if res.why in ("closed", "needs_reason"):
+            # The same words as a check-in into the closed month (kpi.closing).
+            key = "err.closed.rep" if res.why == "closed" else "err.closed.reason"
+            return t(lang, key, month=res.month)
         return t(lang, f"fix.{res.why}")
     if isinstance(res, History):
         return history_view(lang, res)

@@ -49,6 +49,7 @@ def help_view(lang: str, leader: bool) -> Html:
         parts.extend(help_line(lang, spec) for spec in in_section(section))
         if section == "leaders":
             parts.extend(help_line(lang, spec, "help.leaders") for spec in with_leaders_line())
+            parts.append(t(lang, "help.leaders_footer"))
         if section == "log":
             parts.append(t(lang, "help.plain_text"))
     parts.append(Html(""))

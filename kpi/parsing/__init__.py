@@ -48,7 +48,7 @@ from kpi.parsing.commands import (
     parse_lost,
 )
 from kpi.parsing.counts import parse_count
-from kpi.parsing.dates import check_backdate, parse_day
+from kpi.parsing.dates import check_backdate, parse_day, parse_day_range
 from kpi.parsing.free_text import parse_free_text
 from kpi.parsing.results import (
     DEAL_METRIC,
@@ -101,6 +101,7 @@ __all__ = [
     "parse_count",
     "parse_count_note",
     "parse_day",
+    "parse_day_range",
     "parse_deal",
     "parse_free_text",
     "parse_hhmm",

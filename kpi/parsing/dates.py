@@ -14,7 +14,15 @@ from kpi.parsing.results import ParseError
 from kpi.parsing.text import core, normalize_text
 from kpi.parsing.vocabulary import DAY_PHRASES, DAY_PREFIXES
 
-__all__ = ["check_backdate", "days_ago", "match_day", "merge_day", "numeric_day", "parse_day"]
+__all__ = [
+    "check_backdate",
+    "days_ago",
+    "match_day",
+    "merge_day",
+    "numeric_day",
+    "parse_day",
+    "parse_day_range",
+]
 
 _DMY = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})(?:\2([0-9]+))?")
 _YMD = re.compile(r"([0-9]{4})([/.-])([0-9]{1,2})\2([0-9]{1,2})")
@@ -114,3 +122,56 @@ def parse_day(token_or_phrase: str, today: dt.date) -> dt.date | None:
     if len(words) != 1:
         return None
     return numeric_day(words[0], today, token_or_phrase.strip())
+
+
+# The longest leave one /leave sets: a year (a longer one is a typo in the year).
+MAX_RANGE_DAYS = 366
+
+
+def parse_day_range(text: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """Parse `FROM..TO` or one day, in the future or the past (a leave): `20/12..24/12`.
+
+    The day forms are those of `parse_day` plus the future (`ngày mai`, `tomorrow`); a day
+    without a year is the one nearest to today (`05/01` in December is next January).
+    """
+    parts = text.split("..")
+    if len(parts) > 2 or not all(p.strip() for p in parts):
+        raise ParseError("date.range", text=text.strip())
+    first = _any_day(parts[0], today)
+    last = _any_day(parts[-1], today)
+    if last < first:
+        raise ParseError("date.range_order", text=text.strip())
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise ParseError("date.range_long", days=MAX_RANGE_DAYS)
+    return first, last
+
+
+def _any_day(text: str, today: dt.date) -> dt.date:
+    words = [w for w in (core(w) for w in normalize_text(text).split()) if w]
+    while tuple(words) not in DAY_PHRASES and len(words) > 1 and words[0] in DAY_PREFIXES:
+        words = words[1:]
+    if tuple(words) in DAY_PHRASES:
+        return today - dt.timedelta(days=DAY_PHRASES[tuple(words)])
+    if len(words) != 1:
+        raise ParseError("date.range", text=text.strip())
+    word = words[0]
+    if _YMD.fullmatch(word) is None:
+        dmy = _DMY.fullmatch(word)
+        if dmy is None:
+            raise ParseError("date.range", text=text.strip())
+        if dmy.group(4) is None:
+            day, month = int(dmy.group(1)), int(dmy.group(3))
+            found = []
+            for year in (today.year - 1, today.year, today.year + 1):
+                try:
+                    found.append(dt.date(year, month, day))
+                except ValueError:
+                    continue
+            if not found:
+                raise ParseError("date.invalid", text=text.strip())
+            return min(found, key=lambda d: abs((d - today).days))
+    # A full date: as written, future allowed (numeric_day refuses only the future).
+    day_ = numeric_day(word, dt.date.max, text.strip())
+    if day_ is None:
+        raise ParseError("date.range", text=text.strip())
+    return day_

@@ -15,7 +15,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import periods
+from kpi import closing, periods
+from kpi.absences import absent_on, away_days, days_in
 from kpi.calendar import WorkCalendar, calendar_of, count_working_days, is_working_day, local_today
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
@@ -26,7 +27,7 @@ from kpi.models import (
 )
 from kpi.names import Names
 from kpi.periods import Span
-from kpi.posts.registry import REMINDER
+from kpi.posts.registry import MONTHLY, REMINDER
 from kpi.standings import Board, MeLine, member_lines, team_board
 from kpi.store import last_activity_days
 from kpi.targets import kpi_defs
@@ -150,7 +151,14 @@ def _board_scope(session: Session, post: Post, now: dt.datetime) -> _BoardScope 
 def board_post(session: Session, post: Post, now: dt.datetime) -> BoardPost | None:
     """Build the data of a group post about a team board."""
     scope = _board_scope(session, post, now)
-    return None if scope is None else BoardPost(scope.info, scope.board)
+    if scope is None:
+        return None
+    board = scope.board
+    if post.kind == MONTHLY.key:
+        # The monthly report keeps what it said when it was first built: bonuses are paid on
+        # it, so a retry, a leader's copy or a later reading shows the same figures.
+        board = closing.snapshot(session, post.team_id, post.kind, post.period_key, board)
+    return BoardPost(scope.info, board)
 
 
 RunRateKind = Literal["per_day", "every", "rest", "today"]
@@ -264,9 +272,13 @@ def reminders(session: Session, post: Post, now: dt.datetime) -> tuple[TeamInfo,
             )
         )
     )
+    away = absent_on(session, team.id, today)
     out: list[Reminder] = []
     for m in _members(session, team.id, leaders=False):
-        if m.id in muted or m.telegram_id is None or not m.private_chat_ok or m.blocked_at:
+        # Nobody is reminded on a day of leave.
+        if m.id in muted or m.id in away:
+            continue
+        if m.telegram_id is None or not m.private_chat_ok or m.blocked_at:
             continue
         lines, _ = member_lines(session, team, cal, m.id, today, now, None)
         coaching = [c for c in (_coach(cal, ln, now) for ln in lines) if c is not None]
@@ -316,6 +328,8 @@ class LeaderDigest:
     quiet: tuple[str, ...]  # nothing logged for two working days or more
     unreachable: tuple[str, ...]
     leaders: tuple[Recipient, ...]
+    # Leaders' changes into closed months since the last digest (kpi.closing).
+    late: tuple[closing.LateChange, ...] = ()
 
 
 def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDigest | None:
@@ -329,6 +343,7 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
     )
     today = local_today(cal, now)
     last = last_activity_days(session, team.id)
+    away = away_days(session, [team.id])
     quiet = []
     for m in _members(session, team.id, leaders=False):
         seen = last.get(m.id)
@@ -338,6 +353,15 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
             if since is not None and since < today
             else (0 if since is not None else 2)
         )
+        if since is not None and since < today:
+            # Working days on leave are not days without logging.
+            yesterday = today - dt.timedelta(days=1)
+            missed -= sum(
+                count_working_days(cal, a, b)
+                for a, b in days_in(away.get((team.id, m.id), ()), since, yesterday)
+            )
+        elif m.id in absent_on(session, team.id, today):
+            missed = 0
         if missed >= 2:
             quiet.append(m.display_name)
     return LeaderDigest(
@@ -347,4 +371,9 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
         tuple(quiet),
         tuple(unreachable_members(session, team.id)),
         tuple(leaders_of(session, team.id)),
+        tuple(
+            closing.late_changes(
+                session, team.id, since=closing.since_last_digest(session, team.id)
+            )
+        ),
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kpi import entries, parsing, pending, reading, store
+from kpi import audit, closing, entries, parsing, pending, reading, store
 from kpi.access import Caller, ChatInfo, Refusal, require, resolve, scope_in_team
 from kpi.catalog import DEALS
 from kpi.entries import Progress
@@ -142,6 +142,7 @@ class _Plan:
     message_id: int | None
     text: str | None
     checkin_id: int | None = None  # set when an edited message replaces a check-in
+    reason: str | None = None  # a leader's reason for a change into a closed month
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON a PendingAction stores."""
@@ -153,6 +154,7 @@ class _Plan:
             "message_id": self.message_id,
             "text": self.text,
             "checkin_id": self.checkin_id,
+            "reason": self.reason,
         }
 
     @classmethod
@@ -166,6 +168,7 @@ class _Plan:
             message_id=data.get("message_id"),
             text=data.get("text"),
             checkin_id=data.get("checkin_id"),
+            reason=data.get("reason"),
         )
 
 
@@ -208,6 +211,10 @@ def _store(
     if refused is not None:
         code, params = refused
         return BadInput(caller.lang_pref, code, params, ctx.command)
+    replacing = session.get(Checkin, plan.checkin_id) if plan.checkin_id is not None else None
+    late = _closing(session, ctx, [plan.day] + ([replacing.day] if replacing else []), plan.reason)
+    if isinstance(late, BadInput):
+        return late
     if not confirmed:
         over = entries.over_bound(
             session, team, caller.member.id, plan.entries, plan.day, plan.checkin_id
@@ -249,6 +256,19 @@ def _store(
             text=plan.text,
             pending_metrics=pending_metrics,
         )
+    if late is not None:
+        closing.note(
+            session,
+            late,
+            team_id=team.id,
+            actor_id=caller.member.id,
+            what="replace" if replaced else "log",
+            entity=audit.CHECKIN,
+            entity_id=checkin_id,
+            day=plan.day,
+            member_id=caller.member.id,
+            now=now,
+        )
     metrics = {e.metric for e in stored}
     progress = entries.day_progress(session, team, caller.member.id, plan.day, metrics)
     return _logged(
@@ -261,6 +281,18 @@ def _store(
         replaced=replaced,
         kept=kept,
     )
+
+
+def _closing(
+    session: Session, ctx: _Context, days: list[dt.date], reason: str | None
+) -> BadInput | closing.Late | None:
+    """Ask the closed-month rule about a check-in touching these days (kpi.closing)."""
+    verdict = closing.admit(
+        session, ctx.caller.team, leader=ctx.caller.is_leader, days=days, reason=reason
+    )
+    if isinstance(verdict, closing.Refused):
+        return BadInput(ctx.caller.lang_pref, verdict.code, verdict.params, ctx.command)
+    return verdict
 
 
 def _logged(ctx: _Context, checkin_id: int, day: dt.date, **parts: Any) -> Logged:
@@ -325,8 +357,9 @@ def log_message(
         return caller
     ctx = _context(session, caller, now, chat)
     command, _ = split_command(text)
+    said, reason = closing.split_reason(text)
     try:
-        read = reading.interpret(text, reading.vocabulary(session, caller.team.id), ctx.today)
+        read = reading.interpret(said, reading.vocabulary(session, caller.team.id), ctx.today)
     except parsing.ParseError as exc:
         return ctx.bad(exc, command)
     ctx = dataclasses.replace(ctx, command=command, unknown=read.unknown)
@@ -341,6 +374,7 @@ def log_message(
         chat_id=chat.id,
         message_id=message_id,
         text=text,
+        reason=reason,
     )
     if read.ambiguous is not None:
         index, amount = read.ambiguous
@@ -476,8 +510,9 @@ def reread_edited(
     # (Never later than today: a clock that runs ahead must not make "hôm qua" a future day.)
     sent_day = min(entries.local_today(team, sent_at), ctx.today) if sent_at else ctx.today
     command, _ = split_command(text)
+    said, reason = closing.split_reason(text)
     try:
-        read = reading.interpret(text, reading.vocabulary(session, team.id), sent_day)
+        read = reading.interpret(said, reading.vocabulary(session, team.id), sent_day)
     except parsing.ParseError as exc:
         return ctx.bad(exc, command)
     ctx = dataclasses.replace(ctx, command=command, unknown=read.unknown)
@@ -492,8 +527,25 @@ def reread_edited(
         message_id,
         text,
         checkin_id=checkin.id,
+        reason=reason,
     )
     if not plan.entries:
+        late = _closing(session, ctx, [checkin.day], reason)
+        if isinstance(late, BadInput):
+            return late
+        if late is not None:
+            closing.note(
+                session,
+                late,
+                team_id=team.id,
+                actor_id=caller.member.id,
+                what="replace",
+                entity=audit.CHECKIN,
+                entity_id=checkin.id,
+                day=checkin.day,
+                member_id=caller.member.id,
+                now=now,
+            )
         replacement = store.replace_checkin_entries(
             session, checkin, [], day=checkin.day, actor_id=caller.member.id, text=text, now=now
         )

@@ -13,7 +13,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from kpi import entries, parsing, pending, store
+from kpi import audit, closing, entries, parsing, pending, store
 from kpi.access import Caller, ChatInfo, Refusal, Scope, require, resolve, scope_in_team
 from kpi.catalog import DEALS
 from kpi.models import CHECKIN_ACTIVE, ENTRY_ACTIVE, ENTRY_PENDING, Activity, Checkin, Team
@@ -45,11 +45,13 @@ class History:
 
 @dataclass(frozen=True)
 class CannotCorrect:
-    """Why nothing was corrected: nothing to undo, no such entry, not yours, too old."""
+    """Why nothing was corrected: nothing to undo, no such entry, not yours, too old, or in a
+    closed month (a rep's; a leader's without a reason: `needs_reason`)."""
 
     lang_pref: str | None
-    why: Literal["nothing", "not_found", "forbidden", "too_old"]
+    why: Literal["nothing", "not_found", "forbidden", "too_old", "closed", "needs_reason"]
     days: int = 0  # the edit window, for "too old"
+    month: str = ""  # the closed month (11/2026)
 
 
 CorrectionOutcome = Corrected | History | CannotCorrect | BadInput | AskBound | Closed | Refusal
@@ -82,6 +84,45 @@ def _unknown_to(asker: Scope, why: Literal["nothing", "not_found"]) -> CannotCor
     return CannotCorrect(asker.lang_pref, why)
 
 
+def _closing(
+    session: Session, caller: Caller, day: dt.date, reason: str | None
+) -> CannotCorrect | closing.Late | None:
+    """Ask the closed-month rule about a correction of an entry of `day` (kpi.closing)."""
+    verdict = closing.admit(
+        session, caller.team, leader=caller.is_leader, days=[day], reason=reason
+    )
+    if isinstance(verdict, closing.Refused):
+        why: Literal["closed", "needs_reason"] = (
+            "closed" if verdict.code == "closed.rep" else "needs_reason"
+        )
+        return CannotCorrect(caller.lang_pref, why, month=verdict.month)
+    return verdict
+
+
+def _note(
+    session: Session,
+    late: closing.Late | None,
+    caller: Caller,
+    what: str,
+    row: Activity | Checkin,
+    now: dt.datetime,
+) -> None:
+    if late is None:
+        return
+    closing.note(
+        session,
+        late,
+        team_id=row.team_id,
+        actor_id=caller.member.id,
+        what=what,
+        entity=audit.ENTRY if isinstance(row, Activity) else audit.CHECKIN,
+        entity_id=row.id,
+        day=row.day,
+        member_id=row.member_id,
+        now=now,
+    )
+
+
 def _too_old(caller: Caller) -> CannotCorrect:
     return CannotCorrect(
         caller.lang_pref, "too_old", entries.edit_window(caller.team, caller.is_leader)
@@ -96,8 +137,13 @@ def undo(
     admins: frozenset[int],
     now: dt.datetime,
     checkin_id: int | None = None,
+    args: str = "",
 ) -> Corrected | CannotCorrect | Refusal:
-    """Void the caller's last check-in (or the one an undo button names), whole."""
+    """Void the caller's last check-in (or the one an undo button names), whole.
+
+    In a closed month a leader adds the reason: `/undo lý do: …`.
+    """
+    reason = closing.split_reason(args)[1]
     asker = resolve(session, person, chat, admins, now)
     checkin: Checkin | None
     if checkin_id is None:
@@ -123,7 +169,11 @@ def undo(
     today = entries.local_today(caller.team, now)
     if entries.check_day(caller.team, caller.role, checkin.day, today) is not None:
         return _too_old(caller)
+    late = _closing(session, caller, checkin.day, reason)
+    if isinstance(late, CannotCorrect):
+        return late
     voided = store.void_checkin(session, checkin, actor_id=caller.member.id, now=now)
+    _note(session, late, caller, "undo", checkin, now)
     names = entries.metric_names(session, caller.team.id)
     return Corrected(caller.lang_pref, tuple(voided), names)
 
@@ -157,7 +207,8 @@ def _editable(
     admins: frozenset[int],
     entry_ref: str,
     now: dt.datetime,
-) -> tuple[Caller, Activity] | CannotCorrect | BadInput | Refusal:
+    reason: str | None = None,
+) -> tuple[Caller, Activity, closing.Late | None] | CannotCorrect | BadInput | Refusal:
     """Find the entry a command names and the caller in its team, or why not."""
     try:
         entry_id = int(entry_ref.lstrip("#"))
@@ -175,7 +226,10 @@ def _editable(
     today = entries.local_today(caller.team, now)
     if entries.check_day(caller.team, caller.role, entry.day, today) is not None:
         return _too_old(caller)
-    return caller, entry
+    late = _closing(session, caller, entry.day, reason)
+    if isinstance(late, CannotCorrect):
+        return late
+    return caller, entry, late
 
 
 def _asker(
@@ -195,11 +249,13 @@ def _apply_edit(
     value: int | None,
     amount: int | None,
     now: dt.datetime,
+    late: closing.Late | None = None,
 ) -> Corrected:
     before = store.stored_entry(entry)
     store.edit_entry(
         session, entry, value=value, amount=amount, actor_id=caller.member.id, now=now
     )
+    _note(session, late, caller, "edit", entry, now)
     names = entries.metric_names(session, caller.team.id)
     return Corrected(caller.lang_pref, (store.stored_entry(entry),), names, (before,))
 
@@ -213,17 +269,21 @@ def edit(
     now: dt.datetime,
     args: str,
 ) -> CorrectionOutcome:
-    """Change one entry: `/edit <id> <value>` (a count, or for a deal its amount)."""
+    """Change one entry: `/edit <id> <value>` (a count, or for a deal its amount).
+
+    In a closed month a leader adds the reason: `/edit 123 5 lý do: …`.
+    """
     asker = _asker(session, person, chat, admins, now)
     if isinstance(asker, Refusal):
         return asker
+    args, reason = closing.split_reason(args)
     ref, _, value_text = args.strip().partition(" ")
     if not ref or not value_text.strip():
         return BadInput(asker.lang_pref, "edit.usage")
-    found = _editable(session, asker, chat, admins, ref, now)
+    found = _editable(session, asker, chat, admins, ref, now, reason)
     if not isinstance(found, tuple):
         return found
-    caller, entry = found
+    caller, entry, late = found
     try:
         value: int | None = None
         amount_value: int | None = None
@@ -245,13 +305,18 @@ def edit(
             team_id=caller.team.id,
             member_id=caller.member.id,
             chat_id=chat.id,
-            payload={"entry_id": entry.id, "value": value, "amount": amount_value},
+            payload={
+                "entry_id": entry.id,
+                "value": value,
+                "amount": amount_value,
+                "reason": reason,
+            },
             now=now,
         )
         metric, total, bound = over
         names = entries.metric_names(session, caller.team.id)
         return AskBound(caller.lang_pref, action.id, metric, total, bound, names)
-    return _apply_edit(session, caller, entry, value, amount_value, now)
+    return _apply_edit(session, caller, entry, value, amount_value, now, late)
 
 
 def confirm_edit(
@@ -283,12 +348,13 @@ def confirm_edit(
         return Closed(asker.lang_pref, "cancelled")
     # Checked again: the entry may have been voided, or gone out of the window, or the caller
     # may have lost the role, meanwhile.
-    found = _editable(session, asker, chat, admins, str(action.payload["entry_id"]), now)
+    ref, reason = str(action.payload["entry_id"]), action.payload.get("reason")
+    found = _editable(session, asker, chat, admins, ref, now, reason)
     if not isinstance(found, tuple):
         return found
-    caller, entry = found
+    caller, entry, late = found
     value, amount = action.payload.get("value"), action.payload.get("amount")
-    return _apply_edit(session, caller, entry, value, amount, now)
+    return _apply_edit(session, caller, entry, value, amount, now, late)
 
 
 def void(
@@ -300,17 +366,20 @@ def void(
     now: dt.datetime,
     args: str,
 ) -> CorrectionOutcome:
-    """Void one entry: `/void <id>` (history kept)."""
+    """Void one entry: `/void <id>` (history kept); in a closed month a leader adds the
+    reason: `/void 123 lý do: …`."""
     asker = _asker(session, person, chat, admins, now)
     if isinstance(asker, Refusal):
         return asker
+    args, reason = closing.split_reason(args)
     ref = args.strip().split(" ", 1)[0]
     if not ref:
         return BadInput(asker.lang_pref, "void.usage")
-    found = _editable(session, asker, chat, admins, ref, now)
+    found = _editable(session, asker, chat, admins, ref, now, reason)
     if not isinstance(found, tuple):
         return found
-    caller, entry = found
+    caller, entry, late = found
     names = entries.metric_names(session, caller.team.id)
     store.void_entry(session, entry, actor_id=caller.member.id, now=now)
+    _note(session, late, caller, "void", entry, now)
     return Corrected(caller.lang_pref, (store.stored_entry(entry),), names)

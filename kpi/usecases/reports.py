@@ -8,12 +8,13 @@ scoring comes from kpi.scoring (pure) and kpi.standings (a member's lines, a tea
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from kpi import parsing, periods, store
+from kpi import closing, parsing, periods, store
 from kpi.access import ChatInfo, Refusal, require, resolve
 from kpi.calendar import WorkCalendar, is_working_day, local_today
 from kpi.models import Team
@@ -63,6 +64,10 @@ class BoardReport:
     leader: bool
     # Asked in a group: the answer's key there, and the same report's post a moment ago.
     in_group: GroupReport | None = None
+    # A closed month asked for by name: the board is its report as sent, and these are the
+    # changes made in the month since (kpi.closing).
+    closed: bool = False
+    late: tuple[closing.LateChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,11 +157,13 @@ def board_for(
     period: periods.Period = "week",
     kpi_word: str | None = None,
     asked_as: str = "leaderboard",
+    month: str | None = None,
 ) -> BoardOutcome:
     """Compute the caller's team board for the period containing today.
 
     `asked_as` names the command family (`leaderboard`, `summary`): with the period and the
-    KPI it tells a repeated report in a group from a new one.
+    KPI it tells a repeated report in a group from a new one. `month` (`11/2026`, from
+    `/month 11/2026`) asks for that month instead: a closed one as its report was sent.
     """
     caller = require(resolve(session, person, chat, admins, now), "manager")
     if isinstance(caller, Refusal):
@@ -168,11 +175,18 @@ def board_for(
         if kpi is None:
             return UnknownKpi(caller.lang_pref, kpi_word)
     cal = calendar_of(session, team)
-    span = periods.span_of(period, local_today(cal, now), cal)
-    board = team_board(session, team, span, now, kpi=kpi, cal=cal)
+    today = local_today(cal, now)
+    asked = _month_of(month, today) if month else None
+    span = periods.span_of(period, asked or today, cal)
+    if asked is not None:
+        period = "month"
+        span = periods.span_of("month", asked, cal)
+    sent = closing.sent_report(session, team, span) if asked is not None and not kpi else None
+    board = sent.board if sent else team_board(session, team, span, now, kpi=kpi, cal=cal)
     in_group = None
     if not chat.is_private:
-        in_group = _in_group(session, chat, team, f"{asked_as}:{period}:{kpi or ''}", cal, now)
+        key = f"{asked_as}:{period}:{kpi or ''}" + (f":{span.key}" if asked else "")
+        in_group = _in_group(session, chat, team, key, cal, now)
     return BoardReport(
         caller.lang_pref,
         board,
@@ -180,7 +194,21 @@ def board_for(
         is_group=not chat.is_private,
         leader=caller.is_leader,
         in_group=in_group,
+        closed=sent is not None,
+        late=sent.changes if sent else (),
     )
+
+
+_MONTH = re.compile(r"^(\d{1,2})/(\d{4})$")
+
+
+def _month_of(words: str, today: dt.date) -> dt.date | None:
+    """Read `11/2026` as that month's first day (None otherwise, or for a future month)."""
+    m = _MONTH.match(words.strip())
+    if m is None or not 1 <= int(m.group(1)) <= 12 or not 2000 <= int(m.group(2)) <= 9999:
+        return None
+    first = dt.date(int(m.group(2)), int(m.group(1)), 1)
+    return first if first <= today else None
 
 
 def _in_group(

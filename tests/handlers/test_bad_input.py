@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.sandbox import ManualClock, Sandbox, SentMessage
-from kpi.models import Activity, Checkin
+from kpi.models import Absence, Activity, Checkin
 from tests.support.chat import Talk
 
 MAX_TEXT = 4096  # Telegram's limit for one message
@@ -40,6 +40,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         *("target", "chitieu", "kpi", "settings", "caidat"),
         *("mute", "tatnhac", "unmute", "batnhac"),
         *("invite", "moi"),
+        *("leave", "nghiphep"),
     ),
     "exports": ("export", "xuat", "import", "nhap"),
     "team": ("team", "doi"),
@@ -150,7 +151,7 @@ callers = st.sampled_from(
 )
 
 ERROR_MARKS = ("\nVí dụ: ", "\nExample: ")
-SUCCESS_MARKS = ("✅", "↩️", "🗑", "✏️")
+SUCCESS_MARKS = ("✅", "↩️", "🗑", "✏️", "⏳")  # ⏳: a leave asked of the leaders
 
 
 # --- fixtures and helpers --------------------------------------------------------------------
@@ -196,7 +197,10 @@ def fingerprint(db: Any) -> tuple[Any, ...]:
         checkins = s.execute(
             select(Checkin.status, func.count()).group_by(Checkin.status).order_by(Checkin.status)
         ).all()
-    return tuple(map(tuple, entries)), tuple(map(tuple, checkins))
+        leave = s.execute(
+            select(Absence.status, func.count()).group_by(Absence.status).order_by(Absence.status)
+        ).all()
+    return tuple(map(tuple, entries)), tuple(map(tuple, checkins)), tuple(map(tuple, leave))
 
 
 def is_refusal(text: str) -> bool:
@@ -456,7 +460,7 @@ async def test_bad_input_in_the_group_is_answered_in_the_group(
         "The amount cannot be negative.",
         "Example: /deal 45m An Phat Co new",
     ]
-    assert fingerprint(db) == ((), ())
+    assert fingerprint(db) == ((), (), ())
 
 
 async def test_long_notes_keep_history_within_telegrams_limit(

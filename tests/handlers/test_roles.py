@@ -7,7 +7,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from handlers.posts import sweep_outbox
 from kpi.models import (
+    ABSENCE_APPROVED,
+    ABSENCE_PENDING,
+    Absence,
     Activity,
     AuditEvent,
     Invite,
@@ -318,3 +322,54 @@ async def test_approve_and_reject_a_join_are_for_leaders(
         assert answer is not None
         assert "Only a leader" in answer.get("text", "") or "Chỉ quản lý" in answer.get("text", "")
         assert [a for a in answers if a.chat_id != chat.id] == []
+
+
+def absence_statuses(db: Any) -> list[str]:
+    with db.transaction() as s:
+        return list(s.scalars(select(Absence.status).order_by(Absence.id)))
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_setting_someone_elses_leave_is_for_leaders(
+    talk: Talk, cast: dict[str, Any], db: Any, role: str
+) -> None:
+    text = await talk.reply(cast[role], cast["group"], "/leave @minh_tran 19/11..20/11")
+    if role in ("admin", "leader"):
+        assert "19/11–20/11" in text and text.startswith("✅"), text
+        assert absence_statuses(db) == [ABSENCE_APPROVED]
+    else:
+        assert absence_statuses(db) == []
+        if role == "rep":
+            assert "Only a team leader" in text or "Chỉ quản lý" in text
+        else:
+            assert any(
+                w in text for w in ("not in a team", "chưa thuộc đội nào", "not joined this team")
+            )
+    # Who is away is for everyone in the team (an admin manages it), no one else.
+    listing = await talk.reply(cast[role], cast["group"], "/nghiphep")
+    if role in ("admin", "leader", "rep"):
+        assert "Leave" in listing or "Nghỉ phép" in listing or "Nobody" in listing
+    else:
+        assert "Minh" not in listing
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_leave_request_is_answered_by_the_teams_leaders_only(
+    talk: Talk, cast: dict[str, Any], db: Any, role: str, sandbox: Any, app: Any, team: Any
+) -> None:
+    await talk.say(team.hoa, team.hoa_dm, "/start")
+    await talk.say(team.minh, team.minh_dm, "/leave 25/11")
+    await sweep_outbox(app.bot, app.bot_data, app.bot_data.now())
+    question = sandbox.sent(team.leader_dm)[-1]
+    approve = dict(question.buttons())["✅ Duyệt"]
+    user = cast[role]
+    chat = sandbox.private(user)
+    [mine] = await talk.say(user, chat, "/help")
+    press = sandbox.press(user, chat, mine.message_id, approve, check=False)
+    await talk.deliver(press)
+    if role in ("admin", "leader"):
+        assert absence_statuses(db) == [ABSENCE_APPROVED]
+    else:
+        assert absence_statuses(db) == [ABSENCE_PENDING]
+        answer = sandbox.callback_answer(press)
+        assert answer is not None and answer.get("text")

@@ -179,6 +179,8 @@ HANDLER_KPI = (
     "kpi.standings.Board",
     "kpi.standings.MemberRow",
     "kpi.scoring",
+    "kpi.absences.AbsenceInfo",
+    "kpi.closing.LateChange",
 )
 
 
