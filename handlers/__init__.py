@@ -20,6 +20,8 @@ from handlers import (
     exports,
     leaders,
     onboarding,
+    privacy,
+    records,
     reports,
     settings,
 )
@@ -74,6 +76,13 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(["import", "nhap"], exports.import_help, filters=new))
     add(MessageHandler(new & filters.ChatType.PRIVATE & filters.Document.ALL, exports.document))
 
+    # --- records and personal data: the audit trail (leaders), the company view and erasure
+    # (configured admins), a person's own data (anyone)
+    add(CommandHandler(["audit", "nhatky"], records.audit, filters=new))
+    add(CommandHandler(["org", "congty"], records.org, filters=new))
+    add(CommandHandler(["mydata", "dulieu"], privacy.mydata, filters=new))
+    add(CommandHandler(["erase", "xoadulieu"], privacy.erase, filters=new))
+
     # --- buttons (payloads are short prefixes; state lives in the database)
     add(CallbackQueryHandler(onboarding.language_button, pattern=r"^lang:"))
     add(CallbackQueryHandler(onboarding.team_button, pattern=r"^team:\d+$"))
@@ -84,6 +93,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(privacy.erase_button, pattern=r"^er:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

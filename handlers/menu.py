@@ -29,9 +29,11 @@ PRIVATE = (
     "language",
     "export",
     "import",
+    "audit",
+    "mydata",
 )
 GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "join", "help")
-ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
+ADMINS = ("setup", "target", "kpi", "settings", "audit", *GROUP)
 
 
 def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

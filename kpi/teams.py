@@ -309,6 +309,16 @@ def setup_team(
     m.role = ROLE_LEADER
     m.status = MEMBERSHIP_ACTIVE
     m.left_on = None
+    if reactivated:
+        audit.record(
+            session,
+            team_id=team.id,
+            actor_id=leader.id,
+            action="team.reactivate",
+            entity="team",
+            entity_id=team.id,
+            after={"chat_id": chat_id},
+        )
     if not already:
         audit.record(
             session,

@@ -311,5 +311,17 @@ def mute(
     if isinstance(scope, Refusal):
         return scope
     assert scope.membership is not None  # a member's, as `require` checked
+    if scope.membership.reminders_muted != muted:
+        audit.record(
+            session,
+            team_id=scope.team.id,
+            actor_id=scope.member.id,
+            action="member.mute" if muted else "member.unmute",
+            entity=audit.MEMBERSHIP,
+            entity_id=scope.membership.id,
+            before={"muted": scope.membership.reminders_muted},
+            after={"muted": muted, "member": scope.member.id},
+            now=now,
+        )
     scope.membership.reminders_muted = muted
     return Muted(scope.lang_pref, muted)

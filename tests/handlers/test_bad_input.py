@@ -41,6 +41,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         *("mute", "tatnhac", "unmute", "batnhac"),
     ),
     "exports": ("export", "xuat", "import", "nhap"),
+    "records": ("audit", "nhatky", "org", "congty", "mydata", "dulieu", "erase", "xoadulieu"),
     # Commands the bot does not have: a typo is answered with the closest command and /help.
     "unknown": ("cal", "hlep", "setings", "xyz", "start_", "a" * 32),
 }
@@ -282,6 +283,7 @@ test_other_commands_survive_any_arguments = property_test(COMMAND_GROUPS["people
 test_report_commands_survive_any_arguments = property_test(COMMAND_GROUPS["reports"])
 test_leader_commands_survive_any_arguments = property_test(COMMAND_GROUPS["leaders"])
 test_export_commands_survive_any_arguments = property_test(COMMAND_GROUPS["exports"])
+test_records_and_personal_data_survive_any_arguments = property_test(COMMAND_GROUPS["records"])
 test_unknown_commands_survive_any_arguments = property_test(
     COMMAND_GROUPS["unknown"], address=True
 )
