@@ -141,7 +141,8 @@ def recent(
     stmt = select(AuditEvent).where(AuditEvent.team_id.in_(team_ids))
     if member_id is not None:
         stmt = stmt.where(about(member_id))
-    stmt = stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    # Newest first in the order they were written (an import may stamp older moments).
+    stmt = stmt.order_by(AuditEvent.id.desc())
     if limit is not None:
         stmt = stmt.limit(limit)
     events = list(session.scalars(stmt))

@@ -318,6 +318,7 @@ def setup_team(
             entity="team",
             entity_id=team.id,
             after={"chat_id": chat_id},
+            now=now,
         )
     if not already:
         audit.record(
@@ -328,6 +329,7 @@ def setup_team(
             entity="team",
             entity_id=team.id,
             after={"chat_id": chat_id, "leader": leader.id},
+            now=now,
         )
     session.flush()
     return SetupResult(team.id, created, reactivated, already)
@@ -432,6 +434,7 @@ def join_team(
         entity="membership",
         entity_id=None,
         after={"member": member.id, "status": status},
+        now=now,
     )
     session.flush()
     if now is not None:
@@ -506,7 +509,12 @@ def deactivate_team(session: Session, chat_id: int, now: dt.datetime) -> bool:
     team.active = False
     team.inactive_since = now
     audit.record(
-        session, team_id=team.id, action="team.inactive", entity="team", entity_id=team.id
+        session,
+        team_id=team.id,
+        action="team.inactive",
+        entity="team",
+        entity_id=team.id,
+        now=now,
     )
     return True
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.i18n import Html, esc, fmt_int, fmt_pct, has, t
+from handlers.i18n import Html, esc, fmt_day, fmt_int, fmt_pct, has, t
 from handlers.render import clip, command_example, join_lines
 from handlers.views.boards import span_label
 from kpi.usecases.outcomes import BadInput, UnknownMember
@@ -23,7 +23,7 @@ from kpi.usecases.records import AuditItem, AuditLog, Named, OrgView
 
 ORG_TOP = 20
 # Keys that name what the sentence already says (the entry, the person).
-_SKIP = frozenset({"id", "member"})
+_SKIP = frozenset({"id", "member", "leader", "chat_id"})
 
 
 def person_name(lang: str, who: Named | None) -> Html:
@@ -54,12 +54,18 @@ def sentence(lang: str, item: AuditItem) -> Html:
 def _value(lang: str, value: Any) -> str:
     if isinstance(value, bool):
         return t(lang, "audit.yes" if value else "audit.no")
-    if value is None or value == "":
+    if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, int | float):
         return fmt_int(value, lang)
     if isinstance(value, str):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return fmt_day(dt.date.fromisoformat(value), lang)
         return clip(value, 60)
+    if isinstance(value, list):
+        return clip(", ".join(_value(lang, v) for v in value), 80)
+    if isinstance(value, dict):
+        return clip(" ".join(_value(lang, v) for v in value.values()), 80)
     return clip(json.dumps(value, ensure_ascii=False, separators=(",", ":")), 80)
 
 
@@ -69,22 +75,29 @@ def _field(lang: str, key: str) -> str:
 
 
 def changes(lang: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Html]:
-    """List what changed: `field: before → after` (only the after value for something new)."""
-    out: list[Html] = []
+    """List what changed, `field: before → after`; then what the event was about (`field: value`).
+
+    A key only in `after` is what was set; a key only in `before` is context (the entry a void
+    was about), shown when it holds something.
+    """
+    changed: list[Html] = []
+    context: list[Html] = []
     for key in [*after, *(k for k in before if k not in after)]:
         if key in _SKIP:
             continue
         old, new = before.get(key), after.get(key)
-        if key in before and key in after and old == new:
-            continue
-        if key not in before:
-            shown = _value(lang, new)
-        elif key not in after:
-            shown = f"{_value(lang, old)} → —"
+        if key in before and key in after:
+            if old == new:
+                continue
+            shown, into = f"{_value(lang, old)} → {_value(lang, new)}", changed
+        elif key in after:
+            shown, into = _value(lang, new), changed
         else:
-            shown = f"{_value(lang, old)} → {_value(lang, new)}"
-        out.append(Html(f"{esc(_field(lang, str(key)))}: {esc(shown)}"))
-    return out
+            if _value(lang, old) == "—":
+                continue
+            shown, into = _value(lang, old), context
+        into.append(Html(f"{esc(_field(lang, str(key)))}: {esc(shown)}"))
+    return changed + context
 
 
 def event_line(lang: str, item: AuditItem, timezone: str) -> Html:
@@ -102,7 +115,7 @@ def event_line(lang: str, item: AuditItem, timezone: str) -> Html:
         when=local_time(item.at, timezone),
         who=person_name(lang, item.actor),
         what=Html(what + about),
-        changes=Html(("\n   " + "; ".join(diff)) if diff else ""),
+        changes=Html(("\n   " + " · ".join(diff)) if diff else ""),
     )
 
 
