@@ -223,6 +223,12 @@ def erase(
     inbox = _scrub_inbox(session, member.id, telegram_id, scrub)
     outbox = _scrub_outbox(session, member.id, telegram_id, team_ids, scrub, names, label)
     if telegram_id is not None:
+        # Their private chat's id is their Telegram id: it goes from what was logged there and
+        # from their questions (both closed to them now).
+        session.execute(update(Checkin).where(Checkin.chat_id == telegram_id).values(chat_id=None))
+        session.execute(
+            update(PendingAction).where(PendingAction.chat_id == telegram_id).values(chat_id=0)
+        )
         # A claim's key must stay unique per chat: a negative id no private chat has.
         session.execute(
             update(ScheduledRun)
@@ -398,6 +404,10 @@ def _scrub_inbox(session: Session, member_id: int, telegram_id: int | None, scru
             select(ProcessedUpdate).where(ProcessedUpdate.key.contains(old))
         ):
             done.key = done.key.replace(old, new)
+        for message in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key.contains(old))
+        ):
+            message.key = message.key.replace(old, new)
     return changed
 
 

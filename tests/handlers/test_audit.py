@@ -31,9 +31,7 @@ async def test_a_leader_sees_the_recent_changes_newest_first_in_the_teams_zone(
     lines = text.splitlines()
     assert lines[0] == "🗂 Các thay đổi gần đây · Sales HCM"
     # 10:00 in Ho Chi Minh City (03:00 UTC): the team's zone, not UTC.
-    assert lines[1] == (
-        f"• 19/11 10:00 · Minh Trần: hủy mục #{entry_id}"
-    ), lines[1]
+    assert lines[1] == (f"• 19/11 10:00 · Minh Trần: hủy mục #{entry_id}"), lines[1]
     # What changed first, then what the entry was (the void names no value of its own).
     assert lines[2] == "   trạng thái: active → voided · chỉ số: calls · giá trị: 3 · ngày: 19/11"
     assert lines[3].startswith("• 19/11 10:00 · Lan Nguyễn: đặt chỉ tiêu")
