@@ -125,8 +125,14 @@ def settings_of(team: Team) -> TeamSettings:
     return TeamSettings.from_json(team.settings)
 
 
-def save_settings(session: Session, team: Team, new: TeamSettings, actor_id: int | None) -> None:
-    """Store new settings with an audit event."""
+def save_settings(
+    session: Session,
+    team: Team,
+    new: TeamSettings,
+    actor_id: int | None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Store new settings with an audit event (stamped `now`, else by the wall clock)."""
     before = settings_of(team).to_json()
     team.settings = new.to_json()
     audit.record(
@@ -138,6 +144,7 @@ def save_settings(session: Session, team: Team, new: TeamSettings, actor_id: int
         entity_id=team.id,
         before=before,
         after=team.settings,
+        now=now,
     )
 
 

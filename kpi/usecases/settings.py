@@ -195,6 +195,7 @@ def _change(
             team,
             dataclasses.replace(s, schedule={**s.schedule, kind: new_time}),
             actor_id,
+            now,
         )
         return f"time.{kind}"
     elif what in ("days", "ngay"):
@@ -221,6 +222,7 @@ def _change(
             team,
             dataclasses.replace(s, group_sees=arg, top_n=top_n),  # type: ignore[arg-type]
             actor_id,
+            now,
         )
         return "show"
     elif what in ("reminders", "celebrations", "board", "nhacnho", "chucmung"):
@@ -234,7 +236,7 @@ def _change(
         if value_ is None:
             raise _Bad("settings.bad_on_off", name=what)
         changes: dict[str, object] = {field_name: value_}
-        save_settings(session, team, dataclasses.replace(s, **changes), actor_id)  # type: ignore[arg-type]
+        save_settings(session, team, dataclasses.replace(s, **changes), actor_id, now)  # type: ignore[arg-type]
         return field_name
     elif what == "topic":
         post = post_kinds.by_word(arg or "")
@@ -248,7 +250,7 @@ def _change(
             raise _Bad("settings.bad_topic_here")
         else:
             topics[kind] = thread_id
-        save_settings(session, team, dataclasses.replace(s, topics=topics), actor_id)
+        save_settings(session, team, dataclasses.replace(s, topics=topics), actor_id, now)
         return "topic"
     elif what in ("dayoff", "workday", "nghi", "lambu"):
         today = periods.today_in(team.timezone, now)

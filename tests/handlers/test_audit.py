@@ -118,3 +118,15 @@ async def test_bad_arguments_are_answered_with_an_example(talk: Talk, team: Any)
 async def test_a_rep_is_refused(talk: Talk, team: Any) -> None:
     text = await talk.reply(team.hoa, team.hoa_dm, "/audit")
     assert text == "Only a team leader can use this command."
+
+
+async def test_settings_and_kpi_changes_are_on_the_trail(talk: Talk, team: Any) -> None:
+    await talk.say(team.leader, team.group, "/settings show top 3")
+    await talk.say(team.leader, team.leader_dm, "/kpi weight calls 30%")
+    text = await talk.reply(team.leader, team.leader_dm, "/audit 2")
+    assert text.splitlines()[1:] == [
+        "• 19/11 10:00 · Lan Nguyễn: đổi trọng số KPI",
+        "   trọng số: 0,2 → 0,3",
+        "• 19/11 10:00 · Lan Nguyễn: thay đổi cài đặt",
+        "   group_sees: full → top · top_n: 5 → 3",
+    ]
