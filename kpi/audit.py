@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from kpi.models import Activity, AuditEvent, Checkin, Member, Membership
@@ -75,7 +75,7 @@ def record_change(
 #
 # An event is about a person when it is theirs (the actor), when its entity is the person, their
 # membership, or one of their entries or check-ins, or when `before` or `after` names them under
-# "member" (a member id, an integer). New kinds of events find their person the same way.
+# "member" (a member id). New kinds of events find their person the same way.
 
 MEMBER = "member"
 MEMBERSHIP = "membership"
@@ -100,8 +100,10 @@ def about(member_id: int) -> ColumnElement[bool]:
             AuditEvent.entity == CHECKIN,
             AuditEvent.entity_id.in_(select(Checkin.id).where(Checkin.member_id == member_id)),
         ),
-        AuditEvent.after[MEMBER].as_integer() == member_id,
-        AuditEvent.before[MEMBER].as_integer() == member_id,
+        # Compared as text: a value that is not a number never breaks the query (PostgreSQL
+        # would refuse to cast it).
+        cast(AuditEvent.after[MEMBER].as_string(), String) == str(member_id),
+        cast(AuditEvent.before[MEMBER].as_string(), String) == str(member_id),
     )
 
 

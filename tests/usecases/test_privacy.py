@@ -49,6 +49,16 @@ def test_the_trail_by_or_about_a_person(db: Database) -> None:
             after={"status": "voided"},
             now=NOW,
         )
+        # A value under "member" that is no member id breaks nothing (PostgreSQL too).
+        audit.record(
+            s,
+            team_id=team_id,
+            action="note.add",
+            entity="note",
+            entity_id=None,
+            after={"member": "somebody"},
+            now=NOW,
+        )
         audit.record(
             s, team_id=team_id, action="settings.change", entity="team", entity_id=team_id, now=NOW
         )
@@ -57,7 +67,7 @@ def test_the_trail_by_or_about_a_person(db: Database) -> None:
         everyone = audit.recent(s, [team_id], limit=2)
     assert [i.action for i in mine] == ["entry.void", "leave.set", "member.join"]
     assert mine[1].subject is not None and mine[1].subject.id == rep
-    assert [i.action for i in everyone] == ["settings.change", "entry.void"]
+    assert [i.action for i in everyone] == ["settings.change", "note.add"]
 
 
 def test_audit_reads_a_member_and_a_count_and_refuses_anything_else(db: Database) -> None:
