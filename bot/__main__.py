@@ -1,4 +1,4 @@
-"""The `kpibot` command line: run, demo, db, export, import, backup, restore."""
+"""The `kpibot` command line: run, demo, db, export, import, backup, restore, erase."""
 
 from __future__ import annotations
 

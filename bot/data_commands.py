@@ -1,4 +1,5 @@
-"""`kpibot export`, `import`, `backup` and `restore`: a team's numbers in and out of the database.
+"""`kpibot export`, `import`, `backup`, `restore` and `erase`: a team's numbers in and out of the
+database, and a person's data erased on request.
 
 Exit codes: 0 done (an import stored, or with --dry-run would store, every row; a file imported
 again is done too), 1 rows rejected (nothing stored unless --skip-bad-rows), 2 the file, the
@@ -51,6 +52,15 @@ def add_parsers(
     bk.add_argument("path", help="the new backup file")
     rs = sub.add_parser("restore", parents=parents, help="restore a SQLite backup (bot stopped)")
     rs.add_argument("path", help="the backup file")
+    er = sub.add_parser(
+        "erase",
+        parents=parents,
+        help="erase a person's personal data on request (every team; numbers kept)",
+    )
+    er.add_argument("person", help="their @username or Telegram id")
+    er.add_argument(
+        "--yes", action="store_true", help="erase (without it: only say who would be erased)"
+    )
 
 
 def _fail(message: str, code: int = EXIT_UNUSABLE) -> int:
@@ -179,9 +189,55 @@ def restore_command(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def erase_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase a person in every team: the name, username and Telegram id, and what they typed."""
+    from sqlalchemy import select
+
+    from handlers.views.privacy import erased_label
+    from kpi.db import Database
+    from kpi.models import Membership, Team
+    from kpi.privacy import find_person
+    from kpi.usecases.privacy import erase_person
+
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            person = find_person(session, args.person)
+            if person is None or person.erased_at is not None:
+                return _fail(
+                    f"nobody {args.person!r} (give their @username or Telegram id; "
+                    "the bot knows people who have talked to it)"
+                )
+            teams = ", ".join(
+                session.scalars(
+                    select(Team.title)
+                    .join(Membership, Membership.team_id == Team.id)
+                    .where(Membership.member_id == person.id)
+                    .order_by(Team.id)
+                )
+            )
+            who = f"{person.display_name} (member #{person.id}; teams: {teams or 'none'})"
+            if not args.yes:
+                print(f"would erase {who}; run again with --yes to erase")
+                return EXIT_OK
+            res = erase_person(
+                session, person, actor_id=None, label=erased_label, now=dt.datetime.now(dt.UTC)
+            )
+    finally:
+        db.dispose()
+    d = res.done
+    print(
+        f"erased {who}: now {res.label!r}; {d.checkins} check-ins and {d.entries} entries "
+        f"blanked, {d.events} audit events, {d.pending + d.inbox + d.outbox} stored messages "
+        "scrubbed (older backups still hold the data until they are rotated)"
+    )
+    return EXIT_OK
+
+
 COMMANDS = {
     "export": export_command,
     "import": import_command,
     "backup": backup_command,
     "restore": restore_command,
+    "erase": erase_command,
 }

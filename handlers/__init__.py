@@ -22,6 +22,8 @@ from handlers import (
     invites,
     leaders,
     onboarding,
+    privacy,
+    records,
     reports,
     settings,
     team,
@@ -81,6 +83,13 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(names("import"), exports.import_help, filters=new))
     add(MessageHandler(new & filters.ChatType.PRIVATE & filters.Document.ALL, exports.document))
 
+    # --- records and personal data: the audit trail (leaders), the company view and erasure
+    # (configured admins), a person's own data (anyone)
+    add(CommandHandler(names("audit"), records.audit, filters=new))
+    add(CommandHandler(names("org"), records.org, filters=new))
+    add(CommandHandler(names("mydata"), privacy.mydata, filters=new))
+    add(CommandHandler(names("erase"), privacy.erase, filters=new))
+
     # --- buttons (payloads are short prefixes; state lives in the database)
     add(CallbackQueryHandler(onboarding.language_button, pattern=r"^lang:"))
     add(CallbackQueryHandler(onboarding.team_button, pattern=r"^team:\d+$"))
@@ -96,6 +105,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
     add(CallbackQueryHandler(invites.join_request_button, pattern=r"^jr:\d+:(ok|no)$"))
     add(CallbackQueryHandler(absences.leave_button, pattern=r"^lv:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(privacy.erase_button, pattern=r"^er:\d+:(ok|no)$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

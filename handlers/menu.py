@@ -31,9 +31,11 @@ PRIVATE = (
     "language",
     "export",
     "import",
+    "audit",
+    "mydata",
 )
 GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "team", "leave", "join", "help")
-ADMINS = ("setup", "target", "kpi", "settings", "invite", *GROUP)
+ADMINS = ("setup", "target", "kpi", "settings", "invite", "audit", *GROUP)
 
 
 def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -109,7 +109,7 @@ def scope_in_team(
 
 # --- who may do what -----------------------------------------------------------------------
 
-Reason = Literal["no_team", "choose_team", "not_member", "not_leader"]
+Reason = Literal["no_team", "choose_team", "not_member", "not_leader", "not_admin"]
 Need = Literal["member", "manager", "leader"]
 
 
@@ -119,7 +119,7 @@ class Refusal:
 
     `no_team`: a group the bot is not set up in; `choose_team`: a private chat with several
     teams (`choices` are offered); `not_member`: no active membership; `not_leader`: a leader's
-    command asked by someone else.
+    command asked by someone else; `not_admin`: a command for the configured admins alone.
     """
 
     reason: Reason
@@ -161,6 +161,13 @@ def require(scope: Scope, need: Need = "member") -> Caller | Refusal:
     if need == "leader" and not scope.is_leader:
         return Refusal("not_leader", scope.lang_pref)
     return Caller(scope.member, scope.team, scope.role, scope.lang_pref, scope.membership)
+
+
+def require_admin(scope: Scope, admins: frozenset[int]) -> Refusal | None:
+    """Refuse a configured admins' command (the whole company's data) to anyone else."""
+    if scope.member.telegram_id is not None and scope.member.telegram_id in admins:
+        return None
+    return Refusal("not_admin", scope.lang_pref)
 
 
 # --- who sees what -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ def ask(
     session: Session,
     *,
     kind: str,
-    team_id: int,
+    team_id: int | None,
     member_id: int,
     chat_id: int,
     payload: dict[str, Any],

@@ -125,8 +125,14 @@ def settings_of(team: Team) -> TeamSettings:
     return TeamSettings.from_json(team.settings)
 
 
-def save_settings(session: Session, team: Team, new: TeamSettings, actor_id: int | None) -> None:
-    """Store new settings with an audit event."""
+def save_settings(
+    session: Session,
+    team: Team,
+    new: TeamSettings,
+    actor_id: int | None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Store new settings with an audit event (stamped `now`, else by the wall clock)."""
     before = settings_of(team).to_json()
     team.settings = new.to_json()
     audit.record(
@@ -138,6 +144,7 @@ def save_settings(session: Session, team: Team, new: TeamSettings, actor_id: int
         entity_id=team.id,
         before=before,
         after=team.settings,
+        now=now,
     )
 
 
@@ -309,6 +316,17 @@ def setup_team(
     m.role = ROLE_LEADER
     m.status = MEMBERSHIP_ACTIVE
     m.left_on = None
+    if reactivated:
+        audit.record(
+            session,
+            team_id=team.id,
+            actor_id=leader.id,
+            action="team.reactivate",
+            entity="team",
+            entity_id=team.id,
+            after={"chat_id": chat_id},
+            now=now,
+        )
     if not already:
         audit.record(
             session,
@@ -318,6 +336,7 @@ def setup_team(
             entity="team",
             entity_id=team.id,
             after={"chat_id": chat_id, "leader": leader.id},
+            now=now,
         )
     session.flush()
     return SetupResult(team.id, created, reactivated, already)
@@ -422,6 +441,7 @@ def join_team(
         entity="membership",
         entity_id=None,
         after={"member": member.id, "status": status},
+        now=now,
     )
     session.flush()
     if now is not None:
@@ -503,7 +523,12 @@ def deactivate_team(session: Session, chat_id: int, now: dt.datetime) -> bool:
     team.active = False
     team.inactive_since = now
     audit.record(
-        session, team_id=team.id, action="team.inactive", entity="team", entity_id=team.id
+        session,
+        team_id=team.id,
+        action="team.inactive",
+        entity="team",
+        entity_id=team.id,
+        now=now,
     )
     return True
 

@@ -19,6 +19,8 @@ def refusal_view(
         return t(lang, "scope.no_team"), None
     if refusal.reason == "not_leader":
         return t(lang, "scope.leader_only"), None
+    if refusal.reason == "not_admin":
+        return t(lang, "scope.admin_only"), None
     return t(lang, "scope.not_member_group" if in_group else "scope.not_member"), None
 
 
@@ -26,4 +28,6 @@ def refusal_short(lang: str, refusal: Refusal) -> Html:
     """Explain a refusal in a button's answer (no keyboard, no group wording)."""
     if refusal.reason == "not_leader":
         return t(lang, "scope.leader_only")
+    if refusal.reason == "not_admin":
+        return t(lang, "scope.admin_only")
     return t(lang, f"scope.{refusal.reason}")

@@ -29,6 +29,7 @@ def start_view(lang: str, res: StartResult, first_name: str) -> Html:
         parts.append(t(lang, "start.try"))
     else:
         parts.append(t(lang, "start.no_teams"))
+    parts.append(t(lang, "privacy.stored"))
     return join_lines(*parts)
 
 
@@ -87,7 +88,9 @@ def join_view(
     """Say what /join did; offer the private chat the bot needs for reminders."""
     if isinstance(res, CannotJoin):
         return t(lang, f"join.{res.why}"), None
-    text = t(lang, f"join.{res.status}", name=name, team=res.team_title)
+    text = join_lines(
+        t(lang, f"join.{res.status}", name=name, team=res.team_title), t(lang, "privacy.stored")
+    )
     if not res.can_message and res.status in ("joined", "rejoined", "already", "pending"):
         text = join_lines(text, t(lang, "join.open_private_hint"))
         return text, open_private_button(lang, bot_username)

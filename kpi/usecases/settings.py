@@ -207,6 +207,7 @@ def _change(
             team,
             dataclasses.replace(s, schedule={**s.schedule, kind: new_time}),
             actor_id,
+            now,
         )
         return f"time.{kind}"
     elif what in ("days", "ngay"):
@@ -233,6 +234,7 @@ def _change(
             team,
             dataclasses.replace(s, group_sees=arg, top_n=top_n),  # type: ignore[arg-type]
             actor_id,
+            now,
         )
         return "show"
     elif what in ("reminders", "celebrations", "board", "nhacnho", "chucmung"):
@@ -246,7 +248,7 @@ def _change(
         if value_ is None:
             raise _Bad("settings.bad_on_off", name=what)
         changes: dict[str, object] = {field_name: value_}
-        save_settings(session, team, dataclasses.replace(s, **changes), actor_id)  # type: ignore[arg-type]
+        save_settings(session, team, dataclasses.replace(s, **changes), actor_id, now)  # type: ignore[arg-type]
         return field_name
     elif what in ("approval", "approvals", "duyet", "pheduyet"):
         approval = APPROVALS.get(arg or "")
@@ -268,7 +270,7 @@ def _change(
             raise _Bad("settings.bad_topic_here")
         else:
             topics[kind] = thread_id
-        save_settings(session, team, dataclasses.replace(s, topics=topics), actor_id)
+        save_settings(session, team, dataclasses.replace(s, topics=topics), actor_id, now)
         return "topic"
     elif what in ("dayoff", "workday", "nghi", "lambu"):
         today = today_in(team.timezone, now)
@@ -331,5 +333,17 @@ def mute(
     if isinstance(scope, Refusal):
         return scope
     assert scope.membership is not None  # a member's, as `require` checked
+    if scope.membership.reminders_muted != muted:
+        audit.record(
+            session,
+            team_id=scope.team.id,
+            actor_id=scope.member.id,
+            action="member.mute" if muted else "member.unmute",
+            entity=audit.MEMBERSHIP,
+            entity_id=scope.membership.id,
+            before={"muted": scope.membership.reminders_muted},
+            after={"muted": muted, "member": scope.member.id},
+            now=now,
+        )
     scope.membership.reminders_muted = muted
     return Muted(scope.lang_pref, muted)

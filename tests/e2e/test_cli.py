@@ -267,3 +267,55 @@ def test_the_log_handler_redacts_arguments_exceptions_and_stacks() -> None:
     assert "ValueError: The token `<token>` was rejected by the server." in text
     assert "file https://x/file/bot<token>/a.png" in text
     assert "Stack (most recent call last)" in text
+
+
+# --- kpibot erase: a person's data on request, every team ---------------------------------------
+
+
+def test_erase_names_a_person_asks_for_yes_and_says_one_line_for_a_mistake(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import select
+
+    from kpi.db import Database
+    from kpi.models import Member
+    from tests.support.usecases import PRIVATE_REP, REP, log, set_up_team
+
+    url = f"sqlite:///{tmp_path / 'kpibot.db'}"
+    env = {"DATABASE_URL": url, "KPIBOT_CONFIG": str(tmp_path / "config.toml")}
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    assert kpibot(["db", "upgrade"], tmp_path, env=env).returncode == 0
+    db = Database(url)
+    try:
+        set_up_team(db)
+        log(db, REP, PRIVATE_REP, "/call 3 anh Tâm Bình Dương")
+        with db.transaction() as s:
+            s.execute(
+                Member.__table__.update()
+                .where(Member.telegram_id == REP.telegram_id)
+                .values(username="minh_rep")
+            )
+
+        line = one_line(kpibot(["erase", "@nobody"], tmp_path, env=env))
+        assert line == (
+            "kpibot: nobody '@nobody' (give their @username or Telegram id; the bot knows "
+            "people who have talked to it)"
+        )
+        proc = kpibot(["erase", "@minh_rep"], tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("would erase Minh (member #2; teams: Sales HCM)")
+        proc = kpibot(["erase", str(REP.telegram_id), "--yes"], tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith(
+            "erased Minh (member #2; teams: Sales HCM): now 'Người dùng đã xoá #2'; "
+            "1 check-ins and 1 entries blanked"
+        )
+        assert "older backups still hold the data" in proc.stdout
+        with db.transaction() as s:
+            m = s.scalars(select(Member).where(Member.id == 2)).one()
+            assert (m.telegram_id, m.username, m.erased_at is not None) == (None, None, True)
+        # Erased once: the same name finds nobody any more.
+        line = one_line(kpibot(["erase", "@minh_rep", "--yes"], tmp_path, env=env))
+        assert "nobody '@minh_rep'" in line
+    finally:
+        db.dispose()

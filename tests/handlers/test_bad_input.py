@@ -44,6 +44,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "exports": ("export", "xuat", "import", "nhap"),
     "team": ("team", "doi"),
+    "records": ("audit", "nhatky", "org", "congty", "mydata", "dulieu", "erase", "xoadulieu"),
     # Commands the bot does not have: a typo is answered with the closest command and /help.
     "unknown": ("cal", "hlep", "setings", "xyz", "start_", "a" * 32),
 }
@@ -298,6 +299,7 @@ test_report_commands_survive_any_arguments = property_test(COMMAND_GROUPS["repor
 test_leader_commands_survive_any_arguments = property_test(COMMAND_GROUPS["leaders"])
 test_export_commands_survive_any_arguments = property_test(COMMAND_GROUPS["exports"])
 test_team_commands_survive_any_arguments = property_test(COMMAND_GROUPS["team"])
+test_records_and_personal_data_survive_any_arguments = property_test(COMMAND_GROUPS["records"])
 test_unknown_commands_survive_any_arguments = property_test(
     COMMAND_GROUPS["unknown"], address=True
 )

@@ -373,3 +373,72 @@ async def test_a_leave_request_is_answered_by_the_teams_leaders_only(
         assert absence_statuses(db) == [ABSENCE_PENDING]
         answer = sandbox.callback_answer(press)
         assert answer is not None and answer.get("text")
+
+
+# --- records and personal data: /audit (leaders), /org and /erase (configured admins), /mydata
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_audit_trail_is_for_the_teams_leaders(
+    talk: Talk, cast: dict[str, Any], role: str
+) -> None:
+    user, group = cast[role], cast["group"]
+    answers = await talk.say(user, group, "/audit")
+    in_group = "\n".join(a.text or "" for a in answers if a.chat_id == group.id)
+    private = "\n".join(a.text or "" for a in answers if a.chat_id == user.id)
+    if role in ("admin", "leader"):
+        # Who changed what goes to the asker's private chat, never to the group.
+        assert in_group in ("📬 Sent to your private chat.", "📬 Đã gửi vào chat riêng của bạn.")
+        assert "Sales HCM" in private and "HN" not in private
+    else:
+        assert private == ""
+        if role == "rep":
+            assert "Only a team leader" in in_group
+        else:
+            assert any(w in in_group for w in ("not in a team", "not joined this team"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_the_company_view_is_for_the_configured_admins(
+    talk: Talk, cast: dict[str, Any], role: str, sandbox: Any
+) -> None:
+    user = cast[role]
+    text = await talk.reply(user, sandbox.private(user), "/org")
+    if role == "admin":
+        assert text.startswith("🏢 Every team") and "Sales HN" in text
+    else:
+        assert text in (
+            "Only the bot's admins can use this command.",
+            "Chỉ admin của bot mới dùng được lệnh này.",
+        )
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_erasure_is_for_the_configured_admins(
+    talk: Talk, cast: dict[str, Any], db: Any, role: str, sandbox: Any
+) -> None:
+    user = cast[role]
+    answers = await talk.say(user, sandbox.private(user), "/erase @minh_tran")
+    text = "\n".join(a.text or "" for a in answers)
+    if role == "admin":
+        assert text.startswith("⚠️ Erase Minh Trần") and answers[0].buttons()
+    else:
+        assert text in (
+            "Only the bot's admins can use this command.",
+            "Chỉ admin của bot mới dùng được lệnh này.",
+        )
+        assert all(not a.buttons() for a in answers)
+    with db.transaction() as s:
+        assert s.scalar(select(Member.erased_at).where(Member.username == "minh_tran")) is None
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_everyone_gets_their_own_data_and_nobody_elses(
+    talk: Talk, cast: dict[str, Any], role: str, sandbox: Any
+) -> None:
+    user = cast[role]
+    [answer] = await talk.say(user, sandbox.private(user), "/mydata")
+    assert answer.kind == "document" and answer.chat_id == user.id
+    content = (answer.document or b"").decode("utf-8")
+    assert str(user.id) in content
+    assert "minh_tran" not in content  # Minh's data is Minh's (he is none of these roles)
