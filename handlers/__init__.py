@@ -14,6 +14,7 @@ from telegram.ext import (
 )
 
 from handlers import (
+    approvals,
     checkins,
     corrections,
     errors,
@@ -68,6 +69,17 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(["settings", "caidat"], settings.settings, filters=new))
     add(CommandHandler(["mute", "tatnhac"], settings.mute, filters=new))
     add(CommandHandler(["unmute", "batnhac"], settings.unmute, filters=new))
+    add(CommandHandler(["approvals", "duyet"], approvals.approvals_command, filters=new))
+
+    # --- deals with a photo of the contract: captioned `/deal …`, or a reply to the deal's
+    # confirmation (CommandHandler does not read captions)
+    add(
+        MessageHandler(
+            new & filters.PHOTO & filters.CaptionRegex(r"^/(deal|chot)(@\w+)?(\s|$)"),
+            checkins.photo_deal,
+        )
+    )
+    add(MessageHandler(new & filters.PHOTO & filters.REPLY, approvals.photo_reply))
 
     # --- data in and out (leaders): Excel exports, spreadsheet imports
     add(CommandHandler(["export", "xuat"], exports.export, filters=new))
@@ -84,6 +96,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(settings.settings_button, pattern=r"^set:"))
     add(CallbackQueryHandler(exports.import_button, pattern=r"^imp:\d+:(ok|no)$"))
     add(CallbackQueryHandler(exports.link_button, pattern=r"^lnk:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(approvals.decide_button, pattern=r"^ap:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(approvals.void_button, pattern=r"^fv:\d+$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

@@ -29,9 +29,10 @@ PRIVATE = (
     "language",
     "export",
     "import",
+    "approvals",
 )
 GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "join", "help")
-ADMINS = ("setup", "target", "kpi", "settings", *GROUP)
+ADMINS = ("setup", "target", "kpi", "settings", "approvals", *GROUP)
 
 
 def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -37,6 +37,7 @@ def help_view(lang: str, leader: bool) -> Html:
         t(lang, "help.title"),
         t(lang, "help.rep"),
         t(lang, "help.leader") if leader else None,
+        t(lang, "help.deals") if leader else None,
         t(lang, "help.footer"),
     )
 

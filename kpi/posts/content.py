@@ -15,7 +15,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import periods
+from kpi import approvals, periods
+from kpi.approvals import BackfillNote, PendingDeal
 from kpi.calendar import WorkCalendar, calendar_of, count_working_days, is_working_day, local_today
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
@@ -306,6 +307,9 @@ def _coach(cal: WorkCalendar, line: MeLine, now: dt.datetime) -> Coaching | None
     )
 
 
+DIGEST_PENDING_SHOWN = 10  # deals waiting for approval named in the digest (then a count)
+
+
 @dataclass(frozen=True)
 class LeaderDigest:
     """The previous week for the team's leaders: who is behind, who has gone quiet."""
@@ -316,6 +320,10 @@ class LeaderDigest:
     quiet: tuple[str, ...]  # nothing logged for two working days or more
     unreachable: tuple[str, ...]
     leaders: tuple[Recipient, ...]
+    # Deals waiting for a leader (oldest first, a few named) and how many in all.
+    pending: tuple[PendingDeal, ...] = ()
+    pending_count: int = 0
+    backfills: tuple[BackfillNote, ...] = ()  # bulk backfills logged since the last digest
 
 
 def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDigest | None:
@@ -340,6 +348,9 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
         )
         if missed >= 2:
             quiet.append(m.display_name)
+    pending = approvals.pending_deals(session, team.id)
+    # Backfills logged in the week before this digest (digests are weekly).
+    backfills = approvals.backfills(session, team, now - dt.timedelta(days=7), now)
     return LeaderDigest(
         info,
         board,
@@ -347,4 +358,7 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
         tuple(quiet),
         tuple(unreachable_members(session, team.id)),
         tuple(leaders_of(session, team.id)),
+        tuple(pending[:DIGEST_PENDING_SHOWN]),
+        len(pending),
+        tuple(backfills),
     )
