@@ -7,17 +7,19 @@ after it (kpi.outbox): a press delivered twice decides once and tells once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 
 from handlers import posts
 from handlers.context import KpiContext, for_caller, lang_of, refuse_in
 from handlers.i18n import t
-from handlers.render import answer_query, edit_text, id_and_choice, join_lines, remove_buttons
+from handlers.render import answer_query, edit_text, fit, id_and_choice, join_lines
 from handlers.views.access import refusal_short
 from handlers.views.approvals import (
     already_view,
@@ -89,17 +91,17 @@ async def decide_button(update: Update, context: KpiContext) -> None:
         return
     if isinstance(res, Gone):
         await answer_query(q, t(lang, "approval.gone"))
-        await _close(q.message, None)
+        await _close(q.message, q.data, None)
         return
     if isinstance(res, AlreadyDecided):
         text = already_view(lang, res)
         await answer_query(q, text)
-        await _close(q.message, text)
+        await _close(q.message, q.data, text)
         return
     assert isinstance(res, Decided)
     text = decided_view(lang, res)
     await answer_query(q, text)
-    await _close(q.message, text)
+    await _close(q.message, q.data, text)
     await _send(update, context, rows)
 
 
@@ -138,17 +140,25 @@ def _queue_decision(session: Session, res: Decided, now: dt.datetime) -> list[ou
     return rows
 
 
-async def _close(message: object, text: str | None) -> None:
-    """Take the buttons off a request that is decided (and say how, when known)."""
-    if not isinstance(message, Message):
+async def _close(message: object, data: str, text: str | None) -> None:
+    """Take the pressed request's buttons off the message (a list keeps the other requests'),
+    and say how it was decided, when known. Only a message that carries the button is touched.
+    """
+    if not isinstance(message, Message) or message.reply_markup is None:
         return
+    rows = message.reply_markup.inline_keyboard
+    if not any(b.callback_data == data for row in rows for b in row):
+        return
+    rest = [list(row) for row in rows if all(b.callback_data != data for b in row)]
+    markup = InlineKeyboardMarkup(rest) if rest else None
     if text is None or message.photo:
         # A photo's caption stays; the answer goes under it.
-        await remove_buttons(message)
+        with contextlib.suppress(BadRequest):
+            await message.edit_reply_markup(reply_markup=markup)
         if text is not None:
             await message.reply_text(text)
         return
-    await edit_text(message, join_lines(message.text_html or "", "", text))
+    await edit_text(message, fit(join_lines(message.text_html or "", "", text)), markup)
 
 
 async def void_button(update: Update, context: KpiContext) -> None:
@@ -170,13 +180,13 @@ async def void_button(update: Update, context: KpiContext) -> None:
         return
     if isinstance(res, Gone):
         await answer_query(q, t(lang, "approval.gone"))
-        await _close(q.message, None)
+        await _close(q.message, q.data, None)
         return
     text = (
         voided_view(lang, res.entry_id) if isinstance(res, FlagVoided) else already_view(lang, res)
     )
     await answer_query(q, text)
-    await _close(q.message, text)
+    await _close(q.message, q.data, text)
 
 
 async def photo_reply(update: Update, context: KpiContext) -> None:

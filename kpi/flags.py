@@ -12,6 +12,7 @@ A flag never blocks the rep: it asks a leader to look (and offers a one-tap void
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -31,14 +32,16 @@ BACKFILL_WINDOW = dt.timedelta(hours=1)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """Return the q-quantile of the values (linear between the closest ranks)."""
+    """Return the q-quantile of the values by nearest rank (always one of the values).
+
+    Nearest rank, not interpolation: with fewer than 100 values the 99th percentile is the
+    rep's own best, so only a value beyond everything they logged before can be an outlier.
+    """
     if not values:
         raise ValueError("no values")
     ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+    rank = max(1, math.ceil(q * len(ordered)))
+    return ordered[rank - 1]
 
 
 def is_outlier(value: float, history: Sequence[float], history_days: int) -> bool:

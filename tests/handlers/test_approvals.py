@@ -108,6 +108,11 @@ def last(sandbox: Sandbox, chat: Any) -> Any:
     return sandbox.sent(chat)[-1]
 
 
+def current(sandbox: Sandbox, chat: Any, message: Any) -> Any:
+    """Return a bot message as it reads now (after edits)."""
+    return next(m for m in sandbox.sent(chat) if m.message_id == message.message_id)
+
+
 # --- a deal waits, every leader is asked ---------------------------------------------------
 
 
@@ -153,7 +158,7 @@ async def test_approval_counts_the_deal_on_the_day_it_was_logged_for_and_celebra
         assert entry is not None and entry.approved_by == lan
     assert sums[member_id(db, "Minh")]["deals"].amount == 45_000_000
     # The leader's request says who decided, without buttons; the rep hears in Vietnamese.
-    request = [m for m in sandbox.sent(team.leader_dm) if m.message_id == request.message_id][0]
+    request = current(sandbox, team.leader_dm, request)
     assert request.buttons() == []
     assert "✅ Lan Nguyễn đã duyệt hợp đồng 45tr · An Phát · 18/11" in request.text
     rep = [a for a in answers if a.chat_id == team.minh.id]
@@ -183,7 +188,7 @@ async def test_approve_pressed_twice_and_by_a_second_leader_decides_once(
     await talk.deliver(second)
     answer = sandbox.callback_answer(second)
     assert answer is not None and answer["text"] == "Already approved by Lan Nguyễn."
-    tu_request = [m for m in sandbox.sent(team.tu_dm) if m.message_id == tu_request.message_id][0]
+    tu_request = current(sandbox, team.tu_dm, tu_request)
     assert tu_request.buttons() == []
     assert [d[0] for d in deals(db)] == ["active"]
     assert len(audits(db, "deal.approve")) == 1 and audits(db, "deal.reject") == []
@@ -337,6 +342,10 @@ async def test_approvals_lists_what_waits_oldest_first_with_buttons(
     ]
     await talk.press(team.leader, team.leader_dm, listing, f"ap:{second}:ok")
     assert [d[0] for d in deals(db)] == ["pending", "active"]
+    # The list keeps the other request's buttons and says what was decided.
+    listing = current(sandbox, team.leader_dm, listing)
+    assert buttons(listing) == [f"ap:{first}:ok", f"ap:{first}:no"]
+    assert listing.text.splitlines()[-1].startswith("✅ Lan Nguyễn đã duyệt hợp đồng 45tr")
     text = await talk.reply(team.tu, team.tu_dm, "/approvals")
     assert text.splitlines()[1:] == [f"#{first} · Hoa Lê · 30M · Acme · 19/11"]
     assert await talk.reply(team.hoa, team.hoa_dm, "/approvals") == (
