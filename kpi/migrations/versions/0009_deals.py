@@ -22,13 +22,15 @@ branch_labels = None
 depends_on = None
 
 
+# A plain ADD / DROP COLUMN on both backends (SQLite >= 3.35): batch mode would rebuild
+# `checkins`, which `activities` references, and SQLite refuses to drop it with foreign keys on.
+
+
 def upgrade() -> None:
     """Apply this revision."""
-    with op.batch_alter_table("checkins", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("photo_file_id", sa.String(length=255), nullable=True))
+    op.add_column("checkins", sa.Column("photo_file_id", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("checkins", schema=None) as batch_op:
-        batch_op.drop_column("photo_file_id")
+    op.execute("ALTER TABLE checkins DROP COLUMN photo_file_id")
