@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi import audit, flags
-from kpi.calendar import today_in
+from kpi.calendar import calendar_of, is_working_day, today_in
 from kpi.catalog import DEALS
 from kpi.models import (
     ENTRY_ACTIVE,
@@ -118,8 +118,9 @@ def decide(
         raise ValueError("only a pending entry is approved or rejected")
     entry.status = ENTRY_ACTIVE if approve else ENTRY_REJECTED
     entry.updated_at = now
-    entry.approved_by = actor_id
-    entry.approved_at = now
+    if approve:
+        entry.approved_by = actor_id
+        entry.approved_at = now
     audit.record_change(
         session,
         entry,
@@ -219,11 +220,12 @@ class FlagNote:
 
 
 def _history(
-    session: Session, team_id: int, member_id: int, metric: str, since: dt.date, skip: set[int]
+    session: Session, team: Team, member_id: int, metric: str, since: dt.date, skip: set[int]
 ) -> tuple[list[float], int]:
+    """Return a rep's earlier values of a metric and how many working days they come from."""
     rows = session.execute(
         select(Activity.id, Activity.day, Activity.value, Activity.amount).where(
-            Activity.team_id == team_id,
+            Activity.team_id == team.id,
             Activity.member_id == member_id,
             Activity.metric == metric,
             Activity.status == ENTRY_ACTIVE,
@@ -234,7 +236,11 @@ def _history(
     # A deal is judged by its amount, a count by its value.
     values = [float((r[3] or 0) if metric == DEALS else r[2]) for r in kept]
     values = [v for v in values if v > 0]
-    return values, len({r[1] for r in kept})
+    days = {r[1] for r in kept}
+    if len(days) < flags.OUTLIER_MIN_DAYS:
+        return values, len(days)  # too few days whatever the calendar says
+    cal = calendar_of(session, team)
+    return values, sum(1 for d in days if is_working_day(cal, d))
 
 
 def _duplicates(session: Session, team_id: int, e: StoredEntry, days: int) -> flags.DealKey | None:
@@ -278,7 +284,7 @@ def flag_entries(
         value = e.amount if e.metric == DEALS else e.value
         if value:
             if e.metric not in histories:
-                histories[e.metric] = _history(session, team.id, member_id, e.metric, since, skip)
+                histories[e.metric] = _history(session, team, member_id, e.metric, since, skip)
             history, history_days = histories[e.metric]
             if flags.is_outlier(float(value), history, history_days):
                 found.append(flags.OUTLIER)

@@ -369,17 +369,20 @@ async def test_the_leader_digest_lists_deals_waiting_for_approval(
 # --- flags -----------------------------------------------------------------------------------
 
 
-def seed_calls(db: Database, first_name: str, days: int, value: int = 10) -> None:
-    """Give a rep `days` working days of history, `value` calls a day, before TODAY."""
+def seed_calls(
+    db: Database, first_name: str, days: int, value: int = 10, *, weekend: bool = False
+) -> None:
+    """Give a rep `days` working days of history, `value` calls a day, before TODAY (and on
+    the weekends between them too, with `weekend`: those are no working days)."""
     mid = member_id(db, first_name)
     day = TODAY
     with db.transaction() as s:
         n = 0
         while n < days:
             day -= dt.timedelta(days=1)
-            if day.weekday() >= 5:
+            if day.weekday() >= 5 and not weekend:
                 continue
-            n += 1
+            n += day.weekday() < 5
             at = dt.datetime.combine(day, dt.time(3), tzinfo=dt.UTC)
             store.record_checkin(
                 s,
@@ -428,11 +431,12 @@ async def test_an_outlier_is_flagged_to_leaders_with_a_void_button(
     assert len(audits(db, "flag.void")) == 1
 
 
-async def test_nine_days_of_history_are_not_enough_to_call_an_outlier(
-    talk: Talk, sandbox: Sandbox, leaders: Any, db: Database
+@pytest.mark.parametrize("weekend", [False, True])
+async def test_nine_working_days_of_history_are_not_enough_to_call_an_outlier(
+    talk: Talk, sandbox: Sandbox, leaders: Any, db: Database, weekend: bool
 ) -> None:
     team = leaders
-    seed_calls(db, "Minh", 9)
+    seed_calls(db, "Minh", 9, weekend=weekend)
     before = len(sandbox.sent(team.leader_dm))
     await talk.say(team.minh, team.minh_dm, "/call 80")
     assert sandbox.sent(team.leader_dm)[before:] == []
