@@ -128,7 +128,13 @@ def _leader_of_entry(
     session: Session, asker: Scope, admins: frozenset[int], entry_id: int
 ) -> tuple[Caller, Activity] | Gone | Refusal:
     """Find the entry a button names and the caller as a leader of its team, or why not."""
-    entry = session.get(Activity, entry_id) if 0 < entry_id <= store.MAX_ID else None
+    # Locked until the decision commits: two leaders pressing at once decide once (PostgreSQL;
+    # SQLite's write transactions are serial anyway).
+    entry = (
+        session.get(Activity, entry_id, with_for_update=True)
+        if 0 < entry_id <= store.MAX_ID
+        else None
+    )
     team = session.get(Team, entry.team_id) if entry is not None else None
     if entry is None or team is None or not team.active:
         return Gone(asker.lang_pref)
