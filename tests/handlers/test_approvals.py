@@ -351,6 +351,11 @@ async def test_approvals_lists_what_waits_oldest_first_with_buttons(
     assert await talk.reply(team.hoa, team.hoa_dm, "/approvals") == (
         "Only a team leader can use this command."
     )
+    # Leaders find it in /help; reps do not.
+    assert "/approvals — deals waiting for your approval (/duyet)" in await talk.reply(
+        team.tu, team.tu_dm, "/help"
+    )
+    assert "/approvals" not in await talk.reply(team.hoa, team.hoa_dm, "/help")
 
 
 async def test_the_leader_digest_lists_deals_waiting_for_approval(
