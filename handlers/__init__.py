@@ -15,6 +15,7 @@ from telegram.ext import (
 
 from handlers import (
     absences,
+    approvals,
     checkins,
     corrections,
     errors,
@@ -77,6 +78,17 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CommandHandler(names("unmute"), settings.unmute, filters=new))
     add(CommandHandler(names("invite"), invites.invite, filters=new))
     add(CommandHandler(names("leave"), absences.leave, filters=new))
+    add(CommandHandler(names("approvals"), approvals.approvals_command, filters=new))
+
+    # --- deals with a photo of the contract: captioned `/deal …`, or a reply to the deal's
+    # confirmation (CommandHandler does not read captions)
+    add(
+        MessageHandler(
+            new & filters.PHOTO & filters.CaptionRegex(r"^/(deal|chot)(@\w+)?(\s|$)"),
+            checkins.photo_deal,
+        )
+    )
+    add(MessageHandler(new & filters.PHOTO & filters.REPLY, approvals.photo_reply))
 
     # --- data in and out (leaders): Excel exports, spreadsheet imports
     add(CommandHandler(names("export"), exports.export, filters=new))
@@ -106,6 +118,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add(CallbackQueryHandler(invites.join_request_button, pattern=r"^jr:\d+:(ok|no)$"))
     add(CallbackQueryHandler(absences.leave_button, pattern=r"^lv:\d+:(ok|no)$"))
     add(CallbackQueryHandler(privacy.erase_button, pattern=r"^er:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(approvals.decide_button, pattern=r"^ap:\d+:(ok|no)$"))
+    add(CallbackQueryHandler(approvals.void_button, pattern=r"^fv:\d+$"))
 
     # --- edited messages: re-read a check-in in place (never counted twice)
     add(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.TEXT, checkins.edited))

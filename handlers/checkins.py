@@ -74,6 +74,23 @@ async def log_command(update: Update, context: KpiContext) -> None:
         await reply_logged(msg, user.language_code, queued.res, bd=context.bot_data, queued=queued)
 
 
+async def photo_deal(update: Update, context: KpiContext) -> None:
+    """Log a deal from a photo captioned `/deal …`: the photo is kept as the contract's."""
+    msg, user = update.effective_message, update.effective_user
+    assert msg is not None and user is not None and msg.caption is not None and msg.photo
+    queued = await log_for_caller(
+        update,
+        context,
+        msg,
+        checkins.log_message,
+        text=msg.caption,
+        message_id=msg.message_id,
+        photo=msg.photo[-1].file_id,
+    )
+    if queued is not None:
+        await reply_logged(msg, user.language_code, queued.res, bd=context.bot_data, queued=queued)
+
+
 async def free_text(update: Update, context: KpiContext) -> None:
     """Log a plain-language message addressed to the bot (private, reply, or mention)."""
     msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
@@ -263,6 +280,10 @@ async def reply_logged(
             await msg.reply_text(text, reply_markup=undo_markup)
         if queued is not None and queued.celebration is not None and bd is not None:
             await posts.send_queued(msg.get_bot(), bd, queued.celebration.id, now=bd.now())
+        if queued is not None and bd is not None:
+            # Approval requests and flags, to each leader privately.
+            for row in queued.leaders:
+                await posts.send_queued(msg.get_bot(), bd, row.id, now=bd.now())
 
 
 # --- what follows a stored check-in: written with it, sent after (kpi.outbox) -----------------
@@ -275,6 +296,7 @@ class Queued:
     res: LogOutcome
     confirmation: outbox.Message | None = None
     celebration: outbox.Message | None = None
+    leaders: tuple[outbox.Message, ...] = ()  # approval requests and flags to leaders
 
 
 @dataclass(frozen=True)
@@ -379,4 +401,9 @@ def _queue(
             count=c.count,
             now=now,
         )
-    return Queued(res, sent, celebration)
+    to_leaders = posts.queue_requests(
+        session, res.approval, res.leaders, team_id=res.team_id, key=key, now=now
+    ) + posts.queue_flags(
+        session, res.flagged, res.leaders, dict(res.names), team_id=res.team_id, now=now
+    )
+    return Queued(res, sent, celebration, tuple(to_leaders))

@@ -74,6 +74,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("target", "chitieu"), "leaders"),
     CommandSpec(("settings", "caidat"), "leaders"),
     CommandSpec(("invite", "moi"), "leaders"),
+    CommandSpec(("approvals", "duyet"), "leaders"),
     CommandSpec(("audit", "nhatky"), "leaders"),
     CommandSpec(("org", "congty"), "leaders"),
     CommandSpec(("erase", "xoadulieu"), "leaders"),

@@ -32,6 +32,7 @@ from handlers.render import (
     names_list,
     not_modified,
 )
+from handlers.views.approvals import digest_lines
 from handlers.views.boards import board_chart, late_lines, team_lines, visible_ranking
 from kpi.access import Viewer, visible
 from kpi.models import RUN_FAILED, RUN_SENT, RUN_SKIPPED, RUN_UNCERTAIN
@@ -374,6 +375,8 @@ async def _digest_messages(d: kd.LeaderDigest, lang: str) -> list[Outgoing]:
     if d.late:
         lines.append(t(lang, "digest.late_title"))
         lines += late_lines(lang, d.late)
+    # Deals waiting for approval, and bulk backfills since the last digest.
+    lines += digest_lines(lang, d.pending, d.pending_count, d.backfills)
     return [Outgoing(text=fit(join_lines(*lines)))]
 
 

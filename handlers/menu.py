@@ -33,9 +33,10 @@ PRIVATE = (
     "import",
     "audit",
     "mydata",
+    "approvals",
 )
 GROUP = (*LOGGING, "today", "week", "month", "leaderboard", "team", "leave", "join", "help")
-ADMINS = ("setup", "target", "kpi", "settings", "invite", "audit", *GROUP)
+ADMINS = ("setup", "target", "kpi", "settings", "invite", "approvals", "audit", *GROUP)
 
 
 def _commands(lang: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -9,8 +9,11 @@ connection or any other fault after the request was written may have delivered i
 towards not sending twice, and log it.
 
 The outbox sender (`deliver`, `send_queued`, `sweep_outbox`) sends rows of `kpi.outbox` and
-settles them; the handler that committed an effect sends its rows at once, the minute sweep
-sends what is left (after a definite failure or a crash).
+settles them (a row with a photo in its payload is sent as that photo, its text the caption);
+the handler that committed an effect sends its rows at once, the minute sweep sends what is
+left (after a definite failure or a crash). `queue_requests` and `queue_flags`
+write what a team's leaders are sent privately after a deal is logged (an approval request, a
+flag with its void button), in the unit of work that logged it.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, Literal
 
 import httpx
+from sqlalchemy.orm import Session
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import (
     ChatMigrated,
@@ -39,12 +43,16 @@ from handlers.views import absences as absences_view
 from handlers.views import invites as invites_view
 from handlers.views import linking as linking_view
 from handlers.views import team as team_views
+from handlers.views.approvals import flag_view, request_view
 from kpi import outbox
 from kpi.exports.usecases import LINK_PROPOSAL
 from kpi.models import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_UNCERTAIN
+from kpi.names import Names
 from kpi.posts import chats as chat_state
+from kpi.posts.content import Recipient
 from kpi.usecases import team as team_usecases
 from kpi.usecases.absences import LEAVE_DECIDED, LEAVE_REQUEST
+from kpi.usecases.approvals import FlagNote, PendingDeal
 from kpi.usecases.invites import JOIN_ANSWER, JOIN_REQUEST
 
 log = logging.getLogger(__name__)
@@ -190,18 +198,31 @@ async def deliver(
     delays = INLINE_RETRY_DELAYS if inline else ()
     chat_id = message.chat_id
     for attempt in range(len(delays) + 1):
+        reply = (
+            ReplyParameters(message.reply_to, allow_sending_without_reply=True)
+            if message.reply_to is not None
+            else None
+        )
+        photo = (message.payload or {}).get("photo")
         try:
-            sent = await bot.send_message(
-                chat_id,
-                _text_of(message),
-                message_thread_id=message.thread_id,
-                reply_parameters=(
-                    ReplyParameters(message.reply_to, allow_sending_without_reply=True)
-                    if message.reply_to is not None
-                    else None
-                ),
-                reply_markup=_markup_of(message, bot),
-            )
+            if photo:
+                # A photo someone sent before (its file_id), the text as its caption.
+                sent = await bot.send_photo(
+                    chat_id,
+                    str(photo),
+                    caption=_text_of(message),
+                    message_thread_id=message.thread_id,
+                    reply_parameters=reply,
+                    reply_markup=_markup_of(message, bot),
+                )
+            else:
+                sent = await bot.send_message(
+                    chat_id,
+                    _text_of(message),
+                    message_thread_id=message.thread_id,
+                    reply_parameters=reply,
+                    reply_markup=_markup_of(message, bot),
+                )
         except Exception as exc:
             fate = classify(exc)
             if fate == "retry" and _transient(exc) and attempt < len(delays):
@@ -287,3 +308,67 @@ async def send_all_queued(bot: Bot, bd: BotData, message_ids: Iterable[int]) -> 
     about a join request, the answer to the person who asked); the sweep retries a failure."""
     for message_id in message_ids:
         await send_queued(bot, bd, message_id, now=bd.now())
+
+
+# --- what goes to a team's leaders privately after an effect ----------------------------------
+
+
+def queue_requests(
+    session: Session,
+    deals: Sequence[PendingDeal],
+    leaders: Sequence[Recipient],
+    *,
+    team_id: int,
+    key: str,
+    now: dt.datetime,
+) -> list[outbox.Message]:
+    """Queue a request per waiting deal to every leader, privately (with the photo, if any)."""
+    queued = []
+    for d in deals:
+        for leader in leaders:
+            text, markup = request_view(lang_of(leader.lang_pref), d)
+            m = outbox.enqueue(
+                session,
+                key=f"approval:{d.entry_id}:{leader.telegram_id}:{key}",
+                kind="approval",
+                chat_id=leader.telegram_id,
+                team_id=team_id,
+                ref_id=d.entry_id,
+                text=text,
+                buttons=markup.to_dict(),
+                payload={"photo": d.photo} if d.photo else None,
+                now=now,
+            )
+            if m is not None:
+                queued.append(m)
+    return queued
+
+
+def queue_flags(
+    session: Session,
+    notes: Sequence[FlagNote],
+    leaders: Sequence[Recipient],
+    names: dict[str, Names],
+    *,
+    team_id: int,
+    now: dt.datetime,
+) -> list[outbox.Message]:
+    """Queue a note per flagged entry to every leader, privately, with a one-tap void."""
+    queued = []
+    for note in notes:
+        for leader in leaders:
+            text, markup = flag_view(lang_of(leader.lang_pref), note, names)
+            m = outbox.enqueue(
+                session,
+                key=f"flag:{note.entry_id}:{leader.telegram_id}",
+                kind="flag",
+                chat_id=leader.telegram_id,
+                team_id=team_id,
+                ref_id=note.entry_id,
+                text=text,
+                buttons=markup.to_dict(),
+                now=now,
+            )
+            if m is not None:
+                queued.append(m)
+    return queued

@@ -319,6 +319,8 @@ class Checkin(Base):
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     text: Mapped[str | None] = mapped_column(Text)
+    # Telegram's file_id of a photo of the contract the rep attached (deal approval).
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
     day: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default=CHECKIN_ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

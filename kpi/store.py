@@ -94,8 +94,12 @@ def record_checkin(
     message_id: int | None = None,
     text: str | None = None,
     pending_metrics: Iterable[str] = (),
+    photo_file_id: str | None = None,
 ) -> tuple[int, list[StoredEntry]]:
-    """Store one check-in with its entries; metrics in `pending_metrics` wait for approval."""
+    """Store one check-in with its entries; metrics in `pending_metrics` wait for approval.
+
+    `photo_file_id`: a photo of the contract sent with it (Telegram's file_id).
+    """
     if not entries:
         raise ValueError("a check-in needs at least one entry")
     pending = set(pending_metrics)
@@ -107,6 +111,7 @@ def record_checkin(
         chat_id=chat_id,
         message_id=message_id,
         text=stored_text(text),
+        photo_file_id=photo_file_id[:255] if photo_file_id else None,
         day=day,
         created_at=now,
     )
@@ -148,7 +153,7 @@ def checkin_for_message(session: Session, chat_id: int, message_id: int) -> Chec
 
 # Changes of an entry by a person; one made by someone other than the entry's owner stands
 # against the owner's later edits of the message that logged it.
-CORRECTIONS = ("entry.edit", "entry.void")
+CORRECTIONS = ("entry.edit", "entry.void", "flag.void")
 
 
 def corrected_by_others(session: Session, checkin: Checkin) -> dict[int, int]:
@@ -326,15 +331,25 @@ def void_checkin(
 MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number typed as an id matches nothing
 
 
-def void_entry(session: Session, entry: Activity, *, actor_id: int, now: dt.datetime) -> None:
-    """Void one entry; the check-in is voided too when nothing of it counts any more."""
+def void_entry(
+    session: Session,
+    entry: Activity,
+    *,
+    actor_id: int,
+    now: dt.datetime,
+    action: str = "entry.void",
+) -> None:
+    """Void one entry; the check-in is voided too when nothing of it counts any more.
+
+    `action` names the void in the audit trail (`flag.void`: from a flag's button).
+    """
     before = _entry_json(entry)
     entry.status = ENTRY_VOIDED
     entry.updated_at = now
     audit.record_change(
         session,
         entry,
-        "entry.void",
+        action,
         actor_id=actor_id,
         before=before,
         after={"status": ENTRY_VOIDED},

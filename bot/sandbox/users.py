@@ -159,16 +159,23 @@ class UserSide:
             return self.world.emit("message", message, deliver=self.world.bot_sees(state, message))
 
     def photo(
-        self, user: SUser, chat: SChat | int, data: bytes, *, caption: str | None = None
+        self,
+        user: SUser,
+        chat: SChat | int,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        reply_to: int | None = None,
     ) -> JSON:
-        """Send a photo as the user (the bot can fetch it with getFile)."""
+        """Send a photo as the user, with a caption or as a reply (the bot can fetch it with
+        getFile; the update's file_id can be sent again with sendPhoto)."""
         size = image_size(data)
         if size is None:
             raise ValueError("not a PNG, GIF, JPEG or WebP image")
         with self.world.lock:
             state, sender = self._writable(user, chat)
             stored = self.world.store_file("photo", data, None, "image/jpeg", size)
-            message = self._user_message(state, sender)
+            message = self._user_message(state, sender, reply_to=reply_to)
             message["photo"] = [self.world.photo_size(stored)]
             self._add_caption(message, caption)
             self._store_user_message(state, message)

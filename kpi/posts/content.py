@@ -15,8 +15,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import closing, periods
+from kpi import approvals, closing, periods
 from kpi.absences import absent_on, away_days, days_in
+from kpi.approvals import BackfillNote, PendingDeal
 from kpi.calendar import WorkCalendar, calendar_of, count_working_days, is_working_day, local_today
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
@@ -318,6 +319,9 @@ def _coach(cal: WorkCalendar, line: MeLine, now: dt.datetime) -> Coaching | None
     )
 
 
+DIGEST_PENDING_SHOWN = 10  # deals waiting for approval named in the digest (then a count)
+
+
 @dataclass(frozen=True)
 class LeaderDigest:
     """The previous week for the team's leaders: who is behind, who has gone quiet."""
@@ -330,6 +334,10 @@ class LeaderDigest:
     leaders: tuple[Recipient, ...]
     # Leaders' changes into closed months since the last digest (kpi.closing).
     late: tuple[closing.LateChange, ...] = ()
+    # Deals waiting for a leader (oldest first, a few named) and how many in all.
+    pending: tuple[PendingDeal, ...] = ()
+    pending_count: int = 0
+    backfills: tuple[BackfillNote, ...] = ()  # bulk backfills logged since the last digest
 
 
 def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDigest | None:
@@ -364,6 +372,9 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
             missed = 0
         if missed >= 2:
             quiet.append(m.display_name)
+    pending = approvals.pending_deals(session, team.id)
+    # Backfills logged in the week before this digest (digests are weekly).
+    backfills = approvals.backfills(session, team, now - dt.timedelta(days=7), now)
     return LeaderDigest(
         info,
         board,
@@ -376,4 +387,7 @@ def leader_digest(session: Session, post: Post, now: dt.datetime) -> LeaderDiges
                 session, team.id, since=closing.since_last_digest(session, team.id)
             )
         ),
+        tuple(pending[:DIGEST_PENDING_SHOWN]),
+        len(pending),
+        tuple(backfills),
     )

@@ -14,12 +14,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kpi import audit, closing, entries, parsing, pending, reading, store
+from kpi import approvals, audit, closing, entries, parsing, pending, reading, store
 from kpi.access import Caller, ChatInfo, Refusal, require, resolve, scope_in_team
+from kpi.approvals import FlagNote, PendingDeal
 from kpi.catalog import DEALS
 from kpi.entries import Progress
-from kpi.models import CHECKIN_ACTIVE, ENTRY_ACTIVE, Checkin, Member, Team
+from kpi.models import CHECKIN_ACTIVE, ENTRY_ACTIVE, ENTRY_PENDING, Checkin, Member, Team
 from kpi.names import Names
+from kpi.posts.content import Recipient, leaders_of
 from kpi.posts.registry import CELEBRATION
 from kpi.reading import LOG_COMMANDS, split_command
 from kpi.store import EntryInput, StoredEntry
@@ -68,6 +70,9 @@ class Logged:
     celebration: Celebration | None = None  # a deal that counts: congratulate the group
     replaced: bool = False  # an edited message replaced an earlier check-in
     kept: tuple[Kept, ...] = ()  # entries someone else corrected, left as they are by the edit
+    approval: tuple[PendingDeal, ...] = ()  # deals that now wait for a leader: ask the leaders
+    flagged: tuple[FlagNote, ...] = ()  # entries a leader is asked to look at
+    leaders: tuple[Recipient, ...] = ()  # who is asked (when something is to be asked)
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ class _Plan:
     text: str | None
     checkin_id: int | None = None  # set when an edited message replaces a check-in
     reason: str | None = None  # a leader's reason for a change into a closed month
+    photo: str | None = None  # a photo of the contract sent with the deal (its file_id)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON a PendingAction stores."""
@@ -155,6 +161,7 @@ class _Plan:
             "text": self.text,
             "checkin_id": self.checkin_id,
             "reason": self.reason,
+            "photo": self.photo,
         }
 
     @classmethod
@@ -169,6 +176,7 @@ class _Plan:
             text=data.get("text"),
             checkin_id=data.get("checkin_id"),
             reason=data.get("reason"),
+            photo=data.get("photo"),
         )
 
 
@@ -255,6 +263,7 @@ def _store(
             message_id=plan.message_id,
             text=plan.text,
             pending_metrics=pending_metrics,
+            photo_file_id=plan.photo,
         )
     if late is not None:
         closing.note(
@@ -271,15 +280,22 @@ def _store(
         )
     metrics = {e.metric for e in stored}
     progress = entries.day_progress(session, team, caller.member.id, plan.day, metrics)
+    # Deals that wait are put to the leaders; anything that looks off is shown to them too.
+    waiting = approvals.pending_of(session, [e.id for e in stored if e.status == ENTRY_PENDING])
+    flagged = approvals.flag_entries(session, team, caller.member.id, stored, now)
+    leaders = tuple(leaders_of(session, team.id)) if waiting or flagged else ()
     return _logged(
         ctx,
         checkin_id,
         plan.day,
         entries=tuple(stored),
         progress=progress,
-        celebration=_celebration(team, stored) if not replaced else None,
+        celebration=celebration_for(team, stored) if not replaced else None,
         replaced=replaced,
         kept=kept,
+        approval=tuple(waiting),
+        flagged=tuple(flagged),
+        leaders=leaders,
     )
 
 
@@ -321,7 +337,7 @@ def _kept(session: Session, kept: Sequence[store.KeptEntry]) -> tuple[Kept, ...]
     return tuple(out)
 
 
-def _celebration(team: Team, stored: Sequence[StoredEntry]) -> Celebration | None:
+def celebration_for(team: Team, stored: Sequence[StoredEntry]) -> Celebration | None:
     """Congratulate deals when they count (not while they wait for a leader's approval)."""
     settings = settings_of(team)
     deals = [e for e in stored if e.metric == DEALS and e.status == ENTRY_ACTIVE]
@@ -350,8 +366,12 @@ def log_message(
     now: dt.datetime,
     text: str,
     message_id: int | None,
+    photo: str | None = None,
 ) -> LogOutcome:
-    """Read a logging command or plain-language message and store it as one check-in."""
+    """Read a logging command or plain-language message and store it as one check-in.
+
+    `photo`: the file_id of a photo the message carried (a contract captioned `/deal …`).
+    """
     caller = require(resolve(session, person, chat, admins, now), "member")
     if isinstance(caller, Refusal):
         return caller
@@ -375,6 +395,7 @@ def log_message(
         message_id=message_id,
         text=text,
         reason=reason,
+        photo=photo,
     )
     if read.ambiguous is not None:
         index, amount = read.ambiguous
@@ -569,6 +590,7 @@ __all__ = [
     "Logged",
     "NotUnderstood",
     "QuickMenu",
+    "celebration_for",
     "log_message",
     "quick_add",
     "quick_keyboard",

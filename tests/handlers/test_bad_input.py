@@ -41,6 +41,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         *("mute", "tatnhac", "unmute", "batnhac"),
         *("invite", "moi"),
         *("leave", "nghiphep"),
+        *("approvals", "duyet"),
     ),
     "exports": ("export", "xuat", "import", "nhap"),
     "team": ("team", "doi"),
@@ -303,6 +304,49 @@ test_records_and_personal_data_survive_any_arguments = property_test(COMMAND_GRO
 test_unknown_commands_survive_any_arguments = property_test(
     COMMAND_GROUPS["unknown"], address=True
 )
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.one_of(
+        st.builds(
+            "ap:{}:{}".format,
+            st.integers(min_value=0, max_value=10**30),
+            st.sampled_from(("ok", "no")),
+        ),
+        st.builds("fv:{}".format, st.integers(min_value=0, max_value=10**30)),
+    ),
+    caller=callers,
+)
+async def test_approval_and_flag_buttons_survive_any_payload(
+    talk: Talk,
+    db: Any,
+    sandbox: Sandbox,
+    failures: list[BaseException],
+    people: dict[str, tuple[Any, Any]],
+    data: str,
+    caller: tuple[str, str],
+) -> None:
+    """Approve/Reject (`ap:`) and a flag's void (`fv:`) with any entry id, from anyone."""
+    user, chats = people[caller[0]]
+    chat = chats[caller[1]]
+    if not sandbox.sent(chat):
+        await talk.say(user, chat, "/help")
+    failures.clear()
+    before = fingerprint(db)
+    calls_before = len(sandbox.calls)
+    message = sandbox.sent(chat)[-1]
+    await talk.deliver(sandbox.press(user, chat, message.message_id, data, check=False))
+    assert failures == [], (data, failures)
+    refused = [c for c in sandbox.calls[calls_before:] if not c.ok]
+    assert refused == [], (data, [(c.method, c.response) for c in refused])
+    if caller[0] != "leader" or int(data.split(":")[1]) > 10**6:
+        # Only a leader of the entry's team changes anything, and only with an existing entry.
+        assert fingerprint(db) == before, data
 
 
 def test_the_property_tests_cover_every_command(app: Any) -> None:

@@ -442,3 +442,78 @@ async def test_everyone_gets_their_own_data_and_nobody_elses(
     content = (answer.document or b"").decode("utf-8")
     assert str(user.id) in content
     assert "minh_tran" not in content  # Minh's data is Minh's (he is none of these roles)
+
+
+# --- deal approval and flags: /approvals, Approve/Reject, a flag's void ------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_approvals_is_for_leaders(talk: Talk, cast: dict[str, Any], role: str) -> None:
+    text = await talk.reply(cast[role], cast["group"], "/approvals")
+    if role in ("admin", "leader"):
+        assert "No deal of team Sales HCM is waiting for approval." in text or "chờ duyệt" in text
+    elif role == "rep":
+        assert "Only a team leader" in text
+    else:
+        assert any(w in text for w in NOT_IN_TEAM), text
+
+
+async def _press(talk: Talk, sandbox: Any, user: Any, data: str) -> str:
+    """Press a button as `user` in their private chat (as if forwarded); return the answer."""
+    chat = sandbox.private(user)
+    if not sandbox.sent(chat):
+        await talk.say(user, chat, "/start")
+    message = sandbox.sent(chat)[-1]
+    press = sandbox.press(user, chat, message.message_id, data, check=False)
+    await talk.deliver(press)
+    answer = sandbox.callback_answer(press)
+    return str((answer or {}).get("text") or "")
+
+
+@pytest.mark.parametrize("choice", ["ok", "no"])
+@pytest.mark.parametrize("role", ROLES)
+async def test_approving_a_deal_is_for_its_teams_leaders(
+    talk: Talk, cast: dict[str, Any], db: Any, sandbox: Any, team: Any, role: str, choice: str
+) -> None:
+    with db.transaction() as s:
+        for t in s.scalars(select(Team)):
+            t.settings = {**t.settings, "deal_approval": True}
+    await talk.say(team.minh, team.minh_dm, "/deal 45tr An Phát")
+    with db.transaction() as s:
+        entry_id = s.scalar(select(func.max(Activity.id)))
+    before = counts(db)
+    text = await _press(talk, sandbox, cast[role], f"ap:{entry_id}:{choice}")
+    with db.transaction() as s:
+        status = s.scalar(select(Activity.status).where(Activity.id == entry_id))
+    if role in ("admin", "leader"):
+        assert status == ("active" if choice == "ok" else "rejected")
+        assert counts(db)[2] == before[2] + 1  # one audit event
+    else:
+        assert status == "pending"
+        assert counts(db) == before
+        if role == "rep":
+            assert "Only a team leader" in text
+        else:
+            assert any(w in text for w in NOT_IN_TEAM), text
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_a_flags_void_button_is_for_the_entrys_teams_leaders(
+    talk: Talk, cast: dict[str, Any], db: Any, sandbox: Any, role: str
+) -> None:
+    with db.transaction() as s:
+        entry_id = s.scalar(select(func.max(Activity.id)))
+    before = counts(db)
+    text = await _press(talk, sandbox, cast[role], f"fv:{entry_id}")
+    with db.transaction() as s:
+        status = s.scalar(select(Activity.status).where(Activity.id == entry_id))
+    if role in ("admin", "leader"):
+        assert status == "voided"
+        assert f"Entry #{entry_id} voided" in text or f"Đã hủy mục #{entry_id}" in text
+    else:
+        assert status == "active"
+        assert counts(db) == before
+        if role == "rep":
+            assert "Only a team leader" in text
+        else:
+            assert any(w in text for w in NOT_IN_TEAM), text

@@ -5,8 +5,8 @@ deleted) and what a sent report said (`report_snapshots`: the monthly report's f
 went out, so a closed month keeps them). Two new tables: an instance still on the previous
 revision ignores them.
 
-Revision ID: 0010_absences
-Revises: 0006
+Revision ID: 0008_absences
+Revises: 0007_invites
 Create Date: 2026-12-08 00:00:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import kpi.models
 
-revision = "0010_absences"
-down_revision = "0008_invites"
+revision = "0008_absences"
+down_revision = "0007_invites"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ An invite link's token is a secret that joins a team: the database keeps only it
 link may be single-use (`single_use`). Rows written before this revision (nothing created them
 yet) keep working: their tokens are hashed in place.
 
-Revision ID: 0008_invites
+Revision ID: 0007_invites
 Revises: 0006
 Create Date: 2026-12-08 00:00:00
 """
@@ -17,7 +17,7 @@ import hashlib
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_invites"
+revision = "0007_invites"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
