@@ -23,7 +23,9 @@ from kpi.models import (
 )
 from tests.support.chat import ADMIN_ID, Talk
 
-ROLES = ("admin", "leader", "rep", "outsider", "other_team")
+# QUALITY.md R6's cast: a configured admin, the team's leader and rep, a non-member, a member of
+# another team, and a member the leader removed (still in the Telegram group).
+ROLES = ("admin", "leader", "rep", "outsider", "other_team", "removed")
 
 
 @pytest.fixture
@@ -42,12 +44,19 @@ async def cast(talk: Talk, sandbox: Any, team: Any) -> dict[str, Any]:
     for u in (admin, outsider, other_rep):
         sandbox.join(team.group, u)
     await talk.say(team.minh, team.minh_dm, "/call 3")
+    gone = sandbox.user("Tú", username="tu_pham", language_code="en")
+    sandbox.join(team.group, gone)
+    await talk.say(gone, team.group, "/join")
+    await talk.say(gone, sandbox.private(gone), "/start")
+    [ask] = await talk.say(team.leader, team.group, "/team remove @tu_pham")
+    await talk.press(team.leader, team.group, ask, ask.buttons()[0][1])
     return {
         "admin": admin,
         "leader": team.leader,
         "rep": team.hoa,
         "outsider": outsider,
         "other_team": other_rep,
+        "removed": gone,
         "group": team.group,
     }
 
@@ -171,20 +180,7 @@ async def test_setup_of_an_existing_team(
 
 # --- /team: the same table with a removed member as a sixth role ------------------------------
 
-TEAM_ROLES = (*ROLES, "removed")
 NOT_IN_TEAM = ("not in a team", "chưa thuộc đội nào", "not joined this team")
-
-
-@pytest.fixture
-async def team_cast(talk: Talk, sandbox: Any, team: Any, cast: dict[str, Any]) -> dict[str, Any]:
-    """The cast plus a member a leader removed from the team (still in the Telegram group)."""
-    gone = sandbox.user("Tú", username="tu_pham", language_code="en")
-    sandbox.join(team.group, gone)
-    await talk.say(gone, team.group, "/join")
-    await talk.say(gone, sandbox.private(gone), "/start")
-    [ask] = await talk.say(team.leader, team.group, "/team remove @tu_pham")
-    await talk.press(team.leader, team.group, ask, ask.buttons()[0][1])
-    return {**cast, "removed": gone}
 
 
 def _minh(db: Any) -> tuple[str, str, bool]:
@@ -197,11 +193,11 @@ def _minh(db: Any) -> tuple[str, str, bool]:
         return row[0], row[1], row[2]
 
 
-@pytest.mark.parametrize("role", TEAM_ROLES)
+@pytest.mark.parametrize("role", ROLES)
 async def test_the_team_list_is_for_its_members_and_admins(
-    talk: Talk, team_cast: dict[str, Any], role: str
+    talk: Talk, cast: dict[str, Any], role: str
 ) -> None:
-    answers = await talk.say(team_cast[role], team_cast["group"], "/team")
+    answers = await talk.say(cast[role], cast["group"], "/team")
     text = "\n".join(a.text or "" for a in answers)
     if role in ("admin", "leader", "rep"):
         assert "Sales HCM" in text and "Minh Trần" in text
@@ -219,17 +215,17 @@ TEAM_CHANGES = [
 
 
 @pytest.mark.parametrize(("command", "after"), TEAM_CHANGES)
-@pytest.mark.parametrize("role", TEAM_ROLES)
+@pytest.mark.parametrize("role", ROLES)
 async def test_team_changes_are_for_leaders_and_admins(
     talk: Talk,
-    team_cast: dict[str, Any],
+    cast: dict[str, Any],
     db: Any,
     role: str,
     command: str,
     after: tuple[str, str, bool],
 ) -> None:
     before = _minh(db)
-    text = await talk.reply(team_cast[role], team_cast["group"], command)
+    text = await talk.reply(cast[role], cast["group"], command)
     if role in ("admin", "leader"):
         assert text.startswith("✅"), text
         assert _minh(db) == after
@@ -241,11 +237,11 @@ async def test_team_changes_are_for_leaders_and_admins(
             assert any(w in text for w in NOT_IN_TEAM), text
 
 
-@pytest.mark.parametrize("role", TEAM_ROLES)
+@pytest.mark.parametrize("role", ROLES)
 async def test_removal_and_its_button_are_for_leaders_and_admins(
-    talk: Talk, team_cast: dict[str, Any], team: Any, db: Any, role: str, sandbox: Any
+    talk: Talk, cast: dict[str, Any], team: Any, db: Any, role: str, sandbox: Any
 ) -> None:
-    user, group = team_cast[role], team_cast["group"]
+    user, group = cast[role], cast["group"]
     answers = await talk.say(user, group, "/team remove @minh_tran")
     asked = [a for a in answers if a.buttons()]
     assert bool(asked) == (role in ("admin", "leader"))
