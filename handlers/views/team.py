@@ -39,10 +39,12 @@ def _who(row: RosterRow) -> str:
     return f"{esc(clip(row.name, 40))}{esc(handle)}"
 
 
-def _row(lang: str, row: RosterRow) -> str:
+def _row(lang: str, row: RosterRow, away: frozenset[int]) -> str:
     icon = "⭐" if row.role == "leader" else "👤"
     parts = [f"{icon} {_who(row)}", t(lang, f"team.role_{row.role}")]
     parts.append("💬" if row.reachable else "🔕")
+    if row.member_id in away:
+        parts.append(t(lang, "team.away"))
     if row.status == "pending":
         parts.append(t(lang, "team.pending"))
     if not row.ranked:
@@ -55,7 +57,7 @@ def roster_view(lang: str, res: Roster) -> tuple[list[Html], InlineKeyboardMarku
     current = [r for r in res.rows if r.status in ("active", "pending")]
     former = [r for r in res.rows if r.status in ("left", "removed")]
     lines: list[str] = [t(lang, "team.title", team=res.team_title, count=len(current))]
-    lines += [_row(lang, r) for r in current]
+    lines += [_row(lang, r, res.away) for r in current]
     if former:
         names = [
             f"{clip(r.name, 32)} ({t_plain(lang, f'team.status_{r.status}')})"
@@ -85,7 +87,7 @@ def card_view(lang: str, card: MemberCard) -> tuple[Html, InlineKeyboardMarkup]:
     """Show one member with the changes a leader may make."""
     row = card.row
     text = join_lines(
-        _row(lang, row),
+        _row(lang, row, frozenset()),
         t(lang, "team.card_ranked" if row.ranked else "team.card_unranked"),
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kpi import outbox, pending, roster
+from kpi.absences import absent_on
 from kpi.access import (
     Caller,
     ChatInfo,
@@ -26,6 +27,7 @@ from kpi.access import (
     resolve,
     scope_in_team,
 )
+from kpi.calendar import today_in
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     ROLE_LEADER,
@@ -96,6 +98,7 @@ class Roster:
     team_title: str
     rows: tuple[RosterRow, ...]
     manage: bool
+    away: frozenset[int] = frozenset()  # members on approved leave today
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,9 @@ def team_command(
         if isinstance(viewer, Refusal):
             return viewer
         rows = tuple(roster.roster(session, viewer.team.id))
-        return Roster(viewer.lang_pref, viewer.team.title, rows, viewer.is_leader)
+        today = today_in(viewer.team.timezone, now)
+        away = frozenset(absent_on(session, viewer.team.id, today))
+        return Roster(viewer.lang_pref, viewer.team.title, rows, viewer.is_leader, away)
     sub = SUBCOMMANDS.get(words[0].lower())
     caller = _leader(session, scope, sub == "leader" and is_chat_owner)
     if isinstance(caller, Refusal):

@@ -64,6 +64,20 @@ async def test_every_member_sees_the_team_with_roles_and_who_the_bot_can_reach(
     assert [label for label, _ in answer.buttons()] == ["⭐ Lan Nguyễn", "Hoa Lê", "Minh Trần"]
 
 
+async def test_the_team_shows_who_is_on_leave_today(talk: Talk, team: Any, clock: Any) -> None:
+    # The test clock says 19/11 (Thursday): leave from today on shows; leave from tomorrow not yet.
+    await talk.say(team.leader, team.group, "/leave @minh_tran 19/11..20/11")
+    await talk.say(team.leader, team.group, "/leave @hoa_le 20/11")
+    [answer] = await talk.say(team.hoa, team.group, "/team")
+    assert "👤 Minh Trần @minh_tran · rep · 🔕 · 🏖 on leave today" in answer.text
+    assert "👤 Hoa Lê @hoa_le · rep · 🔕\n" in answer.text
+    [answer] = await talk.say(team.leader, team.group, "/doi")
+    assert "Minh Trần @minh_tran · nhân viên · 🔕 · 🏖 hôm nay nghỉ phép" in answer.text
+    clock.advance(days=1)
+    [answer] = await talk.say(team.hoa, team.group, "/team")
+    assert "Hoa Lê @hoa_le · rep · 🔕 · 🏖 on leave today" in answer.text
+
+
 async def test_a_leader_promotes_and_demotes_with_commands_and_buttons(
     talk: Talk, team: Any, db: Any
 ) -> None:
