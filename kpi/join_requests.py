@@ -24,12 +24,11 @@ from kpi.models import (
     MEMBERSHIP_ACTIVE,
     MEMBERSHIP_LEFT,
     MEMBERSHIP_PENDING,
-    ROLE_LEADER,
     Member,
-    Membership,
     PendingAction,
     Team,
 )
+from kpi.posts.content import leaders_or_group
 from kpi.teams import JoinStatus, join_team, membership_of, teams_of
 
 JOIN_KIND = "join"  # the pending question, one per request
@@ -96,17 +95,16 @@ def ask_leaders(session: Session, team: Team, member: Member, now: dt.datetime) 
     )
     action.expires_at = now + JOIN_TTL
     ids = []
-    for leader in _reachable_leaders(session, team.id, member.id):
-        assert leader.telegram_id is not None
+    for asked in leaders_or_group(session, team):
         queued = outbox.enqueue(
             session,
-            key=f"join:{action.id}:{leader.id}",
+            key=f"join:{action.id}:{asked.key}",
             kind=JOIN_REQUEST,
-            chat_id=leader.telegram_id,
+            chat_id=asked.chat_id,
             team_id=team.id,
-            user_id=leader.telegram_id,
+            user_id=asked.user_id,
             payload={
-                "lang": leader.language or leader.telegram_language or team.language,
+                "lang": asked.lang_pref or team.language,
                 "action": action.id,
                 "name": member.display_name,
                 "username": member.username or "",
@@ -118,24 +116,6 @@ def ask_leaders(session: Session, team: Team, member: Member, now: dt.datetime) 
             ids.append(queued.id)
     session.flush()
     return tuple(ids)
-
-
-def _reachable_leaders(session: Session, team_id: int, member_id: int) -> list[Member]:
-    return list(
-        session.scalars(
-            select(Member)
-            .join(Membership, Membership.member_id == Member.id)
-            .where(
-                Membership.team_id == team_id,
-                Membership.role == ROLE_LEADER,
-                Membership.status == MEMBERSHIP_ACTIVE,
-                Member.telegram_id.is_not(None),
-                Member.private_chat_ok.is_(True),
-                Member.id != member_id,
-            )
-            .order_by(Member.id)
-        )
-    )
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,30 @@ def leaders_of(session: Session, team_id: int) -> list[Recipient]:
     ]
 
 
+@dataclass(frozen=True)
+class RequestChat:
+    """Where a question for the team's leaders goes (a join or leave request)."""
+
+    chat_id: int
+    user_id: int | None  # the leader's Telegram id; None for the group
+    lang_pref: str | None
+    key: str  # tells the outbox rows apart: the leader's member id, or "group"
+
+
+def leaders_or_group(session: Session, team: Team) -> list[RequestChat]:
+    """Ask every leader privately; when the bot can reach none of them, ask in the group.
+
+    A leader who never opened the private chat would otherwise not learn of the request at all.
+    The buttons check who presses them, so a question in the group is safe.
+    """
+    leaders = leaders_of(session, team.id)
+    if not leaders:
+        return [RequestChat(team.chat_id, None, team.language, "group")]
+    return [
+        RequestChat(r.telegram_id, r.telegram_id, r.lang_pref, str(r.member_id)) for r in leaders
+    ]
+
+
 def unreachable_members(session: Session, team_id: int) -> list[str]:
     """Return the names of members the bot cannot write to privately."""
     return [

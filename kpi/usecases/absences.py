@@ -18,7 +18,7 @@ from kpi.absences import AbsenceInfo
 from kpi.access import Caller, ChatInfo, Refusal, require, resolve, scope_in_team
 from kpi.entries import local_today
 from kpi.models import ABSENCE_APPROVED, ABSENCE_PENDING, Absence, Member, Team
-from kpi.posts.content import leaders_of
+from kpi.posts.content import leaders_or_group
 from kpi.store import MAX_ID
 from kpi.teams import PersonInfo, member_by_handle
 from kpi.usecases.outcomes import BadInput, UnknownMember
@@ -145,20 +145,20 @@ def leave_command(
 
 
 def _ask_leaders(session: Session, team: Team, absence: Absence, now: dt.datetime) -> int:
-    """Queue the request to every leader who can be written to privately."""
+    """Queue the request to every leader privately (to the group when none can be reached)."""
     member = session.get(Member, absence.member_id)
     assert member is not None
-    leaders = leaders_of(session, team.id)
-    for leader in leaders:
+    asked = leaders_or_group(session, team)
+    for chat in asked:
         outbox.enqueue(
             session,
-            key=f"leave:{absence.id}:{leader.member_id}",
+            key=f"leave:{absence.id}:{chat.key}",
             kind=LEAVE_REQUEST,
-            chat_id=leader.telegram_id,
+            chat_id=chat.chat_id,
             team_id=team.id,
-            user_id=leader.telegram_id,
+            user_id=chat.user_id,
             payload={
-                "lang": leader.lang_pref or team.language,
+                "lang": chat.lang_pref or team.language,
                 "absence": absence.id,
                 "name": member.display_name,
                 "team": team.title,
@@ -167,7 +167,7 @@ def _ask_leaders(session: Session, team: Team, absence: Absence, now: dt.datetim
             },
             now=now,
         )
-    return len(leaders)
+    return len(asked)
 
 
 def _find(session: Session, team_id: int, ref: str) -> Absence | None:

@@ -212,3 +212,20 @@ async def test_targets_are_prorated_over_the_days_a_member_is_there(talk: Talk, 
     await talk.say(team.leader, team.group, "/leave @hoa_le 25/11..27/11")
     after = await talk.reply(team.leader, team.leader_dm, "/month")
     assert "Doanh số: 0/110tr" in after and "Cuộc gọi: 0/220" in after
+
+
+async def test_with_no_leader_reachable_privately_a_request_is_asked_in_the_group(
+    talk: Talk, team: Any, db: Database, app: Any, clock: Clock, sandbox: Any
+) -> None:
+    # The leader never opened the private chat with the bot: the group is asked instead.
+    await talk.say(team.hoa, team.hoa_dm, "/start")
+    await talk.reply(team.hoa, team.hoa_dm, "/leave 25/11..27/11")
+    before = len(sandbox.sent(team.group))
+    assert await sweep_outbox(app.bot, app.bot_data, clock()) == 1
+    [question] = sandbox.sent(team.group)[before:]
+    assert "Hoa Lê (Sales HCM) xin nghỉ phép 25/11–27/11" in (question.text or "")
+    approve = dict(question.buttons())["✅ Duyệt"]
+    await talk.press(team.minh, team.group, question, approve)
+    assert _absences(db)[0][3] == ABSENCE_PENDING
+    await talk.press(team.leader, team.group, question, approve)
+    assert _absences(db)[0][3] == ABSENCE_APPROVED

@@ -373,3 +373,24 @@ async def test_a_bad_invite_command_shows_an_example_and_makes_no_link(
     ]
     with db.transaction() as s:
         assert s.scalars(select(Invite)).all() == []
+
+
+async def test_with_no_leader_reachable_privately_the_request_is_asked_in_the_group(
+    talk: Talk, team: Any, sandbox: Any, db: Any
+) -> None:
+    text = await talk.reply(team.leader, team.group, "/settings approval joins on")
+    assert "Duyệt thành viên mới: bật" in text
+    # The leader never opened the private chat (or closed it): nobody could be asked privately.
+    with db.transaction() as s:
+        s.execute(update(Member).values(private_chat_ok=False))
+    vy = sandbox.user("Vy", last_name="Phạm", username="vy_pham", language_code="en")
+    sandbox.join(team.group, vy)
+    await talk.say(vy, team.group, "/join")
+    question = question_to(sandbox, team.group)
+    assert question.text == "🙋 Vy Phạm (@vy_pham) xin tham gia đội Sales HCM."
+    labels = dict(question.buttons())
+    # In the group anyone can press: a rep's press is refused and decides nothing.
+    await talk.press(team.hoa, team.group, question, labels["✅ Duyệt"])
+    assert membership_status(db, vy.id) == MEMBERSHIP_PENDING
+    await talk.press(team.leader, team.group, question, labels["✅ Duyệt"])
+    assert membership_status(db, vy.id) == MEMBERSHIP_ACTIVE
