@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from handlers.context import KpiContext, for_caller, lang_of, refuse, replied_user_id
+from handlers.context import KpiContext, for_caller, lang_of, refused, replied_user_id
 from handlers.render import answer_query, fit, id_and_choice, remove_buttons
 from handlers.views.absences import cannot_view, decided_view, leave_view
 from handlers.views.access import refusal_short
@@ -25,11 +25,8 @@ async def leave(update: Update, context: KpiContext) -> None:
         args=split_command(msg.text)[1],
         reply_to=replied_user_id(update),
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     await msg.reply_text(fit(leave_view(lang_of(res.lang_pref, user), res)))
 
 

@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 from telegram import Chat, Message, Update, User
+from telegram.error import Forbidden
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from handlers.i18n import Lang, normalize_lang
+from handlers.i18n import Lang, normalize_lang, t
 from handlers.views.access import refusal_view
+from handlers.views.onboarding import open_private_button
 from kpi.access import ChatInfo, Refusal
 from kpi.db import DUPLICATE, Database
 from kpi.teams import PersonInfo, TeamDefaults
@@ -188,6 +190,33 @@ async def for_caller(
         fn, person=person_of(user), chat=chat_of(chat), admins=bd.admins, now=bd.now(), **kwargs
     )
     return await unit_of_work(update, context, call)
+
+
+async def send_privately(
+    update: Update,
+    context: KpiContext,
+    lang: str,
+    what: str,
+    send: Callable[[int], Awaitable[object]],
+) -> None:
+    """Send the caller what only they should read (`send(chat_id)` sends it).
+
+    In the private chat it is sent there. Asked in a group, it goes to the caller's private
+    chat and the group is told so (`<what>.sent_private`); when the bot may not write to them
+    yet, the group answer offers the private chat instead (`<what>.open_private`).
+    """
+    msg, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    assert msg is not None and user is not None and chat is not None
+    if chat.type == "private":
+        await send(chat.id)
+        return
+    try:
+        await send(user.id)
+    except Forbidden:  # they never opened a private chat with the bot, or blocked it
+        button = open_private_button(lang, context.bot.username)
+        await msg.reply_text(t(lang, f"{what}.open_private"), reply_markup=button)
+        return
+    await msg.reply_text(t(lang, f"{what}.sent_private"))
 
 
 async def refused(update: Update, res: Refusal | None) -> None:

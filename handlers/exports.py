@@ -8,13 +8,13 @@ from functools import partial
 from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import Forbidden
 
 from handlers.context import (
     KpiContext,
     for_caller,
     lang_of,
     refuse,
+    send_privately,
 )
 from handlers.i18n import t, t_plain
 from handlers.render import clip, id_and_choice, join_lines
@@ -61,20 +61,12 @@ async def export(update: Update, context: KpiContext) -> None:
         content = await context.bot_data.render(build_xlsx, data, lang)
         name = file_name(data, "xlsx")
     caption = t(lang, "export.caption", team=data.team_title, period=data.span.key)
-    if tchat.type == "private":
-        await msg.reply_document(content, filename=name, caption=caption)
-        return
+
+    async def send(chat_id: int) -> None:
+        await context.bot.send_document(chat_id, content, filename=name, caption=caption)
+
     # Asked in the group: the team's numbers go to the leader alone.
-    try:
-        await context.bot.send_document(user.id, content, filename=name, caption=caption)
-    except Forbidden:
-        url = f"https://t.me/{context.bot.username}"
-        button = InlineKeyboardButton(t(lang, "join.open_private"), url=url)
-        await msg.reply_text(
-            t(lang, "export.open_private"), reply_markup=InlineKeyboardMarkup([[button]])
-        )
-        return
-    await msg.reply_text(t(lang, "export.sent_private"))
+    await send_privately(update, context, lang, "export", send)
 
 
 async def import_help(update: Update, context: KpiContext) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from handlers import posts
-from handlers.context import KpiContext, for_caller, lang_of, refuse
+from handlers.context import KpiContext, for_caller, lang_of, refused
 from handlers.i18n import t_plain
 from handlers.render import id_and_choice, remove_buttons
 from handlers.views.invites import answer_view, invite_view
@@ -21,11 +21,8 @@ async def invite(update: Update, context: KpiContext) -> None:
     res = await for_caller(
         update, context, invites.invite_command, args=split_command(msg.text)[1]
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     await msg.reply_text(invite_view(lang_of(res.lang_pref, user), res, context.bot.username))
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden
+from telegram import Update
 
-from handlers.context import KpiContext, for_caller, lang_of, refuse, replied_user_id
+from handlers.context import (
+    KpiContext,
+    for_caller,
+    lang_of,
+    refused,
+    replied_user_id,
+    send_privately,
+)
 from handlers.i18n import t
 from handlers.render import answer_query, edit_text, id_and_choice
 from handlers.views.access import refusal_short
@@ -37,19 +43,11 @@ async def mydata(update: Update, context: KpiContext) -> None:
     content = await context.bot_data.render(data_file, lang, res.data)
     name = data_file_name(res.data)
     caption = t(lang, "mydata.caption")
-    if tchat.type == "private":
-        await msg.reply_document(content, filename=name, caption=caption)
-        return
-    try:
-        await context.bot.send_document(user.id, content, filename=name, caption=caption)
-    except Forbidden:
-        url = f"https://t.me/{context.bot.username}"
-        button = InlineKeyboardButton(t(lang, "join.open_private"), url=url)
-        await msg.reply_text(
-            t(lang, "mydata.open_private"), reply_markup=InlineKeyboardMarkup([[button]])
-        )
-        return
-    await msg.reply_text(t(lang, "mydata.sent_private"))
+
+    async def send(chat_id: int) -> None:
+        await context.bot.send_document(chat_id, content, filename=name, caption=caption)
+
+    await send_privately(update, context, lang, "mydata", send)
 
 
 async def erase(update: Update, context: KpiContext) -> None:
@@ -63,11 +61,8 @@ async def erase(update: Update, context: KpiContext) -> None:
         args=split_command(msg.text)[1],
         reply_to=replied_user_id(update),
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if not isinstance(res, EraseAsked):
         await msg.reply_text(erase_problem_view(lang, res))

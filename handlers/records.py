@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden
+from telegram import Update
 
-from handlers.context import KpiContext, for_caller, lang_of, refuse, replied_user_id
-from handlers.i18n import Html, t
+from handlers.context import (
+    KpiContext,
+    for_caller,
+    lang_of,
+    refused,
+    replied_user_id,
+    send_privately,
+)
+from handlers.i18n import Html
 from handlers.render import split_message
 from handlers.views.records import (
     audit_problem_view,
@@ -23,25 +29,13 @@ from kpi.usecases.records import AuditLog
 
 async def send_private(update: Update, context: KpiContext, lang: str, text: Html) -> None:
     """Answer in the private chat; asked in a group, send it privately and say so there."""
-    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
-    assert msg is not None and user is not None and tchat is not None
-    parts = split_message(text)
-    if tchat.type == "private":
-        for part in parts:
-            await msg.reply_text(part)
-        return
+
+    async def send(chat_id: int) -> None:
+        for part in split_message(text):
+            await context.bot.send_message(chat_id, part)
+
     # Who changed what, and everyone's place in the company, are not the whole group's to read.
-    try:
-        for part in parts:
-            await context.bot.send_message(user.id, part)
-    except Forbidden:
-        url = f"https://t.me/{context.bot.username}"
-        button = InlineKeyboardButton(t(lang, "join.open_private"), url=url)
-        await msg.reply_text(
-            t(lang, "records.open_private"), reply_markup=InlineKeyboardMarkup([[button]])
-        )
-        return
-    await msg.reply_text(t(lang, "records.sent_private"))
+    await send_privately(update, context, lang, "records", send)
 
 
 async def audit(update: Update, context: KpiContext) -> None:
@@ -55,11 +49,8 @@ async def audit(update: Update, context: KpiContext) -> None:
         args=split_command(msg.text)[1],
         reply_to=replied_user_id(update),
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if not isinstance(res, AuditLog):
         await msg.reply_text(audit_problem_view(lang, res))
@@ -80,11 +71,8 @@ async def org(update: Update, context: KpiContext) -> None:
         period=period or "week",
         defaults=context.bot_data.defaults,
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if period is None:
         await msg.reply_text(org_bad_period_view(lang, word))

@@ -14,6 +14,7 @@ from handlers.context import (
     lang_of,
     refused,
     replied_user_id,
+    send_privately,
 )
 from handlers.i18n import esc, t
 from handlers.render import MAX_TEXT, fit, join_lines
@@ -65,26 +66,13 @@ async def me(update: Update, context: KpiContext) -> None:
 async def _send_me(
     update: Update, context: KpiContext, lang: str, text: str, png: bytes | None
 ) -> None:
-    msg, user, tchat = update.effective_message, update.effective_user, update.effective_chat
-    assert msg is not None and user is not None and tchat is not None
-    if tchat.type == "private":
-        await msg.reply_text(text)
+    async def send(chat_id: int) -> None:
+        await context.bot.send_message(chat_id, text)
         if png is not None:
-            await msg.reply_photo(png)
-        return
+            await context.bot.send_photo(chat_id, png)
+
     # One person's detail goes to their private chat, not to the whole group.
-    try:
-        await context.bot.send_message(user.id, text)
-        if png is not None:
-            await context.bot.send_photo(user.id, png)
-    except Forbidden:
-        url = f"https://t.me/{context.bot.username}"
-        button = InlineKeyboardButton(t(lang, "join.open_private"), url=url)
-        await msg.reply_text(
-            t(lang, "me.open_private"), reply_markup=InlineKeyboardMarkup([[button]])
-        )
-        return
-    await msg.reply_text(t(lang, "me.sent_private"))
+    await send_privately(update, context, lang, "me", send)
 
 
 def _period_and_kpi(args: list[str], default: periods.Period) -> tuple[periods.Period, str | None]:

@@ -14,7 +14,7 @@ from handlers.context import (
     KpiContext,
     for_caller,
     lang_of,
-    refuse,
+    refused,
     replied_user_id,
     unit_of_work,
     update_key,
@@ -70,11 +70,8 @@ async def team(update: Update, context: KpiContext) -> None:
         reply_to=replied_user_id(update),
         is_chat_owner=owner,
     )
-    if res is None:
-        return
-    if isinstance(res, Refusal):
-        await refuse(update, res)
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
     if isinstance(res, Roster):
         parts, markup = views.roster_view(lang, res)
