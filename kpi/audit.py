@@ -3,8 +3,9 @@ and one way to read it back (newest first, by or about a person)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,30 @@ def record(
         event.created_at = now
     session.add(event)
     return event
+
+
+@contextlib.contextmanager
+def membership_change(
+    session: Session, m: Membership, action: str, *, actor_id: int | None, now: dt.datetime
+) -> Iterator[None]:
+    """Record what the block changes in a membership (role, status, ranking): before and after."""
+
+    def state() -> dict[str, Any]:
+        return {MEMBER: m.member_id, "role": m.role, "status": m.status, "ranked": m.ranked}
+
+    before = state()
+    yield
+    record(
+        session,
+        team_id=m.team_id,
+        actor_id=actor_id,
+        action=action,
+        entity=MEMBERSHIP,
+        entity_id=m.id,
+        before=before,
+        after=state(),
+        now=now,
+    )
 
 
 def record_change(

@@ -155,28 +155,20 @@ def decide(
         action.resolution = "gone"
         return "gone"
     today = today_in(team.timezone, now)
+    action_name = f"member.{'approve' if approve else 'reject'}"
+    with audit.membership_change(session, m, action_name, actor_id=leader.id, now=now):
+        if approve:
+            m.status = MEMBERSHIP_ACTIVE
+            m.joined_on = today
+            m.left_on = None
+        else:
+            # A rejected person may ask again later; the leaders decide again.
+            m.status = MEMBERSHIP_LEFT
+            m.left_on = today
     if approve:
-        m.status = MEMBERSHIP_ACTIVE
-        m.joined_on = today
-        m.left_on = None
         # With a second team, the private chat must ask which team is meant.
         others = [t for t in teams_of(session, requester.id) if t.id != team.id]
         requester.current_team_id = None if others else team.id
-    else:
-        # A rejected person may ask again later; the leaders decide again.
-        m.status = MEMBERSHIP_LEFT
-        m.left_on = today
-    audit.record(
-        session,
-        team_id=team.id,
-        actor_id=leader.id,
-        action=f"member.{'approve' if approve else 'reject'}",
-        entity="membership",
-        entity_id=m.id,
-        before={"member": requester.id, "status": MEMBERSHIP_PENDING},
-        after={"member": requester.id, "status": m.status},
-        now=now,
-    )
     notice = _tell_requester(session, action, team, requester, decision, now)
     return Decided(decision, True, leader.display_name, notice)
 

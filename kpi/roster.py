@@ -106,29 +106,14 @@ def is_last_leader(session: Session, m: Membership) -> bool:
     )
 
 
-def _snapshot(m: Membership) -> dict[str, object]:
-    return {"member": m.member_id, "role": m.role, "status": m.status, "ranked": m.ranked}
-
-
 def set_role(
     session: Session, m: Membership, role: str, *, actor_id: int | None, now: dt.datetime
 ) -> bool:
     """Make an active member a leader or a rep; False when they already were."""
     if m.role == role:
         return False
-    before = _snapshot(m)
-    m.role = role
-    audit.record(
-        session,
-        team_id=m.team_id,
-        actor_id=actor_id,
-        action="member.role",
-        entity="membership",
-        entity_id=m.id,
-        before=before,
-        after=_snapshot(m),
-        now=now,
-    )
+    with audit.membership_change(session, m, "member.role", actor_id=actor_id, now=now):
+        m.role = role
     return True
 
 
@@ -138,19 +123,8 @@ def set_ranked(
     """Include a member in the rankings or leave them out; False when nothing changed."""
     if m.ranked == ranked:
         return False
-    before = _snapshot(m)
-    m.ranked = ranked
-    audit.record(
-        session,
-        team_id=m.team_id,
-        actor_id=actor_id,
-        action="member.ranked",
-        entity="membership",
-        entity_id=m.id,
-        before=before,
-        after=_snapshot(m),
-        now=now,
-    )
+    with audit.membership_change(session, m, "member.ranked", actor_id=actor_id, now=now):
+        m.ranked = ranked
     return True
 
 
@@ -174,24 +148,14 @@ def end_membership(
         return False
     team = session.get(Team, m.team_id)
     assert team is not None
-    before = _snapshot(m)
-    m.status = MEMBERSHIP_REMOVED if how == "removed" else MEMBERSHIP_LEFT
-    m.role = ROLE_REP
-    m.left_on = today_in(team.timezone, now)
+    action = "member.remove" if how == "removed" else "member.left"
+    with audit.membership_change(session, m, action, actor_id=actor_id, now=now):
+        m.status = MEMBERSHIP_REMOVED if how == "removed" else MEMBERSHIP_LEFT
+        m.role = ROLE_REP
+        m.left_on = today_in(team.timezone, now)
     member = session.get(Member, m.member_id)
     if member is not None and member.current_team_id == team.id:
         member.current_team_id = None
-    audit.record(
-        session,
-        team_id=m.team_id,
-        actor_id=actor_id,
-        action="member.remove" if how == "removed" else "member.left",
-        entity="membership",
-        entity_id=m.id,
-        before=before,
-        after=_snapshot(m),
-        now=now,
-    )
     return True
 
 
