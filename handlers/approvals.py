@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from handlers import posts
-from handlers.context import KpiContext, for_caller, lang_of, refuse_in
+from handlers.context import KpiContext, for_caller, lang_of, refuse_in, refused
 from handlers.i18n import t
 from handlers.render import answer_query, edit_text, fit, id_and_choice, join_lines
 from handlers.views.access import refusal_short
@@ -53,12 +53,9 @@ async def approvals_command(update: Update, context: KpiContext) -> None:
     msg, user = update.effective_message, update.effective_user
     assert msg is not None and user is not None
     res = await for_caller(update, context, approvals.list_approvals)
-    if res is None:
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
-    if isinstance(res, Refusal):
-        await refuse_in(msg, lang, res)
-        return
     text, markup = list_view(lang, res)
     await msg.reply_text(text, reply_markup=markup)
 

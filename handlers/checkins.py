@@ -13,7 +13,15 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 
 from handlers import posts
-from handlers.context import BotData, KpiContext, for_caller, lang_of, refuse_in, update_key
+from handlers.context import (
+    BotData,
+    KpiContext,
+    for_caller,
+    lang_of,
+    refuse_in,
+    refused,
+    update_key,
+)
 from handlers.i18n import Html, t
 from handlers.render import (
     answer_query,
@@ -141,12 +149,9 @@ async def quick_keyboard(update: Update, context: KpiContext) -> None:
     msg, user = update.effective_message, update.effective_user
     assert msg is not None and user is not None
     res = await for_caller(update, context, checkins.quick_keyboard)
-    if res is None:
-        return
+    if res is None or isinstance(res, Refusal):
+        return await refused(update, res)
     lang = lang_of(res.lang_pref, user)
-    if isinstance(res, Refusal):
-        await refuse_in(msg, lang, res)
-        return
     text, markup = quick_menu(lang, res)
     await msg.reply_text(text, reply_markup=markup)
 
