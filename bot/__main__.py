@@ -283,7 +283,14 @@ async def run(settings: Settings, web: WebOptions | None = None) -> int:
         shared = (
             None
             if is_sqlite(db.engine)
-            else SharedLanes(app, db, holder=holder_name(settings.instance), metrics=metrics)
+            else SharedLanes(
+                app,
+                db,
+                holder=holder_name(settings.instance),
+                metrics=metrics,
+                # Each instance takes its share of Telegram's overall limit; a 429 holds all.
+                on_heartbeat=getattr(app.bot.rate_limiter, "share", None),
+            )
         )
         poller = InboxPoller(
             app, db, timeout=settings.telegram.poll_timeout, metrics=metrics, shared=shared

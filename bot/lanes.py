@@ -23,15 +23,16 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
 from bot.logs import log_chat
 from bot.metrics import Metrics
-from kpi import inbox, leases
+from kpi import inbox, leases, send_budget
 from kpi.db import Database
 from kpi.models import utcnow
 
@@ -48,6 +49,15 @@ MAX_LANES = 64
 BATCH = 20
 
 
+def _beat(session: Session, holder: str) -> tuple[set[str], int, float]:
+    """One heartbeat: renew this instance's leases (its own first taken, on the first beat);
+    return them, how many instances are alive, and how long sends are paused."""
+    held = leases.renew(session, holder=holder, ttl=TTL)
+    if leases.INSTANCE + holder not in held:
+        leases.take(session, [leases.INSTANCE + holder], holder=holder, ttl=TTL)
+    return held, leases.live_instances(session), send_budget.paused_for(session)
+
+
 def holder_name(instance: str) -> str:
     """Return this process's lease holder name: the instance, the host, the process, a nonce."""
     return f"{instance}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:160]
@@ -57,9 +67,17 @@ class SharedLanes:
     """Lease chat lanes from the shared inbox and handle their updates in order."""
 
     def __init__(
-        self, app: Any, db: Database, *, holder: str, metrics: Metrics | None = None
+        self,
+        app: Any,
+        db: Database,
+        *,
+        holder: str,
+        metrics: Metrics | None = None,
+        on_heartbeat: Callable[[int, float], None] | None = None,
     ) -> None:
         self.app = app
+        # Told at every heartbeat how many instances are alive and how long sends are paused.
+        self.on_heartbeat = on_heartbeat
         self.db = db
         self.holder = holder
         self.metrics = metrics or Metrics()
@@ -105,7 +123,9 @@ class SharedLanes:
         while not self._closing:
             began = time.monotonic()
             try:
-                held = await self.db.work(partial(leases.renew, holder=self.holder, ttl=TTL))
+                held, instances, paused = await self.db.work(partial(_beat, holder=self.holder))
+                if self.on_heartbeat is not None:
+                    self.on_heartbeat(instances, paused)
                 # A lease taken while the renewal ran may be missing from its answer: kept.
                 recent = {n for n, at in self._taken.items() if at >= began}
                 self._held = held | recent
@@ -163,27 +183,42 @@ class SharedLanes:
     async def _work(self, lane: str) -> None:
         name = leases.LANE + lane
         log_chat.set(int(lane) if lane.lstrip("-").isdigit() else None)
+        done: list[str] = []
         try:
             while not self._closing:
+                # The last update handled is marked in the same transaction as the next read.
                 rows = await self.db.work(
                     partial(
-                        leases.next_in_lane_or_release, lane=lane, holder=self.holder, limit=BATCH
+                        leases.next_in_lane_or_release,
+                        lane=lane,
+                        holder=self.holder,
+                        limit=BATCH,
+                        done=done,
                     )
                 )
+                done = []
                 if not rows:
                     # Empty (released) or lost: either way this lane is not ours any more.
                     self._held.discard(name)
                     self._taken.pop(name, None)
                     return
-                for key, payload in rows:
+                for i, (key, payload) in enumerate(rows):
                     if self._closing or not self.holds(name):
                         return
                     update = Update.de_json(dict(payload), self.app.bot)
                     with self.metrics.handling(update):
                         await self.app.process_update(update)
-                    await self.db.work(partial(inbox.mark, keys=[key]))
                     self.handled += 1
+                    if i == len(rows) - 1:
+                        done = [key]
+                    else:
+                        await self.db.work(partial(inbox.mark, keys=[key]))
         finally:
+            if done:
+                # Stopping after the lane's last update: mark it (unmarked, it would only be
+                # handled again as a no-op, its key being recorded).
+                with contextlib.suppress(Exception):
+                    await self.db.work(partial(inbox.mark, keys=done))
             self._workers.pop(lane, None)
 
     # -- stopping ---------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Leases on shared work, for several instances on one PostgreSQL database.
 
-A lease is a row (name, holder, expires_at): a chat's lane (`lane:<chat>`) or the getUpdates
-poller (`poller`). It is taken with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired`, so
-of two instances asking at once exactly one gets it; its holder renews every lease it holds in
-one statement (a heartbeat) and deletes it when done; a holder that died stops renewing, and the
-lease is free once `expires_at` passes. Times are the database's (`now()`), so instances whose
-clocks differ agree on who holds what. PostgreSQL only: on SQLite there is one instance.
+A lease is a row (name, holder, expires_at): a chat's lane (`lane:<chat>`), the getUpdates
+poller (`poller`), or an instance's own (`instance:<holder>`: the live instances are counted).
+It is taken with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired`, so of two instances
+asking at once exactly one gets it; its holder renews every lease it holds in one statement (a
+heartbeat) and deletes it when done; a holder that died stops renewing, and the lease is free
+once `expires_at` passes. Times are the database's (`now()`), so instances whose clocks differ
+agree on who holds what. PostgreSQL only: on SQLite there is one instance.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from sqlalchemy import and_, delete, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from kpi import inbox
 from kpi.models import INBOX_PENDING, InboxUpdate, Lease
 
 LANE = "lane:"
 POLLER = "poller"
+INSTANCE = "instance:"
 
 
 def take(session: Session, names: Sequence[str], *, holder: str, ttl: dt.timedelta) -> list[str]:
@@ -31,12 +34,12 @@ def take(session: Session, names: Sequence[str], *, holder: str, ttl: dt.timedel
     stmt = pg_insert(Lease).values(
         [{"name": n, "holder": holder, "expires_at": until} for n in dict.fromkeys(names)]
     )
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
         where=(Lease.expires_at < func.now()) | (Lease.holder == holder),
     ).returning(Lease.name)
-    return list(session.scalars(stmt))
+    return list(session.scalars(upsert))
 
 
 def take_lanes(session: Session, *, holder: str, ttl: dt.timedelta, limit: int) -> list[str]:
@@ -58,12 +61,12 @@ def take_lanes(session: Session, *, holder: str, ttl: dt.timedelta, limit: int) 
         .limit(limit)
     )
     stmt = pg_insert(Lease).from_select(["name", "holder", "expires_at"], waiting)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
         where=Lease.expires_at < func.now(),
     ).returning(Lease.name)
-    return [n.removeprefix(LANE) for n in session.scalars(stmt)]
+    return [n.removeprefix(LANE) for n in session.scalars(upsert)]
 
 
 def renew(session: Session, *, holder: str, ttl: dt.timedelta) -> set[str]:
@@ -87,10 +90,12 @@ def release(session: Session, names: Sequence[str] | None = None, *, holder: str
 
 
 def next_in_lane_or_release(
-    session: Session, lane: str, *, holder: str, limit: int = 20
+    session: Session, lane: str, *, holder: str, limit: int = 20, done: Sequence[str] = ()
 ) -> list[tuple[str, dict[str, object]]] | None:
-    """Return the lane's next pending updates (key, payload), in stored order; with none left,
-    release the lease and return []. None: the lease is no longer ours (stop at once)."""
+    """Mark the `done` updates handled; return the lane's next pending updates (key, payload),
+    in stored order; with none left, release the lease and return []. None: the lease is no
+    longer ours (stop at once)."""
+    inbox.mark(session, done)
     name = LANE + lane
     still = session.scalar(
         select(Lease.name).where(Lease.name == name, Lease.holder == holder).with_for_update()
@@ -107,6 +112,18 @@ def next_in_lane_or_release(
         session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
         return []
     return [(k, p) for k, p in rows]
+
+
+def live_instances(session: Session) -> int:
+    """Return how many instances are alive (their own lease renewed within its TTL)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Lease)
+            .where(Lease.name.like(INSTANCE + "%"), Lease.expires_at >= func.now())
+        )
+        or 0
+    )
 
 
 def holders(session: Session) -> dict[str, str]:
