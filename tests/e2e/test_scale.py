@@ -37,6 +37,7 @@ from kpi.models import (
     Activity,
     Checkin,
     InboxUpdate,
+    Lease,
     Membership,
     ScheduledRun,
 )
@@ -357,3 +358,46 @@ def test_twenty_random_kills_and_restarts_lose_and_double_nothing(
         f"{time.monotonic() - began:.1f} s"
     )
     database.dispose()
+
+
+def test_polling_one_instance_calls_get_updates_and_another_takes_over_when_it_dies(
+    served: SandboxServer, sandbox: Sandbox, db_url: str, tmp_path: Path
+) -> None:
+    """Telegram answers 409 to a second getUpdates: one instance holds the poller lease, the
+    other works the lanes; when the poller dies the other takes the lease within seconds."""
+    bots = []
+    for i in range(2):
+        workdir = tmp_path / f"poller-{i}"
+        workdir.mkdir()
+        bots.append(BotProcess(served, db_url, workdir, CONFIG, env={"KPIBOT_INSTANCE": f"p{i}"}))
+    database = Database(db_url)
+
+    def poller() -> str | None:
+        with database.transaction() as s:
+            return s.scalar(
+                select(Lease.holder).where(Lease.name == "poller", Lease.expires_at > func.now())
+            )
+
+    hoa = sandbox.user("Hoa", language_code="en")
+    dm = sandbox.private(hoa)
+    for bot in bots:
+        bot.start()
+    try:
+        _until(lambda: poller() is not None, 60, "a poller")
+        sandbox.text(hoa, dm, "/help")
+        _until(lambda: len(sandbox.sent(dm)) == 1, 60, "answered")
+        holder = poller()
+        assert holder is not None
+        first = int(holder.split("@")[0][1:])
+        _until(lambda: len({c.time for c in sandbox.calls_for("getUpdates")}) > 2, 60, "polls")
+        assert bots[first].stop(signal.SIGKILL) == -signal.SIGKILL
+        sandbox.text(hoa, dm, "/help")
+        _until(lambda: len(sandbox.sent(dm)) == 2, 60, "answered after the poller died")
+        taken = poller()
+        assert taken is not None and taken.startswith(f"p{1 - first}@")
+        assert "poller lease taken" in bots[1 - first].output()
+    finally:
+        for bot in bots:
+            if bot.proc is not None and bot.proc.poll() is None:
+                assert bot.stop(signal.SIGTERM, timeout=10) == 0, bot.output()
+        database.dispose()
