@@ -126,6 +126,9 @@ class SharedLanes:
                 held, instances, paused = await self.db.work(partial(_beat, holder=self.holder))
                 if self.on_heartbeat is not None:
                     self.on_heartbeat(instances, paused)
+                self.metrics.instances_live.set(instances)
+                self.metrics.lanes_worked.set(len(self._workers))
+                self.metrics.poller.set(int(leases.POLLER in held))
                 # A lease taken while the renewal ran may be missing from its answer: kept.
                 recent = {n for n, at in self._taken.items() if at >= began}
                 self._held = held | recent
