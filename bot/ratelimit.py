@@ -180,13 +180,18 @@ class SharedBudget:
 
     def __init__(self, db: Database, *, threads: int = 2) -> None:
         self.db = db
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kpibot-send")
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            # Opened on first use (and again after `close`: an application started again).
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._threads, thread_name_prefix="kpibot-send"
+            )
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(self._in_tx, fn, *args)
-        )
+        work = functools.partial(self._in_tx, fn, *args)
+        return await loop.run_in_executor(self._executor, work)
 
     def _in_tx(self, fn: Callable[..., T], *args: Any) -> T:
         with self.db.transaction() as session:
@@ -218,7 +223,9 @@ class SharedBudget:
 
     def close(self) -> None:
         """Stop the threads."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
 
 class SlidingWindowLimiter(BaseRateLimiter[int]):
