@@ -49,10 +49,10 @@ MAX_LANES = 64
 BATCH = 20
 
 
-def _beat(session: Session, holder: str) -> tuple[set[str], int, float]:
-    """One heartbeat: renew this instance's leases (its own first taken, on the first beat);
-    return them, how many instances are alive, and how long sends are paused."""
-    held = leases.renew(session, holder=holder, ttl=TTL)
+def _beat(session: Session, holder: str, names: set[str]) -> tuple[set[str], int, float]:
+    """One heartbeat: renew the leases this instance works (its own first taken, on the first
+    beat); return them, how many instances are alive, and how long sends are paused."""
+    held = leases.renew(session, holder=holder, ttl=TTL, names=names | {leases.INSTANCE + holder})
     if leases.INSTANCE + holder not in held:
         leases.take(session, [leases.INSTANCE + holder], holder=holder, ttl=TTL)
     return held, leases.live_instances(session), send_budget.paused_for(session)
@@ -123,7 +123,9 @@ class SharedLanes:
         while not self._closing:
             began = time.monotonic()
             try:
-                held, instances, paused = await self.db.work(partial(_beat, holder=self.holder))
+                held, instances, paused = await self.db.work(
+                    partial(_beat, holder=self.holder, names=set(self._held))
+                )
                 if self.on_heartbeat is not None:
                     self.on_heartbeat(instances, paused)
                 self.metrics.instances_live.set(instances)
@@ -217,6 +219,10 @@ class SharedLanes:
                     else:
                         await self.db.work(partial(inbox.mark, keys=[key]))
         finally:
+            # Ended without releasing (stopping, a lost lease, a database fault): not renewed
+            # any more, so it expires and the lane goes on, here or on another instance.
+            self._held.discard(name)
+            self._taken.pop(name, None)
             if done:
                 # Stopping after the lane's last update: mark it (unmarked, it would only be
                 # handled again as a no-op, its key being recorded).

@@ -12,7 +12,7 @@ agree on who holds what. PostgreSQL only: on SQLite there is one instance.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import and_, delete, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -69,15 +69,15 @@ def take_lanes(session: Session, *, holder: str, ttl: dt.timedelta, limit: int) 
     return [n.removeprefix(LANE) for n in session.scalars(upsert)]
 
 
-def renew(session: Session, *, holder: str, ttl: dt.timedelta) -> set[str]:
-    """Extend every lease the holder has; return their names (a lease lost is not among them)."""
-    stmt = (
-        update(Lease)
-        .where(Lease.holder == holder)
-        .values(expires_at=func.now() + ttl)
-        .returning(Lease.name)
-    )
-    return set(session.scalars(stmt))
+def renew(
+    session: Session, *, holder: str, ttl: dt.timedelta, names: Collection[str] | None = None
+) -> set[str]:
+    """Extend the holder's leases (all, or the named ones: a lease its holder no longer works
+    expires); return their names (a lease lost is not among them)."""
+    stmt = update(Lease).where(Lease.holder == holder)
+    if names is not None:
+        stmt = stmt.where(Lease.name.in_(list(names)))
+    return set(session.scalars(stmt.values(expires_at=func.now() + ttl).returning(Lease.name)))
 
 
 def release(session: Session, names: Sequence[str] | None = None, *, holder: str) -> int:

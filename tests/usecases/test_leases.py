@@ -51,6 +51,9 @@ def test_a_lease_has_one_holder_until_it_expires_then_another_takes_it(db: Datab
         # "a" learns at its next heartbeat that it lost it.
         assert leases.renew(s, holder="a", ttl=LEASE) == set()
         assert leases.holders(s) == {"poller": "b"}
+        # A holder renews only what it still works: a lane whose worker ended expires.
+        assert leases.take(s, ["lane:7"], holder="b", ttl=LEASE) == ["lane:7"]
+        assert leases.renew(s, holder="b", ttl=LEASE, names={"poller"}) == {"poller"}
 
 
 def _store(db: Database, chat: int, update_id: int) -> None:
