@@ -236,6 +236,7 @@ async def run(settings: Settings, web: WebOptions | None = None) -> int:
     from telegram.request import HTTPXRequest
 
     from bot.app import build_application
+    from bot.lanes import SharedLanes, holder_name
     from bot.metrics import MeteredRequest, Metrics
     from bot.polling import InboxPoller
     from bot.ratelimit import SlidingWindowLimiter
@@ -250,6 +251,7 @@ async def run(settings: Settings, web: WebOptions | None = None) -> int:
         webhook_path,
         webhook_route,
     )
+    from kpi.db import is_sqlite
 
     web = web or WebOptions()
     webhook = web.webhook_url
@@ -277,7 +279,22 @@ async def run(settings: Settings, web: WebOptions | None = None) -> int:
             await app.shutdown()
             log.info("stopped before Telegram was reached")
             return 0
-        poller = InboxPoller(app, db, timeout=settings.telegram.poll_timeout, metrics=metrics)
+        # Several instances may share a PostgreSQL database: lanes and the poller are leased.
+        shared = (
+            None
+            if is_sqlite(db.engine)
+            else SharedLanes(
+                app,
+                db,
+                holder=holder_name(settings.instance),
+                metrics=metrics,
+                # Each instance takes its share of Telegram's overall limit; a 429 holds all.
+                on_heartbeat=getattr(app.bot.rate_limiter, "share", None),
+            )
+        )
+        poller = InboxPoller(
+            app, db, timeout=settings.telegram.poll_timeout, metrics=metrics, shared=shared
+        )
         async with app:
             await app.start()
             scheduler = Scheduler(app)

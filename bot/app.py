@@ -16,7 +16,7 @@ import handlers
 from bot.config import Settings
 from bot.ratelimit import Clock, rate_limiter
 from handlers.context import BotData, KpiContext
-from kpi.db import Database
+from kpi.db import Database, is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,15 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    database = db or Database(settings.database_url)
     if rate_limit:
-        builder = builder.rate_limiter(rate_limiter(settings.telegram, send_clock))  # type: ignore[arg-type]
+        # Several instances may share a PostgreSQL database: so does their send budget.
+        shared = None if is_sqlite(database.engine) or send_clock is not None else database
+        limiter = rate_limiter(settings.telegram, send_clock, shared=shared)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     app: KpiApp = builder.build()
     app.bot_data.configure(
-        db=db or Database(settings.database_url),
+        db=database,
         admins=settings.admins,
         defaults=settings.defaults,
         clock=clock,

@@ -36,6 +36,8 @@ ENVIRONMENT: dict[str, str] = {
     "TELEGRAM_BASE_URL": "Bot API server, e.g. http://127.0.0.1:8081/bot (self-hosted)",
     "TELEGRAM_BASE_FILE_URL": "Bot API file server, e.g. http://127.0.0.1:8081/file/bot",
     "KPIBOT_CONFIG": "the config file to read instead of ./config.toml (it must exist)",
+    "KPIBOT_INSTANCE": "this instance's name, unique among the instances sharing a database "
+    "(overrides [bot] instance; default kpibot)",
     "TELEGRAM_WEBHOOK_SECRET": "webhook mode: the secret Telegram sends with every update "
     "(1-256 of A-Z a-z 0-9 _ -; the same for every instance, never logged)",
 }
@@ -426,7 +428,7 @@ def _settings(raw: dict[str, Any], env: Mapping[str, str]) -> Settings:
         telegram=telegram,
         defaults=_defaults(dict(raw.get("defaults", {}))),
         log_level=level,
-        instance=str(bot.get("instance", "kpibot")),
+        instance=env.get("KPIBOT_INSTANCE") or str(bot.get("instance", "kpibot")),
     )
 
 

@@ -128,6 +128,23 @@ class Metrics:
             buckets=_UNIT_BUCKETS,
             registry=r,
         )
+        # Several instances on PostgreSQL (set at each heartbeat of bot.lanes).
+        self.lanes_worked = Gauge(
+            "kpibot_lanes_worked",
+            "Chat lanes this instance holds and works (several instances on PostgreSQL).",
+            registry=r,
+        )
+        self.poller = Gauge(
+            "kpibot_poller",
+            "1 when this instance holds the poller lease and calls getUpdates, else 0.",
+            registry=r,
+        )
+        self.instances_live = Gauge(
+            "kpibot_instances_live",
+            "Instances alive on the database (their lease renewed); each takes its share of "
+            "Telegram's overall limit.",
+            registry=r,
+        )
         for status in (RUN_SENT, RUN_FAILED, RUN_UNCERTAIN):
             self.scheduled_posts.labels(status)
         # Updates whose handler raised, noted by `note_failure` (the application's error

@@ -5,6 +5,10 @@ crash can lose them. Here a batch is written to the inbox table first; only then
 getUpdates (with the new offset) tell Telegram it arrived. Pending inbox rows are queued on start
 in the same per-chat lanes as new updates: polling starts at once, a busy chat's backlog delays
 nobody else, and a stop leaves what is not done in the inbox for the next start.
+
+With several instances on PostgreSQL (`shared`, see `bot.lanes`) the lanes are leased from the
+database instead of kept in memory, and only the instance holding the poller lease calls
+getUpdates (Telegram answers 409 to a second caller); the others take it over when it dies.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from functools import partial
 from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.lanes import SharedLanes
 from bot.logs import log_chat
 from bot.metrics import Metrics
 from handlers.context import update_key
-from kpi import inbox
+from kpi import inbox, leases
 from kpi.db import Database
+from kpi.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +39,19 @@ class InboxPoller:
     """Fetch updates, store them in the inbox, and feed them to the application."""
 
     def __init__(
-        self, app: Any, db: Database, *, timeout: int = 30, metrics: Metrics | None = None
+        self,
+        app: Any,
+        db: Database,
+        *,
+        timeout: int = 30,
+        metrics: Metrics | None = None,
+        shared: SharedLanes | None = None,
     ) -> None:
         self.app = app
         self.db = db
         self.metrics = metrics or Metrics()
+        self.shared = shared
+        self._backlog_last = 0
         self.timeout = timeout
         self.offset: int | None = None
         self.handled = 0
@@ -62,6 +76,12 @@ class InboxPoller:
         It does not wait for them to be handled: call it before `run`, so that a chat's stored
         updates come before its new ones, and polling starts at once.
         """
+        if self.shared is not None:
+            # The lanes find stored updates in the database; whichever instance holds them.
+            self._backlog_last = await self.db.work(inbox.last_pending)
+            count, _ = await self.db.work(partial(inbox.backlog, now=utcnow()))
+            self.shared.start()
+            return count
         total, after = 0, 0
         while rows := await self.db.work(partial(inbox.pending, limit=500, after_id=after)):
             after = rows[-1][0]
@@ -75,6 +95,12 @@ class InboxPoller:
 
     async def backlog_handled(self) -> None:
         """Wait until every update queued by `drain` has been handled."""
+        if self.shared is not None:
+            # By any instance: the rows stored before this one started are no longer pending.
+            # Polling the database: another instance's progress sends no event here.
+            while await self.db.work(partial(inbox.pending_up_to, last_id=self._backlog_last)):  # noqa: ASYNC110
+                await asyncio.sleep(0.5)
+            return
         await self._backlog_done.wait()
 
     async def fetch(self) -> list[Update]:
@@ -111,7 +137,10 @@ class InboxPoller:
         new = [(k, u) for k, u in items if k in new_keys]
         for _, update in new:
             self.metrics.received(update)
-        self._dispatch(new)
+        if self.shared is not None:
+            self.shared.nudge(_lane(k, u) for k, u in new)
+        else:
+            self._dispatch(new)
         return len(new)
 
     async def poll_once(self) -> int:
@@ -129,6 +158,8 @@ class InboxPoller:
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
+                if self.shared is not None and not await self._poller_lease(stop):
+                    continue
                 fetch = asyncio.create_task(self.fetch())
                 await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if not fetch.done():
@@ -141,6 +172,11 @@ class InboxPoller:
                     backoff = 1.0
                 except RetryAfter as exc:
                     await sleep_or_stop(stop, retry_seconds(exc.retry_after))
+                except Conflict as exc:
+                    # Another getUpdates is running (an instance that just died, or a
+                    # misconfigured second bot): ask again shortly.
+                    log.warning("getUpdates conflict (%s); retrying in 1 s", exc)
+                    await sleep_or_stop(stop, 1.0)
                 except (TimedOut, NetworkError) as exc:
                     log.warning("getUpdates failed (%s); retrying in %.0f s", exc, backoff)
                     await sleep_or_stop(stop, backoff)
@@ -153,6 +189,23 @@ class InboxPoller:
                 await self._backpressure(stopping)
         finally:
             stopping.cancel()
+
+    async def _poller_lease(self, stop: asyncio.Event) -> bool:
+        """Hold the poller lease (True), or wait a heartbeat and say False (another instance
+        polls; this one works the lanes)."""
+        assert self.shared is not None
+        name = leases.POLLER
+        if self.shared.holds(name):
+            return True
+        try:
+            if await self.shared.take(name):
+                log.info("this instance now calls getUpdates (poller lease taken)")
+                self.offset = None
+                return True
+        except Exception:
+            log.exception("the poller lease could not be asked for; retrying")
+        await sleep_or_stop(stop, 1.0)
+        return False
 
     def _dispatch(self, items: Sequence[tuple[str, Update]]) -> None:
         for key, update in items:
@@ -194,6 +247,8 @@ class InboxPoller:
 
     async def idle(self) -> None:
         """Wait until every dispatched update has been handled."""
+        if self.shared is not None:
+            await self.shared.idle()
         while self._workers:
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
 
@@ -201,8 +256,11 @@ class InboxPoller:
         """Let the workers finish for up to `seconds`; return how many updates were left.
 
         What is left stays pending in the inbox and is handled on the next start (its effects
-        are keyed, so nothing counts twice).
+        are keyed, so nothing counts twice); with shared lanes another instance may take it
+        at once, since the leases are released.
         """
+        if self.shared is not None:
+            return await self.shared.finish(seconds)
         try:
             await asyncio.wait_for(self.idle(), seconds)
         except TimeoutError:
@@ -210,6 +268,11 @@ class InboxPoller:
                 worker.cancel()
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
         return self.queued
+
+
+def _lane(key: str, update: Update) -> str:
+    """Return an update's lane as stored (`kpi.inbox.lane_of`)."""
+    return inbox.lane_of(key, update.to_dict())
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:

@@ -5,29 +5,42 @@ python-telegram-bot's AIORateLimiter is a leaky bucket that lets a full burst th
 each send from its start until one window after its answer, per bot, per group and per private
 chat, and retries a 429 after its wait, holding every send meanwhile (Telegram's rule). When the
 bot stops, sends still waiting for room are refused at once (`NotSent`): nothing holds up a stop.
+
+Telegram's limits are the bot's, not a process's. With several instances on PostgreSQL each
+takes its share of the bot's overall limit (30 a second split among the live instances, which
+`bot.lanes` counts at every heartbeat: no database work per send), each send to a chat also
+reserves its place in that chat's window kept in the database (`SharedBudget`,
+`kpi.send_budget`: rows per chat, so sends to different chats never wait on one another), and a
+429 pauses every instance (its end is stored, and read with every reservation and heartbeat).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
 from bot.config import TelegramConfig
 from handlers.context import send_priority
+from kpi import send_budget
+from kpi.db import Database
+from kpi.send_budget import Reservation, Scope
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 ApiResult = bool | dict[str, Any] | list[dict[str, Any]]
 
 # Telegram's clock and ours may tick at slightly different rates; a few milliseconds per window
@@ -158,6 +171,63 @@ class _Window:
         return not self.in_flight and not self.finished and not self._queue
 
 
+class SharedBudget:
+    """The windows of `kpi.send_budget`, reserved from the event loop in threads of its own
+    (a send never queues behind units of work for a database thread)."""
+
+    # Never sleep longer than this between two looks: another instance's send may end early.
+    LOOK_AGAIN = 1.0
+
+    def __init__(self, db: Database, *, threads: int = 2) -> None:
+        self.db = db
+        self._threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            # Opened on first use (and again after `close`: an application started again).
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._threads, thread_name_prefix="kpibot-send"
+            )
+        loop = asyncio.get_running_loop()
+        work = functools.partial(self._in_tx, fn, *args)
+        return await loop.run_in_executor(self._executor, work)
+
+    def _in_tx(self, fn: Callable[..., T], *args: Any) -> T:
+        with self.db.transaction() as session:
+            return fn(session, *args)
+
+    async def reserve(self, scopes: tuple[Scope, ...]) -> Reservation:
+        """Wait until the send fits in every shared window (and no pause holds it); record it."""
+        while True:
+            wait, reservation = await self._call(
+                functools.partial(send_budget.reserve, scopes=scopes)
+            )
+            if reservation is not None:
+                return reservation
+            await asyncio.sleep(min(wait, self.LOOK_AGAIN))
+
+    async def finish(self, reservation: Reservation) -> None:
+        """Record that the send ended now (a failure is logged: the slot frees itself later)."""
+        try:
+            await self._call(functools.partial(send_budget.finish, reservation=reservation))
+        except Exception:
+            log.exception("the shared send budget was not updated after a send")
+
+    async def pause(self, seconds: float) -> None:
+        """Hold every instance's sends for `seconds` (Telegram answered 429)."""
+        try:
+            await self._call(functools.partial(send_budget.pause, seconds=seconds))
+        except Exception:
+            log.exception("the flood wait was not shared with the other instances")
+
+    def close(self) -> None:
+        """Stop the threads."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+
 class SlidingWindowLimiter(BaseRateLimiter[int]):
     """Keep the bot inside Telegram's flood limits, counted over sliding windows like Telegram.
 
@@ -187,8 +257,11 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         private_interval: float = 1.0,
         max_retries: int = 3,
         clock: Clock | None = None,
+        shared: SharedBudget | None = None,
     ) -> None:
         self._clock: Clock = clock or SystemClock()
+        self._shared = shared
+        self._limits = (overall, overall_period, group, group_period, private_interval)
         paced = overall > 0 and overall_period > 0
         self._overall = _Window(overall, overall_period, self._clock) if paced else None
         self._group = (group, group_period) if group > 0 and group_period > 0 else None
@@ -202,7 +275,9 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         """Open nothing: the windows live in memory."""
 
     async def shutdown(self) -> None:
-        """Close nothing: the windows live in memory."""
+        """Close the shared budget's threads, if any (the local windows live in memory)."""
+        if self._shared is not None:
+            self._shared.close()
 
     def stop(self) -> None:
         """Refuse every send that has not left yet, now and later (the bot is stopping)."""
@@ -225,21 +300,28 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         attempt = 0
         while True:
             windows = self._windows_of(endpoint, data.get("chat_id"))
-            await self._admit(*windows, priority)
+            scopes = self._scopes_of(endpoint, data.get("chat_id"), windows)
+            reservation = await self._admit(*windows, priority, scopes=scopes)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
+                # The public `retry_after` warns about its int-to-timedelta migration.
+                pause = exc._retry_after.total_seconds() + 0.1
+                if self._shared is not None:
+                    # Every instance waits, whether or not this send is tried again.
+                    await self._shared.pause(pause)
                 if attempt >= retries:
                     raise
                 attempt += 1
-                # The public `retry_after` warns about its int-to-timedelta migration.
-                pause = exc._retry_after.total_seconds() + 0.1
                 log.info("flood control: every send waits %.1f s", pause)
                 self._paused_until = max(self._paused_until, self._clock.monotonic() + pause)
             finally:
                 for window in windows:
                     if window is not None:
                         window.finish()
+                if reservation is not None:
+                    assert self._shared is not None
+                    await self._shared.finish(reservation)
 
     def _windows_of(self, endpoint: str, chat_id: Any) -> tuple[_Window | None, _Window | None]:
         """Return the (chat, overall) windows a call counts against."""
@@ -248,6 +330,34 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         if not endpoint.startswith(("send", "copy", "forward")):
             return None, self._overall
         return self._chat_window(chat_id), self._overall
+
+    def _scopes_of(
+        self, endpoint: str, chat_id: Any, windows: tuple[_Window | None, _Window | None]
+    ) -> tuple[Scope, ...]:
+        """Return the shared windows a call counts against (none without a shared budget)."""
+        if self._shared is None:
+            return ()
+        _, _, group, group_period, private_interval = self._limits
+        chat, _ = windows
+        scopes = []
+        if chat is not None:
+            try:
+                key: int | str = int(chat_id)
+            except (TypeError, ValueError):
+                key = str(chat_id)
+            if isinstance(key, int) and key > 0:
+                scopes.append(Scope(f"c:{key}", 1, private_interval + WINDOW_MARGIN))
+            else:
+                scopes.append(Scope(f"c:{key}"[:64], int(group), group_period + WINDOW_MARGIN))
+        return tuple(scopes)
+
+    def share(self, instances: int, paused_for: float = 0.0) -> None:
+        """Take this instance's share of the bot's overall limit among `instances` live ones,
+        and hold every send for `paused_for` seconds (a 429 another instance received)."""
+        if self._overall is not None:
+            self._overall.limit = max(1, int(self._limits[0] // max(instances, 1)))
+        if paused_for > 0:
+            self._paused_until = max(self._paused_until, self._clock.monotonic() + paused_for)
 
     def _chat_window(self, chat_id: Any) -> _Window | None:
         key: int | str
@@ -270,14 +380,25 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
             self._stopping = asyncio.get_running_loop().create_future()
         return self._stopping
 
-    async def _admit(self, chat: _Window | None, overall: _Window | None, priority: int) -> None:
-        """Take a slot in each window, or raise NotSent if the bot stops first."""
+    async def _admit(
+        self,
+        chat: _Window | None,
+        overall: _Window | None,
+        priority: int,
+        *,
+        scopes: tuple[Scope, ...] = (),
+    ) -> Reservation | None:
+        """Take a slot in each window (and the shared ones), or raise NotSent if the bot stops
+        first; return the shared reservation, if any."""
         stopping = self._stopped()
         if stopping.done():
             raise NotSent("not sent: the bot is stopping")
-        acquire = asyncio.ensure_future(self._acquire(chat, overall, priority))
+        acquire = asyncio.ensure_future(self._acquire(chat, overall, priority, scopes))
         try:
-            await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {acquire, cast("asyncio.Future[Any]", stopping)},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
             if not acquire.done():
                 # Cancelling gives back whatever the wait had taken (see _acquire).
@@ -286,10 +407,17 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
                     await acquire
         if acquire.cancelled():
             raise NotSent("not sent: the bot is stopping")
-        acquire.result()
+        return acquire.result()
 
-    async def _acquire(self, chat: _Window | None, overall: _Window | None, priority: int) -> None:
-        """Wait for a slot in each window and take them, the chat's first."""
+    async def _acquire(
+        self,
+        chat: _Window | None,
+        overall: _Window | None,
+        priority: int,
+        scopes: tuple[Scope, ...] = (),
+    ) -> Reservation | None:
+        """Wait for a slot in each window and take them, the chat's first; then the shared
+        windows' (every instance's sends), if any."""
         # The chat's window first: a full group holds up only itself.
         taken: list[_Window] = []
         try:
@@ -298,6 +426,10 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
                     await window.take(priority)
                     taken.append(window)
             await self._pause()
+            if scopes:
+                assert self._shared is not None
+                return await self._shared.reserve(scopes)
+            return None
         except BaseException:
             for window in taken:
                 window.release()
@@ -312,12 +444,16 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
             await self._clock.sleep(left)
 
 
-def rate_limiter(tg: TelegramConfig, clock: Clock | None = None) -> SlidingWindowLimiter:
-    """Build the rate limiter from the Telegram settings (on the real clock by default)."""
+def rate_limiter(
+    tg: TelegramConfig, clock: Clock | None = None, *, shared: Database | None = None
+) -> SlidingWindowLimiter:
+    """Build the rate limiter from the Telegram settings (on the real clock by default); with
+    `shared` (a PostgreSQL database) the budget is shared with every instance on it."""
     return SlidingWindowLimiter(
         overall=tg.overall_max_rate,
         group=tg.group_max_rate,
         private_interval=tg.private_min_interval,
         max_retries=tg.max_retries,
         clock=clock,
+        shared=SharedBudget(shared) if shared is not None else None,
     )

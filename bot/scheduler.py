@@ -31,11 +31,13 @@ from kpi.parsing import parse_hhmm
 from kpi.posts import claims as run_claims
 from kpi.posts import registry
 from kpi.posts.content import Post
-from kpi.posts.schedules import TeamSchedule, schedules
+from kpi.posts.schedules import TeamSchedule, revision, schedules
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60
+# How often each instance checks whether a team's settings changed (on any instance).
+SETTINGS_SECONDS = 5
 # Teams whose posts are being sent at once (measured best in bench/p4_fanout.py).
 FANOUT_CONCURRENCY = 32
 
@@ -112,6 +114,7 @@ class Scheduler:
         self.app = app
         self.bot_data: BotData = app.bot_data
         self._fingerprints: dict[int, str] = {}
+        self._revision: str | None = None
         # Claims this instance made before it started are a previous run's: none is in flight.
         self._started: dt.datetime | None = None
         self._runs: set[asyncio.Task[Any]] = set()
@@ -134,6 +137,18 @@ class Scheduler:
                 "id": "kpibot:sweep",
                 "replace_existing": True,
                 "misfire_grace_time": SWEEP_SECONDS,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+        self.app.job_queue.run_repeating(
+            self._check_settings,
+            interval=SETTINGS_SECONDS,
+            first=SETTINGS_SECONDS,
+            name="kpibot:settings",
+            job_kwargs={
+                "id": "kpibot:settings",
+                "replace_existing": True,
                 "coalesce": True,
                 "max_instances": 1,
             },
@@ -180,8 +195,25 @@ class Scheduler:
         if not task.cancelled():
             task.result()
 
+    async def settings_changed(self) -> bool:
+        """Rebuild the jobs if the teams' settings changed since the last look, on whichever
+        instance they were changed (a cheap revision, checked every few seconds); True if so."""
+        current = await self.bot_data.db.work(revision)
+        if current == self._revision:
+            return False
+        await self.sync()
+        return True
+
+    async def _check_settings(self, context: Any) -> None:
+        try:
+            await self._tracked(self.settings_changed())
+        except Exception:
+            log.exception("settings revision not checked")
+
     async def sync(self) -> list[TeamSchedule]:
         """Rebuild the jobs of teams whose schedule changed (or that appeared or went away)."""
+        # Read first: a change committed while the schedules load is seen by the next check.
+        self._revision = await self.bot_data.db.work(revision)
         teams = await self.bot_data.db.work(schedules)
         jq = self.app.job_queue
         seen = set()

@@ -16,6 +16,25 @@ from sqlalchemy.orm import Session
 from kpi.db import insert_ignore
 from kpi.models import INBOX_DONE, INBOX_FAILED, INBOX_PENDING, InboxUpdate, utcnow
 
+# The parts of an update that carry the chat it belongs to (Telegram's `effective_chat`).
+_CHAT_HOLDERS = ("message", "edited_message", "channel_post", "edited_channel_post")
+# An older version leaves `lane` empty and handles its own rows; after this long they are ours.
+OLDER_VERSION_GRACE = dt.timedelta(seconds=30)
+
+
+def lane_of(key: str, payload: dict[str, Any]) -> str:
+    """Return the lane an update is handled in: its chat's id, or its own key if it has none."""
+    for kind, body in payload.items():
+        if kind == "update_id" or not isinstance(body, dict):
+            continue
+        chat = body.get("chat")
+        if not isinstance(chat, dict):
+            inner = body.get("message")
+            chat = inner.get("chat") if isinstance(inner, dict) else None
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return str(chat["id"])
+    return f"u:{key}"[:64]
+
 
 def store(session: Session, items: Sequence[tuple[str, int, dict[str, Any]]]) -> list[str]:
     """Store received updates (key, update_id, payload); return the keys that were new."""
@@ -24,7 +43,13 @@ def store(session: Session, items: Sequence[tuple[str, int, dict[str, Any]]]) ->
     for key, update_id, payload in items:
         row = session.execute(
             insert_ignore(session, InboxUpdate)
-            .values(key=key, update_id=update_id, payload=payload, received_at=now)
+            .values(
+                key=key,
+                update_id=update_id,
+                payload=payload,
+                received_at=now,
+                lane=lane_of(key, payload),
+            )
             .on_conflict_do_nothing()
             .returning(InboxUpdate.key)
         ).first()
@@ -44,6 +69,48 @@ def pending(
         .limit(limit)
     )
     return [(i, k, p) for i, k, p in rows]
+
+
+def fill_lanes(session: Session, now: dt.datetime, limit: int = 500) -> int:
+    """Give a lane to pending rows an older version stored without one, once it had its time
+    to handle them itself (it does not lease lanes); return how many."""
+    rows = session.execute(
+        select(InboxUpdate.id, InboxUpdate.key, InboxUpdate.payload)
+        .where(
+            InboxUpdate.status == INBOX_PENDING,
+            InboxUpdate.lane.is_(None),
+            InboxUpdate.received_at < now - OLDER_VERSION_GRACE,
+        )
+        .order_by(InboxUpdate.id)
+        .limit(limit)
+    ).all()
+    for row_id, key, payload in rows:
+        session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.id == row_id)
+            .values(lane=lane_of(key, payload or {}))
+        )
+    return len(rows)
+
+
+def last_pending(session: Session) -> int:
+    """Return the id of the newest pending update (0 if none)."""
+    return int(
+        session.scalar(select(func.max(InboxUpdate.id)).where(InboxUpdate.status == INBOX_PENDING))
+        or 0
+    )
+
+
+def pending_up_to(session: Session, last_id: int) -> bool:
+    """Tell whether an update stored at or before row `last_id` is still pending."""
+    return (
+        session.scalar(
+            select(InboxUpdate.id)
+            .where(InboxUpdate.status == INBOX_PENDING, InboxUpdate.id <= last_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def mark(session: Session, keys: Sequence[str], *, failed: bool = False, error: str = "") -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -478,7 +479,17 @@ class InboxUpdate(Base):
     """An update as received, stored before Telegram is told it arrived; drained on start."""
 
     __tablename__ = "inbox_updates"
-    __table_args__ = (Index("ix_inbox_pending", "status", "id"),)
+    __table_args__ = (
+        Index("ix_inbox_pending", "status", "id"),
+        # The lanes with work waiting, in stored order (see bot.lanes): only pending rows.
+        Index(
+            "ix_inbox_lane_pending",
+            "lane",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     key: Mapped[str] = mapped_column(String(96), unique=True)
@@ -489,6 +500,40 @@ class InboxUpdate(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The chat whose lane handles it (str(chat id), or "u:<key>" for an update without a chat);
+    # NULL when an older version stored it (a newer one fills it in).
+    lane: Mapped[str | None] = mapped_column(String(64))
+
+
+class Lease(Base):
+    """A lease on shared work (a chat's lane, the getUpdates poller) held by one process.
+
+    Taken with an INSERT ... ON CONFLICT DO UPDATE that wins only over an expired lease, renewed
+    by its holder's heartbeat, released when done; a holder that died loses it at `expires_at`.
+    Times are the database's clock, so instances whose clocks differ agree.
+    """
+
+    __tablename__ = "leases"
+    __table_args__ = (Index("ix_leases_holder", "holder"),)
+
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(160))
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class SendWindow(Base):
+    """Telegram's send budget shared by every instance: one row per chat, and `*` for the bot.
+
+    `stamps` holds, for the sends that still count against the window, when each stops counting
+    (seconds on the database's clock); `paused_until` (on the `*` row) is a 429's wait, which
+    holds every instance's sends.
+    """
+
+    __tablename__ = "send_windows"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stamps: Mapped[list[float]] = mapped_column(JSON, default=list)
+    paused_until: Mapped[float | None] = mapped_column(Float)
 
 
 class ChatState(Base):

@@ -5,14 +5,18 @@ sandbox queues (as users write) and posts each one to the registered URL with th
 `X-Telegram-Bot-Api-Secret-Token`, one at a time and in order, until it is answered 2xx; an
 update answered otherwise (or not at all) is kept and posted again after a short pause, as
 Telegram does. `via` stands in for the reverse proxy that ends TLS: the registered URL is
-https://, and the post goes to `via` with the URL's path. (It lives beside the sandbox, not in
-it, and reads the registration from the sandbox's record of the bot's calls.)
+https://, and the post goes to `via` with the URL's path. With several `via` addresses it is
+also the load balancer in front of several instances: each update goes to the next one in turn,
+and to the one after it when that one does not answer 2xx (a stopped or killed instance). (It
+lives beside the sandbox, not in it, and reads the registration from the sandbox's record of the
+bot's calls.)
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,15 +30,30 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class WebhookDelivery:
     """A thread that posts the sandbox's updates to the bot's webhook, as Telegram would."""
 
-    def __init__(self, sandbox: Sandbox, *, via: str | None = None, retry: float = 0.2) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        *,
+        via: str | Sequence[str] | None = None,
+        retry: float = 0.2,
+        connections: int = 1,
+    ) -> None:
         self.sandbox = sandbox
-        self.via = via.rstrip("/") if via else None
+        targets = [via] if isinstance(via, str) else list(via or [])
+        self.vias = [v.rstrip("/") for v in targets]
+        self.via = self.vias[0] if self.vias else None
         self.retry = retry
         self.delivered: list[dict[str, Any]] = []
         self.refused: list[tuple[int, dict[str, Any]]] = []
-        self._held: deque[dict[str, Any]] = deque()
+        # Where each delivered update went (its index in `vias`), in delivery order.
+        self.routed: list[int] = []
+        # Telegram's parallel connections (setWebhook's max_connections): a chat's updates
+        # always take the same one, so they arrive in order.
+        self._queues: list[deque[dict[str, Any]]] = [deque() for _ in range(max(connections, 1))]
+        self._turns = [0] * len(self._queues)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def registration(self) -> tuple[str, str | None] | None:
         """Return the webhook's URL and secret as last registered (None when there is none)."""
@@ -52,50 +71,82 @@ class WebhookDelivery:
         secret = last.params.get("secret_token")
         return url, str(secret) if secret else None
 
-    def target(self, url: str) -> str:
+    def target(self, url: str, via: str | None = None) -> str:
         """Return where a post for the registered URL goes (through `via`, if given)."""
-        if self.via is None:
+        via = via or self.via
+        if via is None:
             return url
         parts = urlsplit(url)
-        return f"{self.via}{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
+        return f"{via}{parts.path or '/'}{'?' + parts.query if parts.query else ''}"
 
     def start(self) -> None:
-        """Start delivering in a background thread."""
-        self._thread = threading.Thread(target=self._run, name="sandbox-webhook", daemon=True)
-        self._thread.start()
+        """Start delivering in background threads (one per connection)."""
+        self._threads = [
+            threading.Thread(target=self._run, args=(i,), name=f"sandbox-webhook-{i}", daemon=True)
+            for i in range(len(self._queues))
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Stop delivering; updates not delivered yet stay held."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
     @property
     def held(self) -> int:
         """Return how many updates wait to be delivered."""
-        return len(self._held)
+        return sum(len(q) for q in self._queues)
 
-    def _run(self) -> None:
+    def _take(self) -> None:
+        with self._lock:
+            for update in self.sandbox.take():
+                self._queues[_chat_of(update) % len(self._queues)].append(update)
+
+    def _run(self, connection: int) -> None:
+        queue = self._queues[connection]
         with httpx.Client(timeout=10) as client:
             while not self._stop.is_set():
                 registered = self.registration()
                 if registered is None:
                     self._stop.wait(0.05)
                     continue
-                self._held.extend(self.sandbox.take())
-                if not self._held:
+                self._take()
+                if not queue:
                     self._stop.wait(0.02)
                     continue
                 url, secret = registered
-                update = self._held[0]
-                headers = {SECRET_HEADER: secret} if secret else {}
-                try:
-                    answer = client.post(self.target(url), json=update, headers=headers)
-                except httpx.HTTPError:
+                if not self._post(client, connection, url, secret):
                     self._stop.wait(self.retry)
-                    continue
+
+    def _post(self, client: httpx.Client, connection: int, url: str, secret: str | None) -> bool:
+        """Post the connection's oldest update to the next instance in turn (each tried once)."""
+        queue = self._queues[connection]
+        update = queue[0]
+        headers = {SECRET_HEADER: secret} if secret else {}
+        vias: list[str | None] = list(self.vias) or [None]
+        for _ in range(len(vias)):
+            index = self._turns[connection] % len(vias)
+            self._turns[connection] += 1
+            try:
+                answer = client.post(self.target(url, vias[index]), json=update, headers=headers)
+            except httpx.HTTPError:
+                continue
+            with self._lock:
                 if 200 <= answer.status_code < 300:
-                    self.delivered.append(self._held.popleft())
-                else:
-                    self.refused.append((answer.status_code, update))
-                    self._stop.wait(self.retry)
+                    self.delivered.append(queue.popleft())
+                    self.routed.append(index)
+                    return True
+                self.refused.append((answer.status_code, update))
+        return False
+
+
+def _chat_of(update: dict[str, Any]) -> int:
+    """Return the id of the chat an update belongs to (its update id if it has none)."""
+    for body in update.values():
+        if isinstance(body, dict):
+            chat = body.get("chat") or (body.get("message") or {}).get("chat")
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return abs(int(chat["id"]))
+    return int(update.get("update_id", 0))

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from kpi.calendar import WorkCalendar, calendar_of
-from kpi.models import Team
+from kpi.models import CalendarDay, Team
 from kpi.posts.registry import SCHEDULED
 from kpi.teams import settings_of
 
@@ -41,3 +41,15 @@ def schedules(session: Session, team_ids: Sequence[int] | None = None) -> list[T
             TeamSchedule(team.id, cal, times, dt.timedelta(minutes=s.grace_minutes), fingerprint)
         )
     return out
+
+
+def revision(session: Session) -> str:
+    """Return a cheap fingerprint of everything the schedules are built from (the teams' rows
+    and their declared days): when it changes, an instance rebuilds its jobs."""
+    teams = session.execute(select(func.count(), func.max(Team.updated_at))).one()
+    days = session.execute(
+        select(
+            func.count(), func.max(CalendarDay.id), func.sum(cast(CalendarDay.working, Integer))
+        )
+    ).one()
+    return repr((tuple(teams), tuple(days)))

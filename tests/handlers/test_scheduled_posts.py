@@ -666,3 +666,30 @@ async def test_a_holder_whose_claim_was_taken_over_does_not_send(
         other.bot_data.close()
     assert len(summaries(sandbox, team)) == 1
     assert "A's summary" not in group_texts(sandbox, team)
+
+
+async def test_a_settings_change_on_another_instance_rebuilds_this_instances_jobs(
+    app: Any, team: Any, db: Database
+) -> None:
+    """The JobQueue is memory only: a leader's new summary time, stored by whichever instance
+    served the /settings, reaches every instance's jobs through the settings revision each
+    checks every few seconds."""
+    scheduler = Scheduler(app)
+    await scheduler.sync()
+
+    def summary_time() -> Any:
+        [job] = [j for j in app.job_queue.jobs() if (j.name or "").endswith(":daily_summary")]
+        return job.trigger.fields[5:8]  # hour, minute, second
+
+    before = str(summary_time())
+    assert not await scheduler.settings_changed()
+    # Another instance stores the change (the same database, not this instance's memory).
+    with db.transaction() as s:
+        t = s.scalars(select(Team)).one()
+        now = settings_of(t)
+        schedule = {**now.schedule, "daily_summary": "16:45"}
+        save_settings(s, t, dataclasses.replace(now, schedule=schedule), None)
+    assert await scheduler.settings_changed()
+    assert str(summary_time()) != before
+    assert "16" in str(summary_time()[0]) and "45" in str(summary_time()[1])
+    assert not await scheduler.settings_changed()

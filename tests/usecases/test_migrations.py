@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from typing import Any
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, insert, select, update
 
-from kpi import migrate, store
+from kpi import inbox, migrate, store
 from kpi.db import Database
-from kpi.models import Activity, Base, KpiDefinition, Member, Metric, ScheduledRun, Team
+from kpi.models import (
+    Activity,
+    Base,
+    InboxUpdate,
+    KpiDefinition,
+    Member,
+    Metric,
+    ScheduledRun,
+    Team,
+)
 from kpi.posts import claims as run_claims
 from kpi.store import EntryInput
 
@@ -145,3 +156,48 @@ def test_revision_0005_keeps_every_name_in_every_language(db: Database) -> None:
         assert kpis == {"calls": {"vi": "Gọi", "en": "Dials"}}
     finally:
         migrate.upgrade(db.engine)
+
+
+def test_an_instance_whose_schema_is_behind_the_databases_runs_on_it(
+    db: Database, caplog: Any
+) -> None:
+    """While an upgrade rolls, an instance of the previous version that restarts finds a
+    revision it does not ship: it starts on the newer schema instead of failing."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_newer'"))
+    with caplog.at_level(logging.WARNING, logger="kpi.migrate"):
+        migrate.upgrade(db.engine)
+    assert "newer than this version's" in caplog.text
+    assert migrate.current_revision(db.engine) == "9999_newer"
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE alembic_version SET version_num = :v"),
+            {"v": migrate.head_revision()},
+        )
+
+
+def test_updates_an_older_version_stored_get_a_lane_once_it_had_its_time(db: Database) -> None:
+    """The previous version stores inbox rows without a lane and handles them itself (it leases
+    nothing); a newer instance gives them their chat's lane only after a grace, so that a chat's
+    update is not handled by two versions at once, and a crashed old instance loses nothing."""
+    now = dt.datetime(2026, 11, 19, 3, tzinfo=dt.UTC)
+    message = {"message_id": 1, "date": 0, "chat": {"id": -100}, "text": "/help"}
+    with db.transaction() as s:
+        for key, age in (("old", 60), ("recent", 5)):
+            s.execute(
+                insert(InboxUpdate).values(
+                    key=key,
+                    update_id=1 if key == "old" else 2,
+                    payload={"update_id": 1, "message": message},
+                    received_at=now - dt.timedelta(seconds=age),
+                )
+            )
+        assert inbox.fill_lanes(s, now) == 1
+        lanes = dict(s.execute(select(InboxUpdate.key, InboxUpdate.lane)).all())
+    assert lanes == {"old": "-100", "recent": None}
+    # What this version stores has its lane at once: a chat's, or its own without a chat.
+    assert inbox.lane_of("k", {"update_id": 3, "message": message}) == "-100"
+    query = {"id": "1", "from": {"id": 5}, "chat_instance": "x", "data": "a"}
+    assert inbox.lane_of("k", {"update_id": 4, "callback_query": query}) == "u:k"
+    answer = {**query, "message": message}
+    assert inbox.lane_of("k", {"update_id": 5, "callback_query": answer}) == "-100"
