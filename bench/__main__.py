@@ -32,6 +32,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="keep the database files here and reuse P2's datasets on the next run",
     )
+    parser.add_argument(
+        "--pg",
+        metavar="URL",
+        help="P1 on this PostgreSQL database (its schema is dropped and recreated) "
+        "instead of a SQLite file",
+    )
     parser.add_argument("--runs", type=int, help="timed runs per figure (default: by mode)")
     parser.add_argument(
         "--explain",
@@ -74,7 +80,8 @@ def _runner(
     if name == "P1":
         from bench import p1
 
-        return lambda: p1.run(p1.Options(args.quick, workdir, explain=args.explain))
+        opts = p1.Options(args.quick, workdir, explain=args.explain, pg_url=args.pg)
+        return lambda: p1.run(opts)
     if name == "P2":
         from bench import p2
 

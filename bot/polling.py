@@ -24,7 +24,7 @@ from bot.logs import log_chat
 from bot.metrics import Metrics
 from handlers.context import update_key
 from kpi import inbox
-from kpi.db import Database
+from kpi.db import Database, WriteBatch
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class InboxPoller:
         # The stored updates queued by `drain` that are not handled yet.
         self._backlog: set[str] = set()
         self._backlog_done = asyncio.Event()
+        # Handled updates are marked together: one transaction for the lanes that finish at once.
+        self._marks: WriteBatch[str] = WriteBatch(db, _mark_handled)
 
     @property
     def queued(self) -> int:
@@ -173,7 +175,7 @@ class InboxPoller:
                 # Errors are answered by the application's error handler; the update is done.
                 with self.metrics.handling(update):
                     await self.app.process_update(update)
-                await self.db.work(partial(inbox.mark, keys=[key]))
+                await self._marks.add(key)
                 queue.popleft()
                 self.handled += 1
                 if key in self._backlog:
@@ -210,6 +212,10 @@ class InboxPoller:
                 worker.cancel()
             await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
         return self.queued
+
+
+def _mark_handled(session: Any, keys: list[str]) -> None:
+    inbox.mark(session, keys=keys)
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from kpi.db import gone_holder, insert_ignore
@@ -242,6 +242,38 @@ def settle(
             row.error,
         )
     return status
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A row Telegram accepted: its id, the message id Telegram gave it, what it showed."""
+
+    message_id: int
+    sent_id: int | None
+    at: dt.datetime
+    shows: tuple[int, ...] = ()
+
+
+_SETTLE_SENT = (
+    update(OutboxMessage.__table__)  # type: ignore[arg-type]
+    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
+    .values(
+        status=OUTBOX_SENT, sent_at=bindparam("at"), message_id=bindparam("sent_id"), error=None
+    )
+)
+
+
+def settle_sent(session: Session, sent: Sequence[Sent]) -> None:
+    """Settle rows Telegram accepted, in one statement (what `settle` does for one, in bulk)."""
+    if not sent:
+        return
+    session.connection().execute(
+        _SETTLE_SENT,
+        [{"row_id": s.message_id, "at": s.at, "sent_id": s.sent_id} for s in sent],
+    )
+    for s in sent:
+        # What the message showed of earlier unconfirmed check-ins has now been seen.
+        mark_shown(session, list(s.shows), s.at)
 
 
 def expire_stale(
