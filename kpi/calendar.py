@@ -326,10 +326,18 @@ def working_hours_share(cal: WorkCalendar, day: date, now: datetime) -> float:
 
 def calendar_of(session: Session, team: Team) -> WorkCalendar:
     """Build the team's working calendar: weekdays, hours, holidays, declared days."""
-    declared = session.execute(
-        select(CalendarDay.day, CalendarDay.working).where(CalendarDay.team_id == team.id)
-    ).all()
-    return calendar_from(team, [(d, w) for d, w in declared])
+
+    def load() -> WorkCalendar:
+        declared = session.execute(
+            select(CalendarDay.day, CalendarDay.working).where(CalendarDay.team_id == team.id)
+        ).all()
+        return calendar_from(team, [(d, w) for d, w in declared])
+
+    # Imported here: kpi.team_cache imports the models, which some of this module's users
+    # load after it.
+    from kpi import team_cache
+
+    return team_cache.cached(session, team.id, "calendar", load)
 
 
 def calendar_from(team: Team, declared: Sequence[tuple[date, bool]]) -> WorkCalendar:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from kpi import team_cache  # noqa: F401  (its session hooks keep teams' revisions)
 from kpi.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)

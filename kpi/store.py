@@ -458,6 +458,51 @@ def member_sums(
     return _sums_by(session, Activity.member_id, team_id, start, end, member_ids)
 
 
+def member_standing(
+    session: Session,
+    team_id: int,
+    member_id: int,
+    spans: dict[str, tuple[dt.date, dt.date]],
+    day: dt.date,
+    metrics: Sequence[str],
+) -> tuple[dict[str, Sums], dict[str, int]]:
+    """Sum one member's entries in one query: per named span, the counted value and amount of
+    each metric (`new_amount` is not summed: 0); and per metric, the day's counted or waiting
+    total (what the sanity bounds compare with)."""
+    names = list(spans)
+    in_range = Activity.day >= min([day, *(s for s, _ in spans.values())])
+    in_range &= Activity.day <= max([day, *(e for _, e in spans.values())])
+    counted = Activity.status == ENTRY_ACTIVE
+    columns: list[Any] = [Activity.metric]
+    for name in names:
+        start, end = spans[name]
+        inside = counted & (Activity.day >= start) & (Activity.day <= end)
+        columns.append(func.sum(case((inside, Activity.value), else_=0)))
+        columns.append(func.sum(case((inside, Activity.amount), else_=0)))
+    columns.append(func.sum(case((Activity.day == day, Activity.value), else_=0)))
+    stmt = (
+        select(*columns)
+        .where(
+            Activity.team_id == team_id,
+            Activity.member_id == member_id,
+            Activity.metric.in_(list(metrics)),
+            Activity.status.in_((ENTRY_ACTIVE, ENTRY_PENDING)),
+            in_range,
+        )
+        .group_by(Activity.metric)
+    )
+    sums: dict[str, Sums] = {name: {} for name in names}
+    day_totals: dict[str, int] = {}
+    for row in session.execute(stmt):
+        metric = row[0]
+        for i, name in enumerate(names):
+            # int(): PostgreSQL sums bigints as numeric.
+            value, amount = row[1 + 2 * i], row[2 + 2 * i]
+            sums[name][metric] = MetricSum(int(value or 0), int(amount or 0))
+        day_totals[metric] = int(row[-1] or 0)
+    return sums, day_totals
+
+
 def daily_sums(
     session: Session,
     team_id: int,

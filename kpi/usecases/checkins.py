@@ -208,9 +208,20 @@ def _store(
     if refused is not None:
         code, params = refused
         return BadInput(caller.lang_pref, code, params, ctx.command)
+    # A new check-in: the member's standing and day totals in one query, before it is stored.
+    before = None
+    if plan.checkin_id is None:
+        metrics = {e.metric for e in plan.entries}
+        before = entries.standing(session, team, caller.member.id, plan.day, metrics)
     if not confirmed:
         over = entries.over_bound(
-            session, team, caller.member.id, plan.entries, plan.day, plan.checkin_id
+            session,
+            team,
+            caller.member.id,
+            plan.entries,
+            plan.day,
+            plan.checkin_id,
+            day_totals=before.day_totals if before is not None else None,
         )
         if over is not None:
             metric, value, bound = over
@@ -249,8 +260,11 @@ def _store(
             text=plan.text,
             pending_metrics=pending_metrics,
         )
-    metrics = {e.metric for e in stored}
-    progress = entries.day_progress(session, team, caller.member.id, plan.day, metrics)
+    if before is not None:
+        progress = before.progress(stored)
+    else:
+        metrics = {e.metric for e in stored}
+        progress = entries.day_progress(session, team, caller.member.id, plan.day, metrics)
     return _logged(
         ctx,
         checkin_id,
