@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from kpi.db import gone_holder, insert_ignore
+from kpi.db import execute, gone_holder, insert_ignore, prepared
 from kpi.models import (
     CHECKIN_ACTIVE,
     ENTRY_ACTIVE,
@@ -108,31 +108,35 @@ def enqueue(
     commit (one transaction fewer on the hot path; a crash leaves it uncertain, never resent).
     """
     claimed = sending_by is not None
-    stmt = (
-        insert_ignore(session, OutboxMessage)
-        .values(
-            key=key[:128],
-            kind=kind,
-            team_id=team_id,
-            chat_id=chat_id,
-            thread_id=thread_id,
-            reply_to=reply_to,
-            user_id=user_id,
-            ref_id=ref_id,
-            # What people typed can be quoted back; PostgreSQL refuses NUL in text.
-            text=stored_text(text),
-            payload=payload,
-            buttons=buttons,
-            status=OUTBOX_SENDING if claimed else OUTBOX_PENDING,
-            attempts=1 if claimed else 0,
-            instance=sending_by,
-            created_at=now,
-            claimed_at=now if claimed else None,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(*_COLUMNS)
+    stmt = prepared(
+        session,
+        "outbox.enqueue",
+        lambda: (
+            insert_ignore(session, OutboxMessage.__table__)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(*_COLUMNS)
+        ),
     )
-    row = session.execute(stmt).first()
+    params = {
+        "key": key[:128],
+        "kind": kind,
+        "team_id": team_id,
+        "chat_id": chat_id,
+        "thread_id": thread_id,
+        "reply_to": reply_to,
+        "user_id": user_id,
+        "ref_id": ref_id,
+        # What people typed can be quoted back; PostgreSQL refuses NUL in text.
+        "text": stored_text(text),
+        "payload": payload,
+        "buttons": buttons,
+        "status": OUTBOX_SENDING if claimed else OUTBOX_PENDING,
+        "attempts": 1 if claimed else 0,
+        "instance": sending_by,
+        "created_at": now,
+        "claimed_at": now if claimed else None,
+    }
+    row = execute(session, stmt, params).first()
     return _message(row) if row is not None else None
 
 
@@ -325,18 +329,24 @@ class Unconfirmed:
 
 def unconfirmed(session: Session, *, user_id: int) -> list[Unconfirmed]:
     """Return the person's check-ins whose confirmation failed or may not have arrived."""
-    rows = session.execute(
-        select(OutboxMessage.id, Checkin.id, Checkin.day, Checkin.status)
-        .join(Checkin, Checkin.id == OutboxMessage.ref_id)
-        .where(
-            OutboxMessage.user_id == user_id,
-            OutboxMessage.status.in_((OUTBOX_FAILED, OUTBOX_UNCERTAIN)),
-            OutboxMessage.kind == CONFIRMATION,
-            OutboxMessage.shown_at.is_(None),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(SHOWN_AT_ONCE)
-    ).all()
+    # Asked after every check-in (and almost always empty): built once.
+    stmt = prepared(
+        session,
+        "outbox.unconfirmed",
+        lambda: (
+            select(OutboxMessage.id, Checkin.id, Checkin.day, Checkin.status)
+            .join(Checkin, Checkin.id == OutboxMessage.ref_id)
+            .where(
+                OutboxMessage.user_id == bindparam("user_id"),
+                OutboxMessage.status.in_((OUTBOX_FAILED, OUTBOX_UNCERTAIN)),
+                OutboxMessage.kind == CONFIRMATION,
+                OutboxMessage.shown_at.is_(None),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(SHOWN_AT_ONCE)
+        ),
+    )
+    rows = execute(session, stmt, {"user_id": user_id}).all()
     if not rows:
         return []
     active = [checkin_id for _, checkin_id, _, status in rows if status == CHECKIN_ACTIVE]
