@@ -35,7 +35,7 @@ from telegram.ext import Application, ApplicationBuilder, CommandHandler, Contex
 
 from bench.core import Figure, Note, Result, percentile
 from bench.dataset import person_name
-from bot.app import build_application
+from bot.app import build_application, freeze_start_up_heap
 from bot.config import Settings
 from bot.metrics import Metrics
 from bot.polling import InboxPoller
@@ -105,6 +105,8 @@ async def _run(opts: Options) -> list[Result]:
     try:
         async with bot, echo:
             groups = await _teams(bot, sandbox)
+            # As `kpibot run` does once it is up.
+            freeze_start_up_heap()
             warmup = _checkins(sandbox, groups, len(groups) * 5, seed=1)
             await _drive(echo, warmup)
             await _through_inbox(poller, sandbox, warmup)
