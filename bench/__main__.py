@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.core import Result
 
-BENCHMARKS = ("P1", "P2", "P3", "P4")
+BENCHMARKS = ("P1", "P2", "P3", "P4", "P5", "P6")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -86,6 +86,10 @@ def _runner(
         from bench import p2
 
         return lambda: p2.run(p2.Options(args.quick, workdir, args.runs, args.explain))
+    if name == "P6":
+        from bench import p6_lag
+
+        return lambda: p6_lag.run(p6_lag.Options(args.quick, workdir))
     if name == "P4":
         from bench import p4_fanout
 

@@ -24,9 +24,9 @@ def store(session: Session, items: Sequence[tuple[str, int, dict[str, Any]]]) ->
     stmt = prepared(
         session,
         "inbox.store",
-        lambda: insert_ignore(session, InboxUpdate)
-        .on_conflict_do_nothing()
-        .returning(InboxUpdate.key),
+        lambda: (
+            insert_ignore(session, InboxUpdate).on_conflict_do_nothing().returning(InboxUpdate.key)
+        ),
     )
     for key, update_id, payload in items:
         params = {"key": key, "update_id": update_id, "payload": payload, "received_at": now}
@@ -55,13 +55,15 @@ def mark(session: Session, keys: Sequence[str], *, failed: bool = False, error: 
     stmt = prepared(
         session,
         "inbox.mark",
-        lambda: update(InboxUpdate)
-        .where(InboxUpdate.key.in_(bindparam("keys", expanding=True)))
-        .values(
-            status=bindparam("status"),
-            processed_at=bindparam("at"),
-            attempts=InboxUpdate.attempts + 1,
-            error=bindparam("error"),
+        lambda: (
+            update(InboxUpdate)
+            .where(InboxUpdate.key.in_(bindparam("keys", expanding=True)))
+            .values(
+                status=bindparam("status"),
+                processed_at=bindparam("at"),
+                attempts=InboxUpdate.attempts + 1,
+                error=bindparam("error"),
+            )
         ),
     )
     params = {
