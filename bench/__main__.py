@@ -86,6 +86,10 @@ def _runner(
         from bench import p2
 
         return lambda: p2.run(p2.Options(args.quick, workdir, args.runs, args.explain))
+    if name == "P5":
+        from bench import p5_footprint
+
+        return lambda: p5_footprint.run(p5_footprint.Options(args.quick, workdir))
     if name == "P6":
         from bench import p6_lag
 

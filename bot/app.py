@@ -78,7 +78,7 @@ def freeze_start_up_heap() -> None:
     A full collection walks every tracked object: with python-telegram-bot, SQLAlchemy and the
     catalogues loaded that is well over 100,000 objects, a pause of tens of milliseconds on the
     event loop and in the database threads every few hundred updates. Frozen, they are never
-    scanned again (they live as long as the process anyway).
+    scanned again (they live as long as the process anyway). No collection first: it would cost
+    a full scan (over 100 ms) before the first poll, to free a little garbage of the start-up.
     """
-    gc.collect()
     gc.freeze()

@@ -145,3 +145,8 @@ def test_revision_0005_keeps_every_name_in_every_language(db: Database) -> None:
         assert kpis == {"calls": {"vi": "Gọi", "en": "Dials"}}
     finally:
         migrate.upgrade(db.engine)
+
+
+def test_the_head_read_without_alembic_is_alembics_head() -> None:
+    """`kpibot run` skips Alembic when the database is at the head the files name."""
+    assert migrate.shipped_head() == migrate.head_revision()
