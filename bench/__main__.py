@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.core import Result
 
-BENCHMARKS = ("P1", "P2", "P3", "P4")
+BENCHMARKS = ("P1", "P2", "P3", "P4", "P5", "P6")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -31,6 +31,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--workdir",
         type=Path,
         help="keep the database files here and reuse P2's datasets on the next run",
+    )
+    parser.add_argument(
+        "--pg",
+        metavar="URL",
+        help="P1 on this PostgreSQL database (its schema is dropped and recreated) "
+        "instead of a SQLite file",
     )
     parser.add_argument("--runs", type=int, help="timed runs per figure (default: by mode)")
     parser.add_argument(
@@ -74,11 +80,20 @@ def _runner(
     if name == "P1":
         from bench import p1
 
-        return lambda: p1.run(p1.Options(args.quick, workdir, explain=args.explain))
+        opts = p1.Options(args.quick, workdir, explain=args.explain, pg_url=args.pg)
+        return lambda: p1.run(opts)
     if name == "P2":
         from bench import p2
 
         return lambda: p2.run(p2.Options(args.quick, workdir, args.runs, args.explain))
+    if name == "P5":
+        from bench import p5_footprint
+
+        return lambda: p5_footprint.run(p5_footprint.Options(args.quick, workdir))
+    if name == "P6":
+        from bench import p6_lag
+
+        return lambda: p6_lag.run(p6_lag.Options(args.quick, workdir))
     if name == "P4":
         from bench import p4_fanout
 

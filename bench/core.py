@@ -65,6 +65,8 @@ def fmt_value(value: float, unit: str) -> str:
     """Format a measured value with its unit."""
     if unit == "ms":
         return f"{value:.1f} ms" if value < 1000 else f"{value:,.0f} ms"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
     return f"{value:,.0f} {unit}"
 
 

@@ -235,7 +235,7 @@ async def run(settings: Settings, web: WebOptions | None = None) -> int:
     """
     from telegram.request import HTTPXRequest
 
-    from bot.app import build_application
+    from bot.app import build_application, freeze_start_up_heap
     from bot.lanes import SharedLanes, holder_name
     from bot.metrics import MeteredRequest, Metrics
     from bot.polling import InboxPoller
@@ -318,6 +318,7 @@ async def run(settings: Settings, web: WebOptions | None = None) -> int:
                     secret=settings.require_webhook_secret(),
                     max_connections=web.max_connections,
                 )
+            freeze_start_up_heap()
             mode = "webhook" if webhook else "polling"
             log.info(
                 "bot @%s running (%s); %d stored updates queued", app.bot.username, mode, queued

@@ -19,8 +19,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from handlers.i18n import Lang, normalize_lang, t
 from handlers.views.access import refusal_view
 from handlers.views.onboarding import open_private_button
+from kpi import outbox
 from kpi.access import ChatInfo, Refusal
-from kpi.db import DUPLICATE, Database
+from kpi.db import DUPLICATE, Database, WriteBatch
 from kpi.teams import PersonInfo, TeamDefaults
 
 T = TypeVar("T")
@@ -72,6 +73,8 @@ class BotData:
     ) -> None:
         """Set the shared resources."""
         self._db = db
+        # Sent outbox rows are settled together (one transaction for the sends that end at once).
+        self.settle_sent: WriteBatch[outbox.Sent] = WriteBatch(db, outbox.settle_sent)
         self.admins = admins
         self.defaults = defaults
         self.clock = clock or utc_now

@@ -230,15 +230,11 @@ async def deliver(
                 await asyncio.sleep(delays[attempt])
                 continue
             return await _settle_failure(bd, message, exc, fate, now)
-        return await bd.db.work(
-            partial(
-                outbox.settle,
-                message_id=message.id,
-                status=OUTBOX_SENT,
-                now=now,
-                sent_id=sent.message_id,
-            )
+        shows = (message.payload or {}).get("shows") or ()
+        await bd.settle_sent.add(
+            outbox.Sent(message.id, sent.message_id, now, tuple(int(i) for i in shows))
         )
+        return OUTBOX_SENT
     raise AssertionError("unreachable")  # pragma: no cover
 
 

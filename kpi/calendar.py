@@ -23,7 +23,6 @@ from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -137,6 +136,8 @@ def normalize_timezone(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _supported_countries() -> frozenset[str]:
+    import holidays  # lazily: a few dozen milliseconds off every start
+
     return frozenset(holidays.list_supported_countries())
 
 
@@ -148,12 +149,16 @@ def valid_country(code: str) -> bool:
 @lru_cache(maxsize=256)
 def _holidays_of(country: str, year: int, language: str | None) -> Mapping[date, str]:
     # Building a country's holidays is slow (lunar calendars): once per country and year.
+    import holidays
+
     table = holidays.country_holidays(country, years=year, language=language)
     return MappingProxyType({day: str(name) for day, name in table.items() if day.year == year})
 
 
 @lru_cache(maxsize=256)
 def _official_workdays_of(country: str, year: int) -> frozenset[date]:
+    import holidays
+
     table = holidays.country_holidays(country, years=year)
     # The package keeps one static list for all years: keep only the requested one.
     listed: Iterable[date] = getattr(table, "weekend_workdays", ())
@@ -164,6 +169,8 @@ def _official_workdays_of(country: str, year: int) -> frozenset[date]:
 def _holiday_language(country: str, language: str | None) -> str | None:
     if language is None:
         return None
+    import holidays
+
     supported: tuple[str, ...] = tuple(holidays.country_holidays(country).supported_languages)
     if language in supported:
         return language
@@ -326,10 +333,18 @@ def working_hours_share(cal: WorkCalendar, day: date, now: datetime) -> float:
 
 def calendar_of(session: Session, team: Team) -> WorkCalendar:
     """Build the team's working calendar: weekdays, hours, holidays, declared days."""
-    declared = session.execute(
-        select(CalendarDay.day, CalendarDay.working).where(CalendarDay.team_id == team.id)
-    ).all()
-    return calendar_from(team, [(d, w) for d, w in declared])
+
+    def load() -> WorkCalendar:
+        declared = session.execute(
+            select(CalendarDay.day, CalendarDay.working).where(CalendarDay.team_id == team.id)
+        ).all()
+        return calendar_from(team, [(d, w) for d, w in declared])
+
+    # Imported here: kpi.team_cache imports the models, which some of this module's users
+    # load after it.
+    from kpi import team_cache
+
+    return team_cache.cached(session, team.id, "calendar", load)
 
 
 def calendar_from(team: Team, declared: Sequence[tuple[date, bool]]) -> WorkCalendar:

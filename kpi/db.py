@@ -15,25 +15,28 @@ import functools
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, Generic, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, delete, event
+from sqlalchemy import Engine, bindparam, create_engine, delete, event
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
+from kpi import team_cache  # noqa: F401  (its session hooks keep teams' revisions)
 from kpi.models import ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 
 class _Duplicate:
@@ -178,15 +181,44 @@ def gone_holder(
     return gone
 
 
+_PREPARED: dict[tuple[str, Hashable], Executable] = {}
+
+
+def prepared(session: Session, key: Hashable, build: Callable[[], Executable]) -> Executable:
+    """Return the statement `build()` makes, built once per dialect and `key`.
+
+    For the statements every check-in runs: building a statement costs more Python than
+    executing it, so the hot path builds each once with bind parameters (`bindparam`) and
+    runs it with `execute` below.
+    """
+    k = (session.get_bind().dialect.name, key)
+    stmt = _PREPARED.get(k)
+    if stmt is None:
+        stmt = _PREPARED[k] = build()
+    return stmt
+
+
+def execute(session: Session, stmt: Executable, params: Any = None) -> Any:
+    """Run a Core statement on the session's connection (pending ORM changes flushed first),
+    skipping the ORM's per-statement work; return the Core result."""
+    if session.new or session.deleted or session.dirty:
+        session.flush()
+    return session.connection().execute(stmt, params)
+
+
 def claim_update(session: Session, key: str) -> bool:
     """Record an update's key; False when it was processed before (inside the caller's tx)."""
-    stmt = (
-        insert_ignore(session, ProcessedUpdate)
-        .values(key=key, processed_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(ProcessedUpdate.key)
+    stmt = prepared(
+        session,
+        "claim_update",
+        lambda: (
+            insert_ignore(session, ProcessedUpdate.__table__)
+            .values(key=bindparam("key"), processed_at=bindparam("at"))
+            .on_conflict_do_nothing()
+            .returning(ProcessedUpdate.__table__.c.key)
+        ),
     )
-    return session.execute(stmt).first() is not None
+    return execute(session, stmt, {"key": key, "at": utcnow()}).first() is not None
 
 
 def was_processed(session: Session, key: str) -> bool:
@@ -247,3 +279,44 @@ class Database:
         """Stop the worker threads and close the connections."""
         self._executor.shutdown(wait=True)
         self.engine.dispose()
+
+
+class WriteBatch(Generic[Item]):
+    """Small writes that share one transaction (and one thread hop): a group commit.
+
+    `add` waits until the transaction that wrote its item has committed, as a `Database.work`
+    of its own would; items added while one transaction runs are written together by the next.
+    Used where every update or send ends with one small write (the inbox's marks, the outbox's
+    sent confirmations): under load tens of them go in one transaction instead of one each.
+    """
+
+    def __init__(self, db: Database, write: Callable[[Session, list[Item]], object]) -> None:
+        self._db = db
+        self._write = write
+        self._items: list[tuple[Item, asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def add(self, item: Item) -> None:
+        """Write `item` with whatever else is waiting; return once it is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._items.append((item, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        # A cancelled caller does not cancel the others' transaction.
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._items:
+            batch, self._items = self._items, []
+            try:
+                await self._db.work(self._write, [item for item, _ in batch])
+            except BaseException as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kpi import periods, store
+from kpi import periods, store, team_cache
 from kpi.calendar import calendar_of, today_in
 from kpi.catalog import DEALS
 from kpi.models import ENTRY_ACTIVE, ENTRY_PENDING, Activity, Metric, Team
 from kpi.names import Names
-from kpi.store import EntryInput
+from kpi.store import EntryInput, StoredEntry
 from kpi.targets import target_book
 from kpi.teams import settings_of
 
@@ -50,12 +50,29 @@ def check_day(
 
 def metric_names(session: Session, team_id: int) -> dict[str, Names]:
     """Return the team's metric names ({language: name}) by key, in catalogue order."""
-    rows = session.execute(
-        select(Metric.key, Metric.names)
-        .where(Metric.team_id == team_id)
-        .order_by(Metric.sort_order, Metric.id)
-    )
-    return {k: names for k, names in rows}
+
+    def load() -> dict[str, Names]:
+        rows = session.execute(
+            select(Metric.key, Metric.names)
+            .where(Metric.team_id == team_id)
+            .order_by(Metric.sort_order, Metric.id)
+        )
+        return {k: names for k, names in rows}
+
+    # A copy: callers may add to it.
+    return dict(team_cache.cached(session, team_id, "metric_names", load))
+
+
+def metric_bounds(session: Session, team_id: int) -> dict[str, int | None]:
+    """Return each metric's daily sanity bound (None: unbounded)."""
+
+    def load() -> dict[str, int | None]:
+        rows = session.execute(
+            select(Metric.key, Metric.daily_bound).where(Metric.team_id == team_id)
+        )
+        return {k: bound for k, bound in rows}
+
+    return team_cache.cached(session, team_id, "metric_bounds", load)
 
 
 def edit_window(team: Team, leader: bool) -> int:
@@ -71,16 +88,14 @@ def over_bound(
     entries: Sequence[EntryInput],
     day: dt.date,
     replacing: int | None = None,
+    day_totals: dict[str, int] | None = None,
 ) -> tuple[str, int, int] | None:
     """Return (metric, value, bound) for the first entry beyond its sanity bound.
 
     `replacing` names the check-in an edited message replaces: its own entries do not count.
+    `day_totals` are the member's totals that day when the caller read them already.
     """
-    bounds = dict(
-        session.execute(
-            select(Metric.key, Metric.daily_bound).where(Metric.team_id == team.id)
-        ).all()
-    )
+    bounds = metric_bounds(session, team.id)
     deal_bound = settings_of(team).deal_amount_bound
     for e in entries:
         if e.metric == DEALS and e.amount is not None and e.amount > deal_bound * max(e.value, 1):
@@ -88,7 +103,10 @@ def over_bound(
         bound = bounds.get(e.metric)
         if bound is None:
             continue
-        existing = day_total(session, team.id, member_id, e.metric, day)
+        if day_totals is not None:
+            existing = day_totals.get(e.metric, 0)
+        else:
+            existing = day_total(session, team.id, member_id, e.metric, day)
         if replacing is not None:
             # An edited message replaces its own entries: they do not count twice.
             existing -= _own_total(session, replacing, e.metric, day)
@@ -118,15 +136,64 @@ def edit_over_bound(
 
 def logging_metrics(session: Session, team_id: int) -> list[str]:
     """Return the metrics the quick-add keyboard offers (counted ones, not deals)."""
-    return [
-        k
-        for k in session.scalars(
+
+    def load() -> list[str]:
+        keys = session.scalars(
             select(Metric.key)
             .where(Metric.team_id == team_id, Metric.retired_at.is_(None))
             .order_by(Metric.sort_order, Metric.id)
         )
-        if k != DEALS
-    ]
+        return [k for k in keys if k != DEALS]
+
+    return list(team_cache.cached(session, team_id, "logging_metrics", load))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a member stands in some metrics on a day, read in one query (see `standing`)."""
+
+    wanted: tuple[tuple[str, str, str, float | None], ...]  # (kpi, metric, period, target)
+    sums: dict[str, store.Sums]  # by period: counted sums over the period's span
+    day_totals: dict[str, int]  # by metric: the day's counted or waiting total
+    day: dt.date
+
+    def progress(self, added: Sequence[StoredEntry] = ()) -> tuple[Progress, ...]:
+        """Return the progress, counting `added` (entries stored after the query) too."""
+        extra: dict[str, tuple[int, int]] = {}
+        for e in added:
+            if e.status == ENTRY_ACTIVE and e.day == self.day:
+                value, amount = extra.get(e.metric, (0, 0))
+                extra[e.metric] = (value + e.value, amount + (e.amount or 0))
+        out = []
+        for kpi, metric, period, target in self.wanted:
+            s = self.sums[period].get(metric, store.MetricSum())
+            value, amount = extra.get(metric, (0, 0))
+            value, amount = s.value + value, s.amount + amount
+            actual = amount if kpi == "revenue" else value
+            out.append(Progress(kpi, actual, amount, target, period))
+        return tuple(out)
+
+
+def standing(
+    session: Session, team: Team, member_id: int, day: dt.date, metrics: set[str]
+) -> Standing:
+    """Read where the member stands in each metric, over the period its target is set for, and
+    the day's totals, in one query (the team's targets and calendar come from the cache)."""
+    cal = calendar_of(session, team)
+    book = target_book(session, team, cal)
+    wanted: list[tuple[str, str, str, float | None]] = []
+    spans: dict[str, tuple[dt.date, dt.date]] = {}
+    for metric in sorted(metrics):
+        kpis = [(metric, metric)] + ([("revenue", DEALS)] if metric == DEALS else [])
+        for kpi, summed in kpis:
+            row = book.row(kpi, member_id)
+            period = row.period if row is not None else "day"
+            if period not in spans:
+                span = periods.span_of(period, day, cal)  # type: ignore[arg-type]
+                spans[period] = (span.start, span.end)
+            wanted.append((kpi, summed, period, row.value if row is not None else None))
+    sums, totals = store.member_standing(session, team.id, member_id, spans, day, sorted(metrics))
+    return Standing(tuple(wanted), sums, totals, day)
 
 
 def day_progress(
@@ -137,32 +204,7 @@ def day_progress(
     A daily calls target shows today's calls; a monthly revenue target shows the month so far:
     what a rep wants to see right after logging.
     """
-    cal = calendar_of(session, team)
-    book = target_book(session, team, cal)
-    wanted: list[tuple[str, str]] = []  # (kpi, metric it sums)
-    for metric in sorted(metrics):
-        wanted.append((metric, metric))
-        if metric == DEALS:
-            wanted.append(("revenue", DEALS))
-    spans: dict[str, periods.Span] = {}
-    for kpi, _ in wanted:
-        row = book.row(kpi, member_id)
-        period = row.period if row is not None else "day"
-        spans.setdefault(period, periods.span_of(period, day, cal))  # type: ignore[arg-type]
-    sums = {
-        period: store.member_sums(session, team.id, span.start, span.end, [member_id]).get(
-            member_id, {}
-        )
-        for period, span in spans.items()
-    }
-    out = []
-    for kpi, metric in wanted:
-        row = book.row(kpi, member_id)
-        period = row.period if row is not None else "day"
-        s = sums[period].get(metric, store.MetricSum())
-        actual = s.amount if kpi == "revenue" else s.value
-        out.append(Progress(kpi, actual, s.amount, row.value if row is not None else None, period))
-    return tuple(out)
+    return standing(session, team, member_id, day, metrics).progress()
 
 
 def _own_total(session: Session, checkin_id: int, metric: str, day: dt.date) -> int:

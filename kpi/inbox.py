@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from kpi.db import insert_ignore
+from kpi.db import execute, insert_ignore, prepared
 from kpi.models import INBOX_DONE, INBOX_FAILED, INBOX_PENDING, InboxUpdate, utcnow
 
 # The parts of an update that carry the chat it belongs to (Telegram's `effective_chat`).
@@ -40,20 +40,22 @@ def store(session: Session, items: Sequence[tuple[str, int, dict[str, Any]]]) ->
     """Store received updates (key, update_id, payload); return the keys that were new."""
     new: list[str] = []
     now = utcnow()
+    stmt = prepared(
+        session,
+        "inbox.store",
+        lambda: (
+            insert_ignore(session, InboxUpdate).on_conflict_do_nothing().returning(InboxUpdate.key)
+        ),
+    )
     for key, update_id, payload in items:
-        row = session.execute(
-            insert_ignore(session, InboxUpdate)
-            .values(
-                key=key,
-                update_id=update_id,
-                payload=payload,
-                received_at=now,
-                lane=lane_of(key, payload),
-            )
-            .on_conflict_do_nothing()
-            .returning(InboxUpdate.key)
-        ).first()
-        if row is not None:
+        params = {
+            "key": key,
+            "update_id": update_id,
+            "payload": payload,
+            "received_at": now,
+            "lane": lane_of(key, payload),
+        }
+        if execute(session, stmt, params).first() is not None:
             new.append(key)
     return new
 
@@ -117,16 +119,27 @@ def mark(session: Session, keys: Sequence[str], *, failed: bool = False, error: 
     """Mark updates handled (or failed, after the error handler has answered)."""
     if not keys:
         return
-    session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.key.in_(list(keys)))
-        .values(
-            status=INBOX_FAILED if failed else INBOX_DONE,
-            processed_at=utcnow(),
-            attempts=InboxUpdate.attempts + 1,
-            error=error[:2000] or None,
-        )
+    stmt = prepared(
+        session,
+        "inbox.mark",
+        lambda: (
+            update(InboxUpdate)
+            .where(InboxUpdate.key.in_(bindparam("keys", expanding=True)))
+            .values(
+                status=bindparam("status"),
+                processed_at=bindparam("at"),
+                attempts=InboxUpdate.attempts + 1,
+                error=bindparam("error"),
+            )
+        ),
     )
+    params = {
+        "keys": list(keys),
+        "status": INBOX_FAILED if failed else INBOX_DONE,
+        "at": utcnow(),
+        "error": error[:2000] or None,
+    }
+    execute(session, stmt, params)
 
 
 def purge(session: Session, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:

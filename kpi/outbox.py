@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from kpi.db import gone_holder, insert_ignore
+from kpi.db import execute, gone_holder, insert_ignore, prepared
 from kpi.models import (
     CHECKIN_ACTIVE,
     ENTRY_ACTIVE,
@@ -108,31 +108,35 @@ def enqueue(
     commit (one transaction fewer on the hot path; a crash leaves it uncertain, never resent).
     """
     claimed = sending_by is not None
-    stmt = (
-        insert_ignore(session, OutboxMessage)
-        .values(
-            key=key[:128],
-            kind=kind,
-            team_id=team_id,
-            chat_id=chat_id,
-            thread_id=thread_id,
-            reply_to=reply_to,
-            user_id=user_id,
-            ref_id=ref_id,
-            # What people typed can be quoted back; PostgreSQL refuses NUL in text.
-            text=stored_text(text),
-            payload=payload,
-            buttons=buttons,
-            status=OUTBOX_SENDING if claimed else OUTBOX_PENDING,
-            attempts=1 if claimed else 0,
-            instance=sending_by,
-            created_at=now,
-            claimed_at=now if claimed else None,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(*_COLUMNS)
+    stmt = prepared(
+        session,
+        "outbox.enqueue",
+        lambda: (
+            insert_ignore(session, OutboxMessage.__table__)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(*_COLUMNS)
+        ),
     )
-    row = session.execute(stmt).first()
+    params = {
+        "key": key[:128],
+        "kind": kind,
+        "team_id": team_id,
+        "chat_id": chat_id,
+        "thread_id": thread_id,
+        "reply_to": reply_to,
+        "user_id": user_id,
+        "ref_id": ref_id,
+        # What people typed can be quoted back; PostgreSQL refuses NUL in text.
+        "text": stored_text(text),
+        "payload": payload,
+        "buttons": buttons,
+        "status": OUTBOX_SENDING if claimed else OUTBOX_PENDING,
+        "attempts": 1 if claimed else 0,
+        "instance": sending_by,
+        "created_at": now,
+        "claimed_at": now if claimed else None,
+    }
+    row = execute(session, stmt, params).first()
     return _message(row) if row is not None else None
 
 
@@ -244,6 +248,38 @@ def settle(
     return status
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A row Telegram accepted: its id, the message id Telegram gave it, what it showed."""
+
+    message_id: int
+    sent_id: int | None
+    at: dt.datetime
+    shows: tuple[int, ...] = ()
+
+
+_SETTLE_SENT = (
+    update(OutboxMessage.__table__)  # type: ignore[arg-type]
+    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
+    .values(
+        status=OUTBOX_SENT, sent_at=bindparam("at"), message_id=bindparam("sent_id"), error=None
+    )
+)
+
+
+def settle_sent(session: Session, sent: Sequence[Sent]) -> None:
+    """Settle rows Telegram accepted, in one statement (what `settle` does for one, in bulk)."""
+    if not sent:
+        return
+    session.connection().execute(
+        _SETTLE_SENT,
+        [{"row_id": s.message_id, "at": s.at, "sent_id": s.sent_id} for s in sent],
+    )
+    for s in sent:
+        # What the message showed of earlier unconfirmed check-ins has now been seen.
+        mark_shown(session, list(s.shows), s.at)
+
+
 def expire_stale(
     session: Session,
     now: dt.datetime,
@@ -293,18 +329,24 @@ class Unconfirmed:
 
 def unconfirmed(session: Session, *, user_id: int) -> list[Unconfirmed]:
     """Return the person's check-ins whose confirmation failed or may not have arrived."""
-    rows = session.execute(
-        select(OutboxMessage.id, Checkin.id, Checkin.day, Checkin.status)
-        .join(Checkin, Checkin.id == OutboxMessage.ref_id)
-        .where(
-            OutboxMessage.user_id == user_id,
-            OutboxMessage.status.in_((OUTBOX_FAILED, OUTBOX_UNCERTAIN)),
-            OutboxMessage.kind == CONFIRMATION,
-            OutboxMessage.shown_at.is_(None),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(SHOWN_AT_ONCE)
-    ).all()
+    # Asked after every check-in (and almost always empty): built once.
+    stmt = prepared(
+        session,
+        "outbox.unconfirmed",
+        lambda: (
+            select(OutboxMessage.id, Checkin.id, Checkin.day, Checkin.status)
+            .join(Checkin, Checkin.id == OutboxMessage.ref_id)
+            .where(
+                OutboxMessage.user_id == bindparam("user_id"),
+                OutboxMessage.status.in_((OUTBOX_FAILED, OUTBOX_UNCERTAIN)),
+                OutboxMessage.kind == CONFIRMATION,
+                OutboxMessage.shown_at.is_(None),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(SHOWN_AT_ONCE)
+        ),
+    )
+    rows = execute(session, stmt, {"user_id": user_id}).all()
     if not rows:
         return []
     active = [checkin_id for _, checkin_id, _, status in rows if status == CHECKIN_ACTIVE]

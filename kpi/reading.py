@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpi import catalog, parsing
+from kpi import catalog, parsing, team_cache
 from kpi.catalog import DEALS, LOST
 from kpi.models import Metric
 from kpi.names import all_names
@@ -48,12 +48,16 @@ def split_command(text: str) -> tuple[str | None, str]:
 
 def vocabulary(session: Session, team_id: int) -> parsing.Vocabulary:
     """Build the team's metric vocabulary: built-in aliases plus the team's own."""
-    rows = session.execute(
-        select(Metric.key, Metric.names, Metric.aliases)
-        .where(Metric.team_id == team_id, Metric.retired_at.is_(None))
-        .order_by(Metric.id)
-    ).all()
-    return _vocabulary(tuple((k, all_names(names), extra or "") for k, names, extra in rows))
+
+    def load() -> parsing.Vocabulary:
+        rows = session.execute(
+            select(Metric.key, Metric.names, Metric.aliases)
+            .where(Metric.team_id == team_id, Metric.retired_at.is_(None))
+            .order_by(Metric.id)
+        ).all()
+        return _vocabulary(tuple((k, all_names(names), extra or "") for k, names, extra in rows))
+
+    return team_cache.cached(session, team_id, "vocabulary", load)
 
 
 @functools.lru_cache(maxsize=256)

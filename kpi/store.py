@@ -8,10 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from kpi import audit
+from kpi.db import execute, prepared
 from kpi.models import (
     CHECKIN_ACTIVE,
     CHECKIN_VOIDED,
@@ -103,24 +104,69 @@ def record_checkin(
     if not entries:
         raise ValueError("a check-in needs at least one entry")
     pending = set(pending_metrics)
-    checkin = Checkin(
-        team_id=team_id,
-        member_id=member_id,
-        actor_id=actor_id,
-        source=source,
-        chat_id=chat_id,
-        message_id=message_id,
-        text=stored_text(text),
-        photo_file_id=photo_file_id[:255] if photo_file_id else None,
-        day=day,
-        created_at=now,
+    # Core statements, built once: the ORM's unit of work costs more than the two inserts.
+    checkin_id = execute(
+        session,
+        prepared(
+            session,
+            "record_checkin",
+            lambda: insert(Checkin).returning(Checkin.id),
+        ),
+        {
+            "team_id": team_id,
+            "member_id": member_id,
+            "actor_id": actor_id,
+            "source": source,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": stored_text(text),
+            "photo_file_id": photo_file_id[:255] if photo_file_id else None,
+            "day": day,
+            "status": CHECKIN_ACTIVE,
+            "created_at": now,
+        },
+    ).scalar_one()
+    rows = [
+        {
+            "checkin_id": checkin_id,
+            "team_id": team_id,
+            "member_id": member_id,
+            "metric": e.metric,
+            "day": day,
+            "value": e.value,
+            "amount": e.amount,
+            "customer": stored_text(e.customer),
+            "is_new_customer": e.is_new_customer,
+            "note": stored_text(e.note),
+            "status": ENTRY_PENDING if e.metric in pending else ENTRY_ACTIVE,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for e in entries
+    ]
+    insert_entries = prepared(
+        session,
+        "record_entries",
+        lambda: insert(Activity).returning(Activity.id, sort_by_parameter_order=True),
     )
-    session.add(checkin)
-    session.flush()
-    rows = [_entry_row(checkin, e, now, e.metric in pending) for e in entries]
-    session.add_all(rows)
-    session.flush()
-    return checkin.id, [stored_entry(r) for r in rows]
+    ids = execute(session, insert_entries, rows).scalars().all()
+    return checkin_id, [
+        StoredEntry(
+            entry_id,
+            checkin_id,
+            r["metric"],
+            day,
+            r["value"],
+            r["amount"],
+            r["customer"],
+            r["is_new_customer"],
+            r["note"],
+            r["status"],
+            now,
+            False,
+        )
+        for entry_id, r in zip(ids, rows, strict=True)
+    ]
 
 
 def _entry_row(checkin: Checkin, e: EntryInput, now: dt.datetime, pending: bool) -> Activity:
@@ -471,6 +517,64 @@ def member_sums(
 ) -> dict[int, Sums]:
     """Sum each member's counted entries per metric over [start, end] (local days)."""
     return _sums_by(session, Activity.member_id, team_id, start, end, member_ids)
+
+
+def member_standing(
+    session: Session,
+    team_id: int,
+    member_id: int,
+    spans: dict[str, tuple[dt.date, dt.date]],
+    day: dt.date,
+    metrics: Sequence[str],
+) -> tuple[dict[str, Sums], dict[str, int]]:
+    """Sum one member's entries in one query: per named span, the counted value and amount of
+    each metric (`new_amount` is not summed: 0); and per metric, the day's counted or waiting
+    total (what the sanity bounds compare with)."""
+    names = list(spans)
+    stmt = prepared(session, ("member_standing", len(names)), lambda: _standing(len(names)))
+    params: dict[str, Any] = {
+        "team": team_id,
+        "member": member_id,
+        "metrics": list(metrics),
+        "day": day,
+        "lo": min([day, *(s for s, _ in spans.values())]),
+        "hi": max([day, *(e for _, e in spans.values())]),
+    }
+    for i, name in enumerate(names):
+        params[f"s{i}"], params[f"e{i}"] = spans[name]
+    sums: dict[str, Sums] = {name: {} for name in names}
+    day_totals: dict[str, int] = {}
+    for row in execute(session, stmt, params):
+        metric = row[0]
+        for i, name in enumerate(names):
+            # int(): PostgreSQL sums bigints as numeric.
+            value, amount = row[1 + 2 * i], row[2 + 2 * i]
+            sums[name][metric] = MetricSum(int(value or 0), int(amount or 0))
+        day_totals[metric] = int(row[-1] or 0)
+    return sums, day_totals
+
+
+def _standing(spans: int) -> Any:
+    a = Activity.__table__.c
+    counted = a.status == ENTRY_ACTIVE
+    columns: list[Any] = [a.metric]
+    for i in range(spans):
+        inside = counted & (a.day >= bindparam(f"s{i}")) & (a.day <= bindparam(f"e{i}"))
+        columns.append(func.sum(case((inside, a.value), else_=0)))
+        columns.append(func.sum(case((inside, a.amount), else_=0)))
+    columns.append(func.sum(case((a.day == bindparam("day"), a.value), else_=0)))
+    return (
+        select(*columns)
+        .where(
+            a.team_id == bindparam("team"),
+            a.member_id == bindparam("member"),
+            a.metric.in_(bindparam("metrics", expanding=True)),
+            a.status.in_((ENTRY_ACTIVE, ENTRY_PENDING)),
+            a.day >= bindparam("lo"),
+            a.day <= bindparam("hi"),
+        )
+        .group_by(a.metric)
+    )
 
 
 def daily_sums(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from kpi import audit, parsing
+from kpi import audit, parsing, team_cache
 from kpi.calendar import WorkCalendar, calendar_of
 from kpi.catalog import KPI_BY_KEY
 from kpi.models import KpiDefinition, Target, Team
@@ -107,15 +107,19 @@ def active_targets(
     KPI's first target was set, that first target applies (history imported or logged before
     the team set its targets is still scored).
     """
-    if as_of is None:
-        rows = session.scalars(
-            select(Target).where(Target.team_id == team_id, Target.superseded_at.is_(None))
+
+    def load() -> list[TargetRow]:
+        if as_of is None:
+            rows = session.scalars(
+                select(Target).where(Target.team_id == team_id, Target.superseded_at.is_(None))
+            )
+            return [_row(r) for r in rows]
+        history = session.scalars(
+            select(Target).where(Target.team_id == team_id).order_by(Target.set_at, Target.id)
         )
-        return [_row(r) for r in rows]
-    history = session.scalars(
-        select(Target).where(Target.team_id == team_id).order_by(Target.set_at, Target.id)
-    )
-    return in_force(history, as_of)
+        return in_force(history, as_of)
+
+    return list(team_cache.cached(session, team_id, f"targets:{as_of}", load))
 
 
 def in_force(history: Iterable[Target], as_of: dt.date) -> list[TargetRow]:

@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kpi import audit, linking
 from kpi.catalog import BUILTIN_KPIS, BUILTIN_METRICS, DEFAULT_DEAL_AMOUNT_BOUND
-from kpi.db import insert_ignore
+from kpi.db import insert_ignore, prepared
 from kpi.models import (
     MEMBERSHIP_ACTIVE,
     MEMBERSHIP_PENDING,
@@ -150,7 +150,7 @@ def save_settings(
 
 def upsert_member(session: Session, person: PersonInfo, now: dt.datetime) -> Member:
     """Find or create the person and refresh the name and username they have now."""
-    member = session.scalar(select(Member).where(Member.telegram_id == person.telegram_id))
+    member = session.scalar(_member_by_telegram_id(session), {"tid": person.telegram_id})
     username = person.username.lower() if person.username else None
     if member is not None and username == member.username and username is not None:
         pass  # the common case: nobody else can hold this username already
@@ -229,16 +229,35 @@ def _set_if_changed(obj: object, name: str, value: object) -> None:
         setattr(obj, name, value)
 
 
+# The lookups every update makes, built once (kpi.db.prepared).
+
+
+def _member_by_telegram_id(session: Session) -> Any:
+    return prepared(
+        session,
+        "member_by_telegram_id",
+        lambda: select(Member).where(Member.telegram_id == bindparam("tid")),
+    )
+
+
 def team_for_chat(session: Session, chat_id: int) -> Team | None:
     """Return the team bound to a group chat, active or not."""
-    return session.scalar(select(Team).where(Team.chat_id == chat_id))
+    stmt = prepared(
+        session, "team_for_chat", lambda: select(Team).where(Team.chat_id == bindparam("chat"))
+    )
+    return session.scalar(stmt, {"chat": chat_id})
 
 
 def membership_of(session: Session, team_id: int, member_id: int) -> Membership | None:
     """Return a person's membership row in a team (any status)."""
-    return session.scalar(
-        select(Membership).where(Membership.team_id == team_id, Membership.member_id == member_id)
+    stmt = prepared(
+        session,
+        "membership_of",
+        lambda: select(Membership).where(
+            Membership.team_id == bindparam("team"), Membership.member_id == bindparam("member")
+        ),
     )
+    return session.scalar(stmt, {"team": team_id, "member": member_id})
 
 
 def active_membership(session: Session, team_id: int, member_id: int) -> Membership | None:

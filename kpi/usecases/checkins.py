@@ -223,9 +223,20 @@ def _store(
     late = _closing(session, ctx, [plan.day] + ([replacing.day] if replacing else []), plan.reason)
     if isinstance(late, BadInput):
         return late
+    # A new check-in: the member's standing and day totals in one query, before it is stored.
+    before = None
+    if plan.checkin_id is None:
+        metrics = {e.metric for e in plan.entries}
+        before = entries.standing(session, team, caller.member.id, plan.day, metrics)
     if not confirmed:
         over = entries.over_bound(
-            session, team, caller.member.id, plan.entries, plan.day, plan.checkin_id
+            session,
+            team,
+            caller.member.id,
+            plan.entries,
+            plan.day,
+            plan.checkin_id,
+            day_totals=before.day_totals if before is not None else None,
         )
         if over is not None:
             metric, value, bound = over
@@ -278,8 +289,11 @@ def _store(
             member_id=caller.member.id,
             now=now,
         )
-    metrics = {e.metric for e in stored}
-    progress = entries.day_progress(session, team, caller.member.id, plan.day, metrics)
+    if before is not None:
+        progress = before.progress(stored)
+    else:
+        metrics = {e.metric for e in stored}
+        progress = entries.day_progress(session, team, caller.member.id, plan.day, metrics)
     # Deals that wait are put to the leaders; anything that looks off is shown to them too.
     waiting = approvals.pending_of(session, [e.id for e in stored if e.status == ENTRY_PENDING])
     flagged = approvals.flag_entries(session, team, caller.member.id, stored, now)

@@ -24,8 +24,8 @@ TODAY = dt.date(2026, 11, 19)
 # --- the smoke run CI does --------------------------------------------------------------------
 
 FIGURE = re.compile(
-    r"^(?P<key>P\d) (?P<label>[^:]+): (?P<value>[\d,.]+) (?P<unit>ms|/s) vs "
-    r"(?P<ref>[\d,.]+) (?:ms|/s) (?P<ref_label>.+) = (?P<ratio>[\d.]+)x "
+    r"^(?P<key>P\d) (?P<label>[^:]+): (?P<value>[\d,.]+) (?P<unit>ms|/s|MB) vs "
+    r"(?P<ref>[\d,.]+) (?:ms|/s|MB) (?P<ref_label>.+) = (?P<ratio>[\d.]+)x "
     r"\(goal (?P<op><=|>=) (?P<goal>[\d.]+)x\) (?P<verdict>ok|MISSED)$"
 )
 EXPECTED = {
@@ -36,6 +36,10 @@ EXPECTED = {
     ("P3", "leaderboard chart"): ("minimal bar chart", "<=", 1.5),
     ("P3", "trend chart"): ("minimal bar chart", "<=", 1.5),
     ("P4", "digest fan-out, 240 teams"): ("floor set by the limits", "<=", 1.1),
+    ("P5", "start to first getUpdates"): ("import telegram.ext, sqlalchemy.orm", "<=", 2.5),
+    ("P5", "resident memory after 500 check-ins"): ("budget", "<=", 1.0),
+    ("P6", "event-loop lag p99"): ("budget", "<=", 1.0),
+    ("P6", "event-loop lag max"): ("budget", "<=", 1.0),
 }
 
 

@@ -201,3 +201,8 @@ def test_updates_an_older_version_stored_get_a_lane_once_it_had_its_time(db: Dat
     assert inbox.lane_of("k", {"update_id": 4, "callback_query": query}) == "u:k"
     answer = {**query, "message": message}
     assert inbox.lane_of("k", {"update_id": 5, "callback_query": answer}) == "-100"
+
+
+def test_the_head_read_without_alembic_is_alembics_head() -> None:
+    """`kpibot run` skips Alembic when the database is at the head the files name."""
+    assert migrate.shipped_head() == migrate.head_revision()
