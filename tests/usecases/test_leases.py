@@ -124,6 +124,14 @@ async def test_two_instances_keep_a_chats_window_together_and_a_429_pauses_both(
         assert sandbox.flood_answers == 0
         assert len(sandbox.sent(chat)) == 6
 
+        # A short burst in a chat of its own goes out at once, through the shared window too
+        # (paced one every 0.3 s from the first message on, three took 0.6 s).
+        burst = sandbox.private(sandbox.user("Minh"))
+        began = time.monotonic()
+        await asyncio.gather(*(bots[i % 2].send_message(burst.id, f"{i}") for i in range(3)))
+        assert time.monotonic() - began < 0.5
+        assert len(sandbox.sent(burst)) == 3
+
         sandbox.fail("sendMessage", code=429, retry_after=2, chat_id=chat.id)
         first = asyncio.ensure_future(bots[0].send_message(chat.id, "after a 429"))
         async with asyncio.timeout(5):
