@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.core import Result
 
-BENCHMARKS = ("P1", "P2", "P3", "P4", "P5", "P6")
+BENCHMARKS = ("P1", "P2", "P3", "P4", "P5", "P6", "P9")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -94,6 +94,10 @@ def _runner(
         from bench import p6_lag
 
         return lambda: p6_lag.run(p6_lag.Options(args.quick, workdir))
+    if name == "P9":
+        from bench import p9_burst
+
+        return lambda: p9_burst.run(p9_burst.Options(args.quick, workdir))
     if name == "P4":
         from bench import p4_fanout
 

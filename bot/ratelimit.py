@@ -3,8 +3,9 @@
 python-telegram-bot's AIORateLimiter is a leaky bucket that lets a full burst through at first
 (nearly 60 messages in the first second) and does not pace private chats; this limiter counts
 each send from its start until one window after its answer, per bot, per group and per private
-chat, and retries a 429 after its wait, holding every send meanwhile (Telegram's rule). When the
-bot stops, sends still waiting for room are refused at once (`NotSent`): nothing holds up a stop.
+chat (a private chat: a short burst at once, one a second sustained), and retries a 429 after
+its wait, holding every send meanwhile (Telegram's rule). When the bot stops, sends still
+waiting for room are refused at once (`NotSent`): nothing holds up a stop.
 
 Telegram's limits are the bot's, not a process's. With several instances on PostgreSQL each
 takes its share of the bot's overall limit (30 a second split among the live instances, which
@@ -36,7 +37,7 @@ from bot.config import TelegramConfig
 from handlers.context import send_priority
 from kpi import send_budget
 from kpi.db import Database
-from kpi.send_budget import Reservation, Scope
+from kpi.send_budget import Reservation, Scope, private_window
 
 log = logging.getLogger(__name__)
 
@@ -232,8 +233,10 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
     """Keep the bot inside Telegram's flood limits, counted over sliding windows like Telegram.
 
     New messages: at most `overall` in any `overall_period` seconds (Telegram: 30 in 1), `group`
-    per group chat in any `group_period` (20 in 60), one per private chat every
-    `private_interval` seconds; a limit of 0 is no limit. Edits, deletions and pins count towards
+    per group chat in any `group_period` (20 in 60), and per private chat a short burst at once
+    and then one every `private_interval` seconds sustained (`kpi.send_budget.private_window`:
+    3 within any 3 intervals, so a rep's second and third answer in a row do not wait); a limit
+    of 0 is no limit. Edits, deletions and pins count towards
     the overall limit only; reads and chat actions are not paced. A 429 is retried up to
     `max_retries` times after its `retry_after`, and holds every send meanwhile (Telegram's rule).
     Sends waiting for a window go by `handlers.context.send_priority`: scheduled posts and
@@ -264,8 +267,12 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         self._limits = (overall, overall_period, group, group_period, private_interval)
         paced = overall > 0 and overall_period > 0
         self._overall = _Window(overall, overall_period, self._clock) if paced else None
-        self._group = (group, group_period) if group > 0 and group_period > 0 else None
-        self._private = (1.0, private_interval) if private_interval > 0 else None
+        self._group: tuple[float, float] | None = (
+            (group, group_period) if group > 0 and group_period > 0 else None
+        )
+        self._private: tuple[float, float] | None = (
+            private_window(private_interval) if private_interval > 0 else None
+        )
         self._chats: dict[int | str, _Window] = {}
         self._max_retries = max_retries
         self._paused_until = 0.0
@@ -337,7 +344,7 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
         """Return the shared windows a call counts against (none without a shared budget)."""
         if self._shared is None:
             return ()
-        _, _, group, group_period, private_interval = self._limits
+        _, _, group, group_period, _ = self._limits
         chat, _ = windows
         scopes = []
         if chat is not None:
@@ -346,7 +353,9 @@ class SlidingWindowLimiter(BaseRateLimiter[int]):
             except (TypeError, ValueError):
                 key = str(chat_id)
             if isinstance(key, int) and key > 0:
-                scopes.append(Scope(f"c:{key}", 1, private_interval + WINDOW_MARGIN))
+                assert self._private is not None  # else the chat would have no window
+                limit, period = self._private
+                scopes.append(Scope(f"c:{key}", int(limit), period + WINDOW_MARGIN))
             else:
                 scopes.append(Scope(f"c:{key}"[:64], int(group), group_period + WINDOW_MARGIN))
         return tuple(scopes)

@@ -26,6 +26,10 @@ from sqlalchemy.orm import Session
 from kpi.models import SendWindow
 
 BOT = "*"
+# Telegram tolerates a short burst in one chat and answers 429 only to sustained sending (about
+# one message a second). A private chat therefore takes up to this many messages at once, and at
+# most as many within any this many intervals: what is sustained averages one per interval.
+PRIVATE_BURST = 3
 # How long a send may be in flight before its slot is freed anyway (a process that died).
 HOLD = 30.0
 
@@ -45,6 +49,13 @@ class Reservation:
 
     scopes: tuple[Scope, ...]
     stamp: float
+
+
+def private_window(interval: float) -> tuple[int, float]:
+    """Return a private chat's window, (at most so many sends, within any so many seconds), for
+    a sustained pace of one send per `interval` seconds: the rule this module's `c:<chat>` rows
+    and the per-process limiter (`bot.ratelimit`) both apply."""
+    return PRIVATE_BURST, PRIVATE_BURST * interval
 
 
 def _clock(session: Session) -> float:

@@ -162,14 +162,19 @@ class SentMessage:
 
 @dataclass(frozen=True)
 class FloodLimits:
-    """Telegram's flood-control thresholds, as counts within sliding windows of seconds."""
+    """Telegram's flood-control thresholds, as counts within sliding windows of seconds.
+
+    A private chat tolerates a short burst and answers 429 to sustained sending: at most
+    `private` messages within any `private_window` seconds (3 in 3: three at once, one a second
+    sustained).
+    """
 
     overall: int = 30
     overall_window: float = 1.0
     group: int = 20
     group_window: float = 60.0
-    private: int = 1
-    private_window: float = 1.0
+    private: int = 3
+    private_window: float = 3.0
 
 
 class ManualClock:

@@ -52,15 +52,21 @@ pytestmark = pytest.mark.skipif(
 
 SECRET = "e2e-scale-secret_0123456789"
 PUBLIC = "https://bot.example.com/tg/scale"
-# Telegram's limits scaled up (30/s, 20/min per group, 1/s per private chat).
+# Telegram's limits scaled up (30/s, 20/min per group, per private chat 3 at once and 1/s).
+PRIVATE_INTERVAL = 0.1
 LIMITS = FloodLimits(
-    overall=120, overall_window=1.0, group=60, group_window=60.0, private=1, private_window=0.1
+    overall=120,
+    overall_window=1.0,
+    group=60,
+    group_window=60.0,
+    private=3,
+    private_window=3 * PRIVATE_INTERVAL,
 )
 CONFIG = f"""
 [telegram]
 overall_max_rate = {LIMITS.overall}
 group_max_rate = {LIMITS.group}
-private_min_interval = {LIMITS.private_window}
+private_min_interval = {PRIVATE_INTERVAL}
 
 [defaults]
 working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

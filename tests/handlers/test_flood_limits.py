@@ -184,23 +184,63 @@ async def test_report_answers_are_the_sends_that_wait_behind_the_others(
     ]
 
 
-async def test_private_chats_get_one_message_per_interval() -> None:
-    limits = FloodLimits(private=1, private_window=0.3)
+async def test_two_commands_in_a_row_in_a_private_chat_are_both_answered_at_once(
+    db_url: str, db: Database
+) -> None:
+    """A rep who sends two commands in a row gets both answers without waiting for the chat's
+    pace: Telegram tolerates a short burst (the sandbox too), and no 429 comes back."""
     clock = ManualClock()
-    sandbox = Sandbox(clock=clock, limits=limits, enforce_limits=True)
+    sandbox = Sandbox(clock=clock, enforce_limits=True)
+    lan = sandbox.user("Lan")
+    app = build_application(
+        Settings(database_url=db_url),
+        request=SandboxRequest(sandbox),
+        db=db,
+        rate_limit=True,
+        token=sandbox.token,
+        send_clock=clock,
+    )
+    async with app:
+        talk = Talk(app, sandbox)
+        chat = sandbox.private(lan)
+        started = clock.monotonic()
+        first = await clock.run(talk.say(lan, chat, "/start"))
+        second = await clock.run(talk.say(lan, chat, "/help"))
+        elapsed = clock.monotonic() - started
+    app.bot_data.render_pool.shutdown(wait=True)
+
+    assert sandbox.flood_answers == 0
+    assert first and second
+    assert elapsed < 0.1  # paced one a second from the first message on, it took a second
+
+
+async def test_private_chats_let_a_burst_through_and_pace_what_is_sustained() -> None:
+    clock = ManualClock()
+    sandbox = Sandbox(clock=clock, enforce_limits=True)
     user = sandbox.user("Minh")
     chat = sandbox.private(user)
-    limiter = SlidingWindowLimiter(private_interval=0.3, max_retries=0, clock=clock)
+    limiter = SlidingWindowLimiter(max_retries=0, clock=clock)
     bot = await _bot(sandbox, limiter)
+    sent_at: list[float] = []
+
+    async def send(i: int) -> None:
+        await bot.send_message(chat.id, f"{i}")
+        sent_at.append(clock.monotonic())
+
     try:
         started = clock.monotonic()
-        await clock.run(asyncio.gather(*(bot.send_message(chat.id, f"{i}") for i in range(3))))
+        await clock.run(asyncio.gather(*(send(i) for i in range(3))))
+        burst = clock.monotonic() - started
+        await clock.run(asyncio.gather(*(send(i) for i in range(3, 12))))
         elapsed = clock.monotonic() - started
     finally:
         await bot.shutdown()
     assert sandbox.flood_answers == 0
-    assert len(sandbox.sent(chat)) == 3
-    assert elapsed >= 0.6
+    assert len(sandbox.sent(chat)) == 12
+    assert burst < 0.1  # three at once
+    assert elapsed >= 9.0  # then one a second on average: 12 messages, 4 windows of 3 s
+    # Never more than 3 in any 3 s, as Telegram's sliding window counts.
+    assert all(b - a >= 3.0 for a, b in zip(sent_at, sent_at[3:], strict=False))
 
 
 async def test_a_flood_answer_is_retried_after_its_wait_and_holds_other_sends() -> None:
@@ -261,4 +301,5 @@ def test_the_floor_follows_the_sliding_windows() -> None:
     assert floor_seconds({-i: 1 for i in range(1, 31)}, limits) == 0.0
     assert floor_seconds({-i: 1 for i in range(1, 32)}, limits) == 1.0
     assert floor_seconds({-1: 21}, limits) == 60.0  # a group's 21st message waits a minute
-    assert floor_seconds({7: 3}, limits) == 2.0  # one a second in a private chat
+    assert floor_seconds({7: 3}, limits) == 0.0  # a short burst in a private chat
+    assert floor_seconds({7: 4}, limits) == 3.0  # then one a second, 3 within any 3 s

@@ -102,10 +102,11 @@ def _bot(sandbox: Sandbox, limiter: SlidingWindowLimiter) -> ExtBot[Any]:
 async def test_two_instances_keep_a_chats_window_together_and_a_429_pauses_both(
     db: Database,
 ) -> None:
-    """Each instance alone keeps one message per private chat every 0.3 s; together they
-    would send two. With the budget shared through the database, Telegram sees no 429; and a
-    429 one instance receives holds the other's sends to another chat too."""
-    sandbox = Sandbox(limits=FloodLimits(private=1, private_window=0.3), enforce_limits=True)
+    """Each instance alone keeps a private chat to 3 messages within any 0.9 s (one every
+    0.3 s sustained); together they would send six at once. With the budget shared through the
+    database, Telegram sees no 429; and a 429 one instance receives holds the other's sends to
+    another chat too."""
+    sandbox = Sandbox(limits=FloodLimits(private=3, private_window=0.9), enforce_limits=True)
     user = sandbox.user("Hoa")
     chat = sandbox.private(user)
     other = sandbox.private(sandbox.user("Lan"))
@@ -119,9 +120,17 @@ async def test_two_instances_keep_a_chats_window_together_and_a_429_pauses_both(
         await asyncio.gather(
             *(bot.send_message(chat.id, f"{i}") for bot in bots for i in range(3))
         )
-        assert time.monotonic() - began >= 5 * 0.3
+        assert time.monotonic() - began >= 0.9  # three at once, three more 0.9 s later
         assert sandbox.flood_answers == 0
         assert len(sandbox.sent(chat)) == 6
+
+        # A short burst in a chat of its own goes out at once, through the shared window too
+        # (paced one every 0.3 s from the first message on, three took 0.6 s).
+        burst = sandbox.private(sandbox.user("Minh"))
+        began = time.monotonic()
+        await asyncio.gather(*(bots[i % 2].send_message(burst.id, f"{i}") for i in range(3)))
+        assert time.monotonic() - began < 0.5
+        assert len(sandbox.sent(burst)) == 3
 
         sandbox.fail("sendMessage", code=429, retry_after=2, chat_id=chat.id)
         first = asyncio.ensure_future(bots[0].send_message(chat.id, "after a 429"))
