@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from kpi import scoring
-from kpi.models import ROLE_LEADER, Member, Membership, Team
+from kpi.models import ROLE_LEADER, Member, Membership, PendingAction, Team
 from kpi.standings import Board, MemberRow
 from kpi.teams import (
     PersonInfo,
@@ -105,6 +105,26 @@ def scope_in_team(
     elif m is not None:
         role = "leader" if m.role == ROLE_LEADER else "rep"
     return Scope(member, team, role, lang_pref, membership=m)
+
+
+def question_for_leader(
+    session: Session,
+    scope: Scope,
+    action: PendingAction | None,
+    kind: str,
+    admins: frozenset[int],
+) -> tuple[PendingAction, Team] | Literal["expired", "forbidden"]:
+    """Find the team a leader's button answers a question for (a join request, a link).
+
+    "expired" when the question is gone or of another kind; "forbidden" unless the person who
+    pressed leads that team (or is an admin): buttons can reach others (R6).
+    """
+    team = session.get(Team, action.team_id) if action and action.team_id else None
+    if action is None or action.kind != kind or team is None:
+        return "expired"
+    if not scope_in_team(session, scope.member, team, admins, scope.lang_pref).is_leader:
+        return "forbidden"
+    return action, team
 
 
 # --- who may do what -----------------------------------------------------------------------

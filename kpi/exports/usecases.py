@@ -11,7 +11,15 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kpi import linking, pending
-from kpi.access import Caller, ChatInfo, Refusal, require, resolve, scope_in_team
+from kpi.access import (
+    Caller,
+    ChatInfo,
+    Refusal,
+    question_for_leader,
+    require,
+    resolve,
+    scope_in_team,
+)
 from kpi.calendar import calendar_of, local_today
 from kpi.exports.data import ExportData, load_export, parse_span
 from kpi.exports.importing import ImportReport, import_file
@@ -189,13 +197,12 @@ def answer_link(
     """Link an imported member to the person who joined (or not), on a leader's button."""
     scope = resolve(session, person, chat, admins, now)
     lang = scope.lang_pref
-    action = pending.find(session, action_id)
-    team = session.get(Team, action.team_id) if action and action.team_id else None
-    if action is None or action.kind != linking.LINK_KIND or team is None:
-        return LinkResult("expired", lang)
-    # Only a leader of that team answers (R6), also when the buttons reach someone else.
-    if not scope_in_team(session, scope.member, team, admins, lang).is_leader:
-        return LinkResult("forbidden", lang)
+    found = question_for_leader(
+        session, scope, pending.find(session, action_id), linking.LINK_KIND, admins
+    )
+    if isinstance(found, str):
+        return LinkResult(found, lang)
+    action, team = found
     imported = session.get(Member, int(action.payload.get("imported", 0)))
     joiner = session.get(Member, action.member_id)
     if imported is None or joiner is None:

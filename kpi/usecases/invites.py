@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from kpi import invites, join_requests, pending
-from kpi.access import ChatInfo, Refusal, require, resolve, scope_in_team
+from kpi.access import ChatInfo, Refusal, question_for_leader, require, resolve
 from kpi.models import Invite, Member, Team
 from kpi.teams import PersonInfo
 from kpi.usecases.outcomes import BadInput
@@ -139,13 +139,12 @@ def answer_join(
     """Approve or reject a join request on a leader's button; safe to press twice."""
     scope = resolve(session, person, chat, admins, now)
     lang = scope.lang_pref
-    action = pending.find(session, action_id)
-    team = session.get(Team, action.team_id) if action and action.team_id else None
-    if action is None or action.kind != join_requests.JOIN_KIND or team is None:
-        return JoinAnswer("expired", lang)
-    # Only a leader of that team (or an admin) answers, also when the buttons reach others.
-    if not scope_in_team(session, scope.member, team, admins, lang).is_leader:
-        return JoinAnswer("forbidden", lang)
+    found = question_for_leader(
+        session, scope, pending.find(session, action_id), join_requests.JOIN_KIND, admins
+    )
+    if isinstance(found, str):
+        return JoinAnswer(found, lang)
+    action, team = found
     requester = session.get(Member, action.member_id)
     if requester is None:
         return JoinAnswer("expired", lang)
