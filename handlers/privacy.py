@@ -1,4 +1,4 @@
-"""Personal data: a person's own copy (/mydata, /dulieu) and erasure for admins (/erase, /xoadulieu)."""
+"""Personal data: a person's own copy (/mydata, /dulieu) and erasure (/erase, /xoadulieu)."""
 
 from __future__ import annotations
 
