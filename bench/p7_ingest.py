@@ -6,11 +6,13 @@ max_connections), each update with its own update_id: plain chatter in 50 groups
 stores, handles in its lanes and marks, answering nothing.
 
 - latency: from when a request was due to its 200 (the update is in the inbox by then), p50 and
-  p99 at 500 updates/s for 10 s (open loop), against the 20 ms budget;
+  p99 at 500 updates/s for 10 s (open loop), against the 20 ms budget; also at 100 updates/s
+  (3 s, after a 2 s warm-up at that rate), a rate one instance keeps up with;
 - capacity: the updates a second the instance stores when every connection posts its next
   update as soon as the last is answered (closed loop, 8 s);
 - the CPU of each process over each window: the generator, the bot, PostgreSQL's backends of
-  the database. The generator must cost less than the server it measures.
+  the database. The generator must cost less than the server it measures; the CPU one update
+  costs shows how many cores the target rate needs.
 
 Every update answered 200 must be in the inbox afterwards (checked).
 """
@@ -44,7 +46,7 @@ from bot.web import webhook_path
 RATE = 500.0
 SECONDS = 10.0
 MAX_SECONDS = 8.0
-# Also reported: the latency at a rate one instance keeps up with (the first window warms up).
+# Also reported: the latency at a rate one instance keeps up with.
 SLOW_RATE = 100.0
 CONNECTIONS = 40
 P99_BUDGET_MS = 20.0
@@ -95,12 +97,15 @@ def run(opts: Options) -> list[Result | str]:
     try:
         bot.start(sandbox.token)
         first = 1
+        # Connections opened, the lazily loaded handled once: not reported.
+        warm = _window(bot, backends, rate=SLOW_RATE, seconds=2.0, first=first)
+        first += int(SLOW_RATE * 2) + CONNECTIONS
         slow = _window(bot, backends, rate=SLOW_RATE, seconds=3.0, first=first)
         first += int(SLOW_RATE * 3) + CONNECTIONS
         paced = _window(bot, backends, rate=RATE, seconds=SECONDS, first=first)
         first += int(RATE * SECONDS) + CONNECTIONS
         flat = _window(bot, backends, rate=0.0, seconds=MAX_SECONDS, first=first)
-        posted = sum(int(w.load["ok"]) for w in (slow, paced, flat))
+        posted = sum(int(w.load["ok"]) for w in (warm, slow, paced, flat))
         stored = _stored(backends)
     finally:
         bot.stop()

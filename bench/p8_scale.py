@@ -33,6 +33,7 @@ TEAMS = 10
 REPS = 10
 CHECKINS = 500
 WARM_UP = 100
+IDLE_SECONDS = 3.0
 CONNECTIONS = 8
 GOAL = 1.15
 
@@ -85,6 +86,7 @@ def run(opts: Options) -> list[Result | str]:
         bots[0].start(sandbox.token)
         delivery = _deliver(sandbox, bots[:1])
         reps = _teams(sandbox, backends)
+        idle = _idle(bots[0], backends)
         # One instance, two, one again (drift spreads over both), each after a warm-up burst.
         windows: list[Window] = []
         for fleet in (bots[:1], bots, bots[:1]):
@@ -131,6 +133,7 @@ def run(opts: Options) -> list[Result | str]:
         ),
         Note("P8", "CPU, one instance (both windows)", one.cpu()),
         Note("P8", "CPU, two instances", two.cpu()),
+        Note("P8", "CPU while idle (no updates), one instance", idle),
         Note("P8", "check-ins stored", f"{stored:,} of {sent:,}, each once"),
     ]
 
@@ -144,6 +147,21 @@ def _merged(a: Window, b: Window) -> Window:
         [x + y for x, y in zip(a.bots, b.bots, strict=True)],
         a.pg + b.pg,
         a.sandbox + b.sandbox,
+    )
+
+
+def _idle(bot: WebhookBot, backends: PgBackends) -> str:
+    """Return the share of a core one instance and its backends spend with nothing to do."""
+    assert bot.proc is not None
+    time.sleep(1.0)
+    bot0, pg0, began = cpu_seconds(bot.proc.pid), backends.snapshot(), time.perf_counter()
+    time.sleep(IDLE_SECONDS)
+    bot1, pg1 = cpu_seconds(bot.proc.pid), backends.snapshot()
+    seconds = time.perf_counter() - began
+    bot_share, pg_share = (bot1 - bot0) / seconds, PgBackends.spent(pg0, pg1) / seconds
+    return (
+        f"bot {bot_share:.1%} of a core, PostgreSQL backends {pg_share:.1%} "
+        f"(over {seconds:.0f} s; a window's share grows with its length on a busy machine)"
     )
 
 
