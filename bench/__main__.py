@@ -13,7 +13,9 @@ from pathlib import Path
 
 from bench.core import Result
 
-BENCHMARKS = ("P1", "P2", "P3", "P4", "P5", "P6", "P9")
+BENCHMARKS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9")
+# Several processes on PostgreSQL, a minute each: not part of a --quick (CI) run.
+FULL_ONLY = ("P7", "P8")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -36,7 +38,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--pg",
         metavar="URL",
         help="P1 on this PostgreSQL database (its schema is dropped and recreated) "
-        "instead of a SQLite file",
+        "instead of a SQLite file; P7 and P8 need it",
     )
     parser.add_argument("--runs", type=int, help="timed runs per figure (default: by mode)")
     parser.add_argument(
@@ -51,7 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen benchmarks and print their figures; 0 unless something crashed."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    chosen = [b for b in BENCHMARKS if not args.only or b in args.only]
+    chosen = [
+        b
+        for b in BENCHMARKS
+        if (b in args.only if args.only else not (args.quick and b in FULL_ONLY))
+    ]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kpibot-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     mode = "quick" if args.quick else "full"
@@ -94,6 +100,14 @@ def _runner(
         from bench import p6_lag
 
         return lambda: p6_lag.run(p6_lag.Options(args.quick, workdir))
+    if name == "P7":
+        from bench import p7_ingest
+
+        return lambda: p7_ingest.run(p7_ingest.Options(workdir, args.pg))
+    if name == "P8":
+        from bench import p8_scale
+
+        return lambda: p8_scale.run(p8_scale.Options(workdir, args.pg))
     if name == "P9":
         from bench import p9_burst
 

@@ -6,6 +6,7 @@ The org-wide ranking they time is held to the team boards in tests/usecases/test
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import sqlite3
 import subprocess
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Update
 
-from bench import dataset
+from bench import dataset, loadgen
 from bench.core import Figure, Note, interleaved, percentile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +82,37 @@ def test_quick_run_prints_every_figure_with_its_reference_ratio_and_goal() -> No
         re.MULTILINE,
     ), done.stdout
     assert re.search(r"^done in \d+ s: \d+ goal\(s\) missed$", done.stdout, re.MULTILINE)
+    # P7 and P8 (several processes on PostgreSQL, a minute each) are no part of the smoke run.
+    assert done.stdout.splitlines()[0] == "kpibot benchmarks (quick): P1, P2, P3, P4, P5, P6, P9"
+
+
+def test_webhook_ingest_and_scale_out_say_they_need_postgresql() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "p7", "--only", "p8"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[1:3] == [
+        "P7 webhook ingest: skipped (needs PostgreSQL: --pg URL)",
+        "P8 scale-out: skipped (needs PostgreSQL: --pg URL)",
+    ]
+
+
+def test_the_load_generator_posts_genuine_updates_each_with_its_own_id() -> None:
+    bodies = [loadgen.update(update_id, 1_765_000_000) for update_id in range(1, 201)]
+    updates = [Update.de_json(json.loads(body), None) for body in bodies]
+    assert len({u.update_id for u in updates}) == 200
+    assert all(u.message is not None and u.message.text == "ok" for u in updates)
+    raw = loadgen.request("127.0.0.1", 8080, "/tg/bench", "s3cret", bodies[0])
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert body == bodies[0]
+    assert head.startswith(b"POST /tg/bench HTTP/1.1\r\n")
+    assert f"Content-Length: {len(body)}".encode() in head
+    assert b"X-Telegram-Bot-Api-Secret-Token: s3cret" in head
 
 
 def test_only_runs_the_chosen_benchmark() -> None:
