@@ -64,6 +64,9 @@ Result = Figure | Note
 def fmt_value(value: float, unit: str) -> str:
     """Format a measured value with its unit."""
     if unit == "ms":
+        # Two decimals under 10 ms: the printed ratio must follow from the printed figures.
+        if value < 10:
+            return f"{value:.2f} ms"
         return f"{value:.1f} ms" if value < 1000 else f"{value:,.0f} ms"
     if unit == "MB":
         return f"{value:,.0f} MB"
