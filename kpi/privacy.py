@@ -33,6 +33,7 @@ from kpi.models import (
     OutboxMessage,
     PendingAction,
     ProcessedUpdate,
+    ReportSnapshot,
     ScheduledRun,
     Team,
 )
@@ -147,7 +148,8 @@ def personal_data(session: Session, member: Member) -> PersonalData:
 def find_person(session: Session, ref: str) -> Member | None:
     """Find a person by @username or Telegram id (among everyone the bot has seen)."""
     word = ref.strip()
-    if word.lstrip("-").isdigit() and len(word) <= 19:
+    digits = word.removeprefix("-")
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:
         return session.scalar(select(Member).where(Member.telegram_id == int(word)))
     name = word.removeprefix("@").lower()
     if not name:
@@ -207,8 +209,13 @@ def erase(
         typed |= {s for s in (note, customer) if s}
     scrub = _scrubber(names, [p for p in typed if len(p.strip()) >= 3], label, telegram_id)
 
+    # What they typed, and the photos of contracts they sent with their deals.
     checkins = _count(
-        session.execute(update(Checkin).where(Checkin.id.in_(their_checkins)).values(text=None))
+        session.execute(
+            update(Checkin)
+            .where(Checkin.id.in_(their_checkins))
+            .values(text=None, photo_file_id=None)
+        )
     )
     entries = _count(
         session.execute(
@@ -218,6 +225,7 @@ def erase(
         )
     )
 
+    _scrub_snapshots(session, member.id, team_ids, scrub, label)
     events = _scrub_audit(session, member.id, team_ids, scrub)
     pending = _scrub_pending(session, member.id, team_ids, scrub, now)
     inbox = _scrub_inbox(session, member.id, telegram_id, scrub)
@@ -265,6 +273,32 @@ def erase(
 
 
 Scrub = Callable[[Any, bool], Any]
+
+
+def _scrub_snapshots(
+    session: Session, member_id: int, team_ids: Sequence[int], scrub: Scrub, label: str
+) -> None:
+    """Take the person out of the sent reports kept for closed months (their numbers stay)."""
+    if not team_ids:
+        return
+    for snap in session.scalars(
+        select(ReportSnapshot).where(ReportSnapshot.team_id.in_(team_ids))
+    ):
+        figures = scrub(_relabel(snap.figures, member_id, label), False)
+        if figures != snap.figures:
+            snap.figures = figures
+
+
+def _relabel(value: Any, member_id: int, label: str) -> Any:
+    """Replace the name of every row about the member (`member_id`) in stored JSON."""
+    if isinstance(value, dict):
+        out = {k: _relabel(v, member_id, label) for k, v in value.items()}
+        if out.get("member_id") == member_id and isinstance(out.get("name"), str):
+            out["name"] = label
+        return out
+    if isinstance(value, list):
+        return [_relabel(v, member_id, label) for v in value]
+    return value
 
 
 def _count(result: Any) -> int:

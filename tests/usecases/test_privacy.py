@@ -3,12 +3,12 @@ arguments, the company view's team comparison, a person's own data, and erasure.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kpi import audit, privacy
 from kpi.access import ChatInfo
 from kpi.db import Database
-from kpi.models import Activity, AuditEvent, Checkin, Member, Team
+from kpi.models import Activity, AuditEvent, Checkin, Member, ReportSnapshot, Team
 from kpi.org_ranking import OrgRow
 from kpi.usecases.outcomes import BadInput, UnknownMember
 from kpi.usecases.privacy import erase_person, my_data
@@ -117,3 +117,46 @@ def test_erasure_blanks_what_they_typed_and_keeps_the_numbers(db: Database) -> N
         assert privacy.find_person(s, str(REP.telegram_id)) is None
         [erasure] = s.scalars(select(AuditEvent).where(AuditEvent.action == "member.erase"))
         assert erasure.actor_id is None and erasure.entity_id == rep
+
+
+def test_erasure_reaches_the_sent_reports_kept_for_closed_months(db: Database) -> None:
+    set_up_team(db)
+    log(db, REP, PRIVATE_REP, "/call 3")
+    rep = _member(db, REP.telegram_id)
+    with db.transaction() as s:
+        team = s.scalars(select(Team)).one()
+        member = s.get(Member, rep)
+        assert member is not None
+        name = member.display_name
+        s.execute(update(Checkin).values(photo_file_id="AgACAgQAAx-contract"))
+        # A monthly report as kpi.closing keeps it: the board's rows, and who had not logged.
+        s.add(
+            ReportSnapshot(
+                team_id=team.id,
+                kind="monthly",
+                period_key="2026-10",
+                figures={
+                    "rows": [{"member_id": rep, "name": name, "score": 80.0}],
+                    "not_logged": [name],
+                },
+            )
+        )
+    with db.transaction() as s:
+        member = privacy.find_person(s, str(REP.telegram_id))
+        assert member is not None
+        erase_person(s, member, actor_id=None, label=lambda i, lang: f"#{i}", now=NOW)
+    with db.transaction() as s:
+        figures = s.scalars(select(ReportSnapshot.figures)).one()
+        assert figures["rows"] == [{"member_id": rep, "name": f"#{rep}", "score": 80.0}]
+        assert name not in str(figures)
+        assert s.scalars(select(Checkin.photo_file_id)).all() == [None]
+
+
+def test_a_person_is_found_by_a_plain_telegram_id_only(db: Database) -> None:
+    set_up_team(db)
+    # Digits that are not ASCII, or more than a bigint holds, name nobody (and raise nothing).
+    with db.transaction() as s:
+        for word in ("²", "--5", "9" * 19, "١٢٣"):
+            assert privacy.find_person(s, word) is None, word
+        found = privacy.find_person(s, str(REP.telegram_id))
+        assert found is not None and found.first_name == "Minh"
