@@ -170,12 +170,25 @@ def _ask_leaders(session: Session, team: Team, absence: Absence, now: dt.datetim
     return len(asked)
 
 
+def _locked(session: Session, absence_id: int) -> Absence | None:
+    """Read a leave locked: a cancel and a leader's answer at the same moment are decided one
+    after the other, and whichever comes second sees what the first did."""
+    if not 0 < absence_id <= MAX_ID:
+        return None
+    return session.get(Absence, absence_id, with_for_update=True)
+
+
 def _find(session: Session, team_id: int, ref: str) -> Absence | None:
     try:
         absence_id = int(ref.lstrip("#"))
     except ValueError:
         return None
-    found = session.get(Absence, absence_id) if 0 < absence_id <= MAX_ID else None
+    # Locked: a cancel and a leader's answer at the same moment are decided one after the other.
+    found = (
+        session.get(Absence, absence_id, with_for_update=True)
+        if 0 < absence_id <= MAX_ID
+        else None
+    )
     # Another team's absences do not exist for the caller.
     return found if found is not None and found.team_id == team_id else None
 
@@ -218,7 +231,12 @@ def decide(
     Judged in the team the request belongs to: a leader of that team (or an admin) only.
     """
     asker = resolve(session, person, chat, admins, now)
-    absence = session.get(Absence, absence_id) if 0 < absence_id <= MAX_ID else None
+    # Locked, like a cancel: whichever comes second sees what the first did.
+    absence = (
+        session.get(Absence, absence_id, with_for_update=True)
+        if 0 < absence_id <= MAX_ID
+        else None
+    )
     team = session.get(Team, absence.team_id) if absence is not None else None
     if absence is None or team is None or not team.active:
         return CannotLeave(asker.lang_pref, "not_found")

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kpi import absences, closing
 from kpi.access import Refusal
 from kpi.db import Database
-from kpi.models import RUN_SENT, AuditEvent, Member, ScheduledRun, Team
+from kpi.models import RUN_SENT, Absence, AuditEvent, Member, ScheduledRun, Team
 from kpi.periods import span_of
 from kpi.standings import team_board
 from kpi.targets import calendar_of
 from kpi.usecases import absences as leave
 from kpi.usecases.checkins import Logged
 from kpi.usecases.outcomes import BadInput
+from tests.support.database import race
 from tests.support.usecases import GROUP, LEADER, NOW, PRIVATE_REP, REP, TODAY, log
 from tests.support.usecases import call as _call
 from tests.support.usecases import set_up_team as _team
@@ -107,3 +109,38 @@ def test_a_snapshot_gives_back_the_board_it_kept(db: Database) -> None:
         later = team_board(s, team, span_of("month", TODAY, cal), NOW, cal=cal)
         assert later != kept
         assert closing.snapshot(s, team.id, "monthly", "2026-11", later) == kept
+
+
+def test_a_request_taken_back_while_a_leader_approves_stays_taken_back(db: Database) -> None:
+    """The rep cancels in one transaction while a leader presses Approve in another: the leader
+    waits for the cancel and is told it was answered (on PostgreSQL both run at once)."""
+    _team(db)
+    asked = _call(db, leave.leave_command, REP, PRIVATE_REP, args="25/11..26/11")
+    assert isinstance(asked, leave.LeaveSet)
+    absence_id = asked.absence.id
+
+    def cancel(session: Session) -> object:
+        return leave.leave_command(
+            session,
+            person=REP,
+            chat=PRIVATE_REP,
+            admins=frozenset(),
+            now=NOW,
+            args=f"cancel {absence_id}",
+        )
+
+    def approve(session: Session) -> object:
+        return leave.decide(
+            session,
+            person=LEADER,
+            chat=GROUP,
+            admins=frozenset(),
+            now=NOW,
+            absence_id=absence_id,
+            choice="ok",
+        )
+
+    second = race(db, cancel, approve)
+    assert isinstance(second, leave.LeaveDecided) and second.already
+    with db.transaction() as s:
+        assert s.get(Absence, absence_id).status == "cancelled"  # type: ignore[union-attr]

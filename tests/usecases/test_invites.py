@@ -220,7 +220,7 @@ def test_two_leaders_pressing_at_once_decide_once(db: Database) -> None:
     """Lan approves while an admin rejects in another transaction: the first claim decides."""
     from sqlalchemy.orm import Session
 
-    from tests.usecases.test_upserts import race
+    from tests.support.database import race
 
     _team(db)
     _approval_on(db)

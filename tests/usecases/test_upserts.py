@@ -11,12 +11,9 @@ tests show the same outcome there.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Callable
-from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpi import invites
@@ -26,7 +23,7 @@ from kpi.models import ChatState, Invite, Member, Membership, Team
 from kpi.posts import chats as chat_state
 from kpi.teams import PersonInfo, TeamDefaults, setup_team, upsert_member
 from kpi.usecases import onboarding
-from tests.support.database import on_postgres
+from tests.support.database import race
 
 NOW = dt.datetime(2026, 11, 19, 3, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 19)
@@ -52,49 +49,6 @@ def _teams(db: Database) -> dict[int, int]:
             )
             out[chat.id] = res.team_id
     return out
-
-
-def _waiting_on_a_lock(db: Database) -> bool:
-    with db.engine.connect() as conn:
-        waiting = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar()
-    return bool(waiting)
-
-
-def race(db: Database, first: Callable[[Session], Any], second: Callable[[Session], Any]) -> Any:
-    """Run `first` in a transaction held open until `second`, in its own, waits on it; commit.
-
-    Returns what `second` returned (or raises what it raised).
-    """
-    outcome: dict[str, Any] = {}
-
-    def run_second() -> None:
-        try:
-            outcome["value"] = db.call(second)
-        except Exception as exc:
-            outcome["error"] = exc
-
-    with db.transaction() as session:
-        first(session)
-        worker = threading.Thread(target=run_second)
-        worker.start()
-        deadline = time.monotonic() + 10
-        if on_postgres():
-            # The second transaction has read "nobody yet" and now waits on the first's insert.
-            while not _waiting_on_a_lock(db):
-                assert time.monotonic() < deadline, "the second transaction never waited"
-                time.sleep(0.02)
-        else:
-            time.sleep(0.2)  # the second waits to begin (SQLite has one writer at a time)
-    worker.join(timeout=20)
-    assert not worker.is_alive()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def _join(chat: ChatInfo) -> Callable[[Session], onboarding.Joined | onboarding.CannotJoin]:
