@@ -19,7 +19,7 @@ from kpi.catalog import DEALS
 from kpi.models import CHECKIN_ACTIVE, ENTRY_ACTIVE, ENTRY_PENDING, Activity, Checkin, Team
 from kpi.names import Names
 from kpi.store import StoredEntry
-from kpi.teams import PersonInfo
+from kpi.teams import PersonInfo, settings_of
 from kpi.usecases.outcomes import AskBound, BadInput, Closed
 
 
@@ -49,7 +49,9 @@ class CannotCorrect:
     closed month (a rep's; a leader's without a reason: `needs_reason`)."""
 
     lang_pref: str | None
-    why: Literal["nothing", "not_found", "forbidden", "too_old", "closed", "needs_reason"]
+    why: Literal[
+        "nothing", "not_found", "forbidden", "too_old", "closed", "needs_reason", "approval"
+    ]
     days: int = 0  # the edit window, for "too old"
     month: str = ""  # the closed month (11/2026)
 
@@ -284,6 +286,10 @@ def edit(
     if not isinstance(found, tuple):
         return found
     caller, entry, late = found
+    if entry.metric == DEALS and not caller.is_leader and settings_of(caller.team).deal_approval:
+        # A leader approved (or will approve) the deal as it was: a rep's change would count
+        # unseen. Editing the Telegram message puts the deal to the leaders again.
+        return CannotCorrect(caller.lang_pref, "approval")
     try:
         value: int | None = None
         amount_value: int | None = None

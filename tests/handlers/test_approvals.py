@@ -245,6 +245,25 @@ async def test_editing_a_pending_deal_keeps_it_pending_and_asks_again(
     assert [d[0] for d in deals(db)] == ["replaced", "pending"]
 
 
+async def test_a_rep_cannot_edit_an_approved_deals_amount_but_a_leader_can(
+    talk: Talk, sandbox: Sandbox, leaders: Any, db: Database
+) -> None:
+    team = leaders
+    await talk.say(team.minh, team.minh_dm, "/deal 10tr An Phát")
+    request = last(sandbox, team.leader_dm)
+    await talk.press(team.leader, team.leader_dm, request, buttons(request)[0])
+    [(status, amount, *_)] = deals(db)
+    assert (status, amount) == ("active", 10_000_000)
+    entry_id = int(buttons(request)[0].split(":")[1])
+    # The approved 10tr must not become 900tr unseen.
+    text = await talk.reply(team.minh, team.minh_dm, f"/edit {entry_id} 900tr")
+    assert "do quản lý duyệt" in text and "sửa lại tin nhắn" in text
+    assert [d[:2] for d in deals(db)] == [("active", 10_000_000)]
+    # The approver may correct it.
+    await talk.say(team.leader, team.leader_dm, f"/edit {entry_id} 12tr")
+    assert [d[:2] for d in deals(db)] == [("active", 12_000_000)]
+
+
 # --- photos of the contract ----------------------------------------------------------------
 
 
