@@ -14,7 +14,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from kpi import approvals, store
+from kpi import approvals, audit, closing, store
 from kpi.access import Caller, ChatInfo, Refusal, Scope, require, resolve, scope_in_team
 from kpi.approvals import BackfillNote, Decision, FlagNote, PendingDeal
 from kpi.catalog import DEALS
@@ -158,6 +158,33 @@ def _notice(session: Session, entry: Activity) -> Notice | None:
     return None
 
 
+# What a leader's button says when it changes a closed month (the reason a command types).
+_PRESSED = {"approve": "✅", "reject": "❌", "flag_void": "🚩"}
+
+
+def _note_late(
+    session: Session, caller: Caller, entry: Activity, what: str, now: dt.datetime
+) -> None:
+    """Record a decision that changes a closed month's figures (kpi.closing): the next leader
+    digest and the sent report's list of later changes show it."""
+    late = closing.admit(
+        session, caller.team, leader=True, days=[entry.day], reason=_PRESSED[what]
+    )
+    if isinstance(late, closing.Late):
+        closing.note(
+            session,
+            late,
+            team_id=entry.team_id,
+            actor_id=caller.member.id,
+            what=what,
+            entity=audit.ENTRY,
+            entity_id=entry.id,
+            day=entry.day,
+            member_id=entry.member_id,
+            now=now,
+        )
+
+
 def decide(
     session: Session,
     *,
@@ -177,6 +204,7 @@ def decide(
     if entry.status != ENTRY_PENDING:
         return AlreadyDecided(caller.lang_pref, approvals.decision_of(session, entry))
     approvals.decide(session, entry, approve=approve, actor_id=caller.member.id, now=now)
+    _note_late(session, caller, entry, "approve" if approve else "reject", now)
     deal = approvals.describe(session, entry)
     celebration = None
     if approve and entry.metric == DEALS:
@@ -209,6 +237,7 @@ def void_flagged(
     if entry.status not in (ENTRY_ACTIVE, ENTRY_PENDING):
         return AlreadyDecided(caller.lang_pref, approvals.decision_of(session, entry))
     store.void_entry(session, entry, actor_id=caller.member.id, now=now, action="flag.void")
+    _note_late(session, caller, entry, "flag_void", now)
     return FlagVoided(caller.lang_pref, entry.id)
 
 

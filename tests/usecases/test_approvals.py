@@ -9,7 +9,7 @@ from sqlalchemy import select
 from kpi import approvals as deals
 from kpi.access import ChatInfo, Refusal
 from kpi.db import Database
-from kpi.models import Activity, Member, Team
+from kpi.models import RUN_SENT, Activity, AuditEvent, Member, ScheduledRun, Team
 from kpi.store import EntryInput, record_checkin
 from kpi.usecases import approvals
 from kpi.usecases.approvals import AlreadyDecided, Approvals, Decided, FlagVoided, Gone
@@ -117,4 +117,32 @@ def test_bulk_backfills_are_found_in_a_window(db: Database) -> None:
         assert (found.member_name, found.count, found.start) == ("Minh", 10, NOW)
         assert (
             deals.backfills(s, team, NOW + dt.timedelta(hours=1), NOW + dt.timedelta(days=1)) == []
+        )
+
+
+def test_a_decision_into_a_closed_month_is_noted_as_a_late_change(db: Database) -> None:
+    """A deal of 19/11 still waits when November's report goes out: approving it changes the
+    month bonuses are paid on, so it is listed like any leader's change into a closed month."""
+    entry_id = pending_deal(db)
+    with db.transaction() as s:
+        team = s.scalars(select(Team)).one()
+        s.add(
+            ScheduledRun(
+                team_id=team.id,
+                kind="monthly",
+                period_key="2026-11",
+                chat_id=GROUP.id,
+                status=RUN_SENT,
+                due_at=NOW,
+            )
+        )
+    res = call(db, approvals.decide, LEADER, PRIVATE_LEADER, entry_id=entry_id, approve=True)
+    assert isinstance(res, Decided)
+    with db.transaction() as s:
+        [late] = s.scalars(select(AuditEvent).where(AuditEvent.action == "closed.change"))
+        assert late.entity_id == entry_id and late.after is not None
+        assert (late.after["what"], late.after["month"], late.after["reason"]) == (
+            "approve",
+            "2026-11",
+            "✅",
         )
