@@ -11,6 +11,7 @@ audit keeps that an erasure happened, without the erased data.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -207,7 +208,11 @@ def erase(
         )
     ):
         typed |= {s for s in (note, customer) if s}
-    scrub = _scrubber(names, [p for p in typed if len(p.strip()) >= 3], label, telegram_id)
+    phrases = [p for p in typed if len(p.strip()) >= 3]
+    # Messages are stored as Telegram HTML: "Tú & Co" is kept as "Tú &amp; Co" there.
+    names += [e for e in (html.escape(n, quote=False) for n in names) if e not in names]
+    phrases += [e for e in (html.escape(p, quote=False) for p in phrases) if e not in phrases]
+    scrub = _scrubber(names, phrases, label, telegram_id)
 
     # What they typed, and the photos of contracts they sent with their deals.
     checkins = _count(

@@ -8,7 +8,15 @@ from sqlalchemy import func, select, update
 from kpi import audit, privacy
 from kpi.access import ChatInfo
 from kpi.db import Database
-from kpi.models import Activity, AuditEvent, Checkin, Member, ReportSnapshot, Team
+from kpi.models import (
+    Activity,
+    AuditEvent,
+    Checkin,
+    Member,
+    OutboxMessage,
+    ReportSnapshot,
+    Team,
+)
 from kpi.org_ranking import OrgRow
 from kpi.usecases.outcomes import BadInput, UnknownMember
 from kpi.usecases.privacy import erase_person, my_data
@@ -160,3 +168,32 @@ def test_a_person_is_found_by_a_plain_telegram_id_only(db: Database) -> None:
             assert privacy.find_person(s, word) is None, word
         found = privacy.find_person(s, str(REP.telegram_id))
         assert found is not None and found.first_name == "Minh"
+
+
+def test_erasure_finds_a_name_in_the_html_the_outbox_keeps(db: Database) -> None:
+    set_up_team(db)
+    log(db, REP, PRIVATE_REP, "/call 3")
+    rep = _member(db, REP.telegram_id)
+    with db.transaction() as s:
+        team = s.scalars(select(Team)).one()
+        member = s.get(Member, rep)
+        assert member is not None
+        member.last_name = "& Co"
+        # A message about them to the group, as a view renders it: Telegram HTML, escaped.
+        s.add(
+            OutboxMessage(
+                key="celebration:1",
+                kind="celebration",
+                team_id=team.id,
+                chat_id=GROUP.id,
+                text="🎉 Chúc mừng <b>Minh &amp; Co</b> vừa chốt hợp đồng!",
+                status="sent",
+            )
+        )
+    with db.transaction() as s:
+        member = privacy.find_person(s, str(REP.telegram_id))
+        assert member is not None
+        erase_person(s, member, actor_id=None, label=lambda i, lang: f"#{i}", now=NOW)
+    with db.transaction() as s:
+        text = s.scalars(select(OutboxMessage.text)).one()
+        assert text == f"🎉 Chúc mừng <b>#{rep}</b> vừa chốt hợp đồng!"
